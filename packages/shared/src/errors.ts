@@ -1,0 +1,43 @@
+/**
+ * The closed set of error codes DS answers with, and the HTTP status each one maps to.
+ * Server and CLI share this table; adding a code means adding it here (and to the docs).
+ */
+export const ERROR_CODES = {
+  VALIDATION_ERROR: { status: 400, description: 'The request is malformed or a field is invalid' },
+  UNKNOWN_OS: { status: 400, description: 'The operating system is not one DS knows' },
+  INVALID_INSTALLER_URI: { status: 400, description: 'An installer URI is not allowed' },
+  UNAUTHENTICATED: { status: 401, description: 'No valid credentials were given' },
+  INVALID_CREDENTIALS: { status: 401, description: 'Wrong username or password' },
+  TOKEN_EXPIRED: { status: 401, description: 'The token has expired' },
+  TOKEN_REVOKED: { status: 401, description: 'The token has been revoked' },
+  INVALID_API_KEY: { status: 401, description: 'The API key is wrong, revoked or expired' },
+  FORBIDDEN: { status: 403, description: 'The credential does not allow this' },
+  INSUFFICIENT_SCOPE: { status: 403, description: 'The token lacks the scope this route needs' },
+  NOT_FOUND: { status: 404, description: 'No such object' },
+  ROUTE_NOT_FOUND: { status: 404, description: 'No such route' },
+  OS_NOT_DETECTED: { status: 404, description: 'The operating system could not be told from the User-Agent' },
+  INSTALLER_NOT_FOUND: { status: 404, description: 'No installer for that operating system' },
+  METHOD_NOT_ALLOWED: { status: 405, description: 'Method not allowed on this route' },
+  CONFLICT: { status: 409, description: 'The request conflicts with the current state' },
+  HAS_DEPENDANTS: { status: 409, description: 'The object still has dependants; delete them first or force' },
+  INSTALLER_CHANGED: { status: 409, description: 'The installer file changed after its checksum was recorded' },
+  VERSION_NOT_ALLOWED: { status: 410, description: 'This version is no longer allowed' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'Unsupported Content-Type' },
+  RANGE_NOT_SATISFIABLE: { status: 416, description: 'The requested range cannot be served' },
+  RATE_LIMITED: { status: 429, description: 'Too many requests; retry later' },
+  INTERNAL_ERROR: { status: 500, description: 'Internal error' },
+  ORIGIN_FAILED: { status: 502, description: 'The installer origin failed' },
+  DATABASE_UNAVAILABLE: { status: 503, description: 'The database cannot be reached' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+/** One of the DS error codes. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** All error codes, for schemas and documentation. */
+export const errorCodes = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+/** True when `code` is a DS error code. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
