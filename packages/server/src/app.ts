@@ -1,0 +1,88 @@
+import { ERROR_CODES } from '@ds/shared';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { AppDeps, AppEnv, Services } from './context.js';
+import { AppError } from './lib/errors.js';
+import { FailureLimiter } from './lib/rate-limit.js';
+import { labelRoutes } from './labels/labels.routes.js';
+import { openApiDocument } from './openapi/openapi.js';
+import { organizationRoutes } from './organizations/organizations.routes.js';
+import { adminSystemRoutes, publicSystemRoutes } from './system/system.routes.js';
+import { authRoutes, tokenRoutes, userRoutes } from './users/users.routes.js';
+import { defaultsRoutes, versionRoutes } from './versions/versions.routes.js';
+
+export const API_PREFIX = '/v3_5';
+
+/** Builds the whole HTTP application from its dependencies; no I/O happens here. */
+export function createApp(deps: AppDeps) {
+  const services: Services = {
+    ...deps,
+    db: deps.database.db,
+    // 10 failed logins per address and username in 15 minutes, then wait.
+    loginLimiter: new FailureLimiter(deps.clock, 10, 15 * 60_000),
+  };
+  const app = new Hono<AppEnv>();
+
+  app.use('*', requestId({ headerName: 'X-Request-Id' }));
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    services.logger.info('request', {
+      requestId: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.bodyLimitBytes,
+      onError: () => {
+        throw new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.config.bodyLimitBytes} bytes`);
+      },
+    }),
+  );
+
+  const api = new Hono<AppEnv>();
+  api.route('/system', publicSystemRoutes(services));
+  api.get('/admin/openapi.json', (c) => c.json(openApiDocument(deps.version, deps.config.publicUrl)));
+  api.route('/admin/auth', authRoutes(services));
+  api.route('/admin/organizations', organizationRoutes(services));
+  api.route('/admin/labels', labelRoutes(services));
+  api.route('/admin/versions', versionRoutes(services));
+  api.route('/admin/defaults', defaultsRoutes(services));
+  api.route('/admin/users', userRoutes(services));
+  api.route('/admin/tokens', tokenRoutes(services));
+  api.route('/admin/system', adminSystemRoutes(services));
+  app.route(API_PREFIX, api);
+
+  app.notFound((c) =>
+    c.json({ success: false, code: 'ROUTE_NOT_FOUND', description: `no route ${c.req.method} ${c.req.path}`, requestId: c.var.requestId }, 404),
+  );
+
+  app.onError((error, c) => {
+    const requestId = c.var.requestId ?? 'unknown';
+    if (error instanceof AppError) {
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      if (error.status >= 500) services.logger.error(error.message, { requestId, code: error.code });
+      return c.json(
+        { success: false, code: error.code, description: error.message, requestId, ...(error.details !== undefined ? { details: error.details } : {}) },
+        error.status as 400,
+      );
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : error.status === 401 ? 'UNAUTHENTICATED' : 'VALIDATION_ERROR';
+      return c.json({ success: false, code, description: error.message || ERROR_CODES[code].description, requestId }, error.status);
+    }
+    services.logger.error('unhandled error', { requestId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    return c.json({ success: false, code: 'INTERNAL_ERROR', description: 'internal error; the request id is in the server log', requestId }, 500);
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,68 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
+
+/** Everything DS can be configured with; parsed once from the environment and `ds serve` flags. */
+export const ServerConfigSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  host: z.string().min(1).default('127.0.0.1'),
+  databaseUrl: z.string().min(1).default('./data/ds.db'),
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  installerRoot: z.string().min(1).default('./data/installers'),
+  adminPassword: z.string().min(12, 'DS_ADMIN_PASSWORD must be at least 12 characters').optional(),
+  keyType: z.enum(['rsa', 'ec']).default('ec'),
+  logLevel: LogLevelSchema.default('info'),
+  bodyLimitBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
+  sessionTtlSeconds: z.coerce.number().int().min(60).default(12 * 3600),
+  shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+});
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+
+export interface ServerConfig extends Omit<z.output<typeof ServerConfigSchema>, 'publicUrl'> {
+  /** Base URL clients reach DS at, without a trailing slash. */
+  publicUrl: string;
+  /** Absolute, resolved installer root. */
+  installerRoot: string;
+}
+
+export type ServerConfigOverrides = Partial<Pick<ServerConfigInput, 'port' | 'host' | 'databaseUrl' | 'publicUrl' | 'installerRoot' | 'logLevel' | 'keyType' | 'adminPassword'>>;
+
+const ENV: Record<string, keyof ServerConfigInput> = {
+  PORT: 'port',
+  HOST: 'host',
+  DATABASE_URL: 'databaseUrl',
+  DS_PUBLIC_URL: 'publicUrl',
+  DS_INSTALLER_ROOT: 'installerRoot',
+  DS_ADMIN_PASSWORD: 'adminPassword',
+  DS_KEY_TYPE: 'keyType',
+  DS_LOG_LEVEL: 'logLevel',
+  DS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  DS_SESSION_TTL_SECONDS: 'sessionTtlSeconds',
+};
+
+/**
+ * Builds the configuration from environment variables, overridden by explicit values (flags).
+ * Throws an Error naming the variable when a value is invalid.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: ServerConfigOverrides = {}): ServerConfig {
+  const input: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) input[key] = value;
+  const parsed = ServerConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const byKey = Object.fromEntries(Object.entries(ENV).map(([name, key]) => [key, name]));
+    const problems = parsed.error.issues.map((i) => `${byKey[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  const displayHost = c.host === '0.0.0.0' || c.host === '::' ? 'localhost' : c.host.includes(':') ? `[${c.host}]` : c.host;
+  return {
+    ...c,
+    publicUrl: (c.publicUrl ?? `http://${displayHost}:${c.port}`).replace(/\/+$/, ''),
+    installerRoot: resolve(c.installerRoot),
+  };
+}

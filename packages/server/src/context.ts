@@ -1,0 +1,32 @@
+import type { DatabaseHandle } from './db/database.js';
+import type { Db } from './db/types.js';
+import type { Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
+import type { FailureLimiter } from './lib/rate-limit.js';
+import type { ServerConfig } from './config.js';
+import type { Principal } from './users/principal.js';
+
+/** Everything the app is built from; `main.ts` makes the real ones, tests make their own. */
+export interface AppDeps {
+  database: DatabaseHandle;
+  clock: Clock;
+  logger: Logger;
+  config: ServerConfig;
+  /** When this process started (uptime). */
+  startedAt: Date;
+  /** DS's own version. */
+  version: string;
+}
+
+/** Per-app services derived from the deps, shared by routes. */
+export interface Services extends AppDeps {
+  db: Db;
+  loginLimiter: FailureLimiter;
+}
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    principal: Principal;
+  };
+};

@@ -1,0 +1,156 @@
+import type { ColumnType, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+
+// Column names are snake_case in the database and camelCase here (Kysely's CamelCasePlugin).
+// Times are ISO-8601 UTC text, days `YYYY-MM-DD`, months `YYYY-MM`; flags are 0/1 integers so the
+// same code runs on SQLite and PostgreSQL.
+
+export type Flag = 0 | 1;
+
+export interface OrganizationTable {
+  id: string;
+  name: string;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LabelTable {
+  id: string;
+  name: string;
+  organizationId: string;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** API keys of labels (`ds_lbl_`) and installation keys of versions (`ds_ins_`), as digests. */
+export interface ApiKeyTable {
+  id: string;
+  kind: 'label' | 'installation';
+  labelId: string | null;
+  versionId: string | null;
+  keyHash: string;
+  prefix: string;
+  createdAt: string;
+  /** Set when a rotation with a grace period retires the key: it works until then. */
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface VersionTable {
+  id: string;
+  /** Orders versions by semantic-version precedence with a plain text comparison. */
+  sortKey: string;
+  recommended: Flag;
+  mandatory: Flag;
+  allowed: Flag;
+  releaseNotes: string | null;
+  /** JSON text, or null when the version uses the DS-wide default. */
+  contextConfig: string | null;
+  sslKeystoreConfig: string | null;
+  publishedAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface InstallerTable {
+  versionId: string;
+  os: string;
+  uri: string;
+  sha256: string | null;
+  size: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The file's modification time when its checksum was recorded (file: installers). */
+  mtime: string | null;
+}
+
+export interface SettingTable {
+  key: string;
+  value: string;
+  updatedAt: string;
+}
+
+export interface UserTable {
+  id: string;
+  username: string;
+  passwordHash: string;
+  role: 'admin' | 'viewer';
+  organizationId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Login sessions and admin API tokens (`ds_adm_`), as digests. */
+export interface AdminTokenTable {
+  id: string;
+  userId: string;
+  kind: 'session' | 'api';
+  name: string | null;
+  tokenHash: string;
+  prefix: string;
+  /** JSON array of scopes (API tokens); null for sessions, which carry their role's scopes. */
+  scopes: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/** DS signing and encryption key pairs. */
+export interface DsKeyTable {
+  kid: string;
+  use: 'sig' | 'enc';
+  alg: string;
+  publicJwk: string;
+  privateJwk: string;
+  createdAt: string;
+  /** When a rotation replaced it; still published until everything it signed has expired. */
+  retiredAt: string | null;
+}
+
+export interface DeviceTable {
+  id: string;
+  certFingerprint: string;
+  certificate: string;
+  publicJwk: string;
+  keyAlg: string;
+  version: string;
+  osName: string | null;
+  osVersion: string | null;
+  osArch: string | null;
+  hostname: string | null;
+  status: string;
+  registeredAt: string;
+  lastSyncAt: string | null;
+  updatedAt: string;
+}
+
+export interface Database {
+  organizations: OrganizationTable;
+  labels: LabelTable;
+  apiKeys: ApiKeyTable;
+  versions: VersionTable;
+  installers: InstallerTable;
+  settings: SettingTable;
+  users: UserTable;
+  adminTokens: AdminTokenTable;
+  dsKeys: DsKeyTable;
+  devices: DeviceTable;
+}
+
+export type Db = Kysely<Database>;
+/** A database handle or an open transaction: repositories accept either. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+export type OrganizationRow = Selectable<OrganizationTable>;
+export type LabelRow = Selectable<LabelTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type NewApiKey = Insertable<ApiKeyTable>;
+export type VersionRow = Selectable<VersionTable>;
+export type NewVersion = Insertable<VersionTable>;
+export type VersionUpdate = Updateable<VersionTable>;
+export type InstallerRow = Selectable<InstallerTable>;
+export type UserRow = Selectable<UserTable>;
+export type AdminTokenRow = Selectable<AdminTokenTable>;
+export type DsKeyRow = Selectable<DsKeyTable>;
+export type DeviceRow = Selectable<DeviceTable>;

@@ -1,0 +1,7 @@
+export { startServer, initDs, migrateDatabase, backupDatabase, loadConfig } from './main.js';
+export type { RunningServer, ServerConfig, ServerConfigOverrides } from './main.js';
+export { createApp } from './app.js';
+export { openDatabase, migrateToLatest } from './db/database.js';
+export { FakeClock, systemClock, type Clock } from './lib/clock.js';
+export { createLogger, silentLogger, type Logger } from './lib/logger.js';
+export { DS_VERSION } from './version.js';

@@ -1,0 +1,109 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { loadConfig, type ServerConfig, type ServerConfigOverrides } from './config.js';
+import { backupSqlite, migrateToLatest, openDatabase } from './db/database.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { ensureInitialized } from './setup/setup.service.js';
+import { DS_VERSION } from './version.js';
+
+export { loadConfig };
+export type { ServerConfig, ServerConfigOverrides };
+
+export interface RunningServer {
+  /** The URL the server listens on (with the real port when 0 was asked). */
+  url: string;
+  /** The generated password of `admin` when this start created it without one; shown once. */
+  initialAdminPassword: string | null;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens and migrates the database, initialises an empty one (keys, first admin) and starts
+ * listening. The caller owns signals: call `close()` on SIGTERM/SIGINT.
+ */
+export async function startServer(
+  config: ServerConfig,
+  options: { adminPassword?: string; clock?: Clock; logger?: Logger } = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const database = await openDatabase(config.databaseUrl);
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+    const setup = await ensureInitialized(database.db, clock, {
+      keyType: config.keyType,
+      adminPassword: options.adminPassword ?? config.adminPassword,
+    });
+    if (setup.keysCreated.length > 0) logger.info('DS key pairs created', { kids: setup.keysCreated, type: config.keyType });
+    if (setup.createdAdmin) logger.info('first admin user created', { username: 'admin' });
+
+    const app = createApp({ database, clock, logger, config, startedAt: clock.now(), version: DS_VERSION });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
+      (s as Server).once('error', reject);
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
+    logger.info('DS listening', { url, publicUrl: config.publicUrl, database: database.kind, location: database.location });
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        logger.info('shutting down');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            logger.warn('in-flight requests did not finish in time; closing their connections', { graceMs: config.shutdownGraceMs });
+            server.closeAllConnections();
+          }, config.shutdownGraceMs);
+          timer.unref();
+          server.close(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await database.close();
+        logger.info('stopped');
+      })());
+    return { url, initialAdminPassword: setup.generatedPassword, close };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+/** `ds init`: migrate and initialise without starting the server. */
+export async function initDs(config: ServerConfig, options: { adminPassword?: string } = {}) {
+  const database = await openDatabase(config.databaseUrl);
+  try {
+    await migrateToLatest(database.db);
+    const setup = await ensureInitialized(database.db, systemClock, {
+      keyType: config.keyType,
+      adminPassword: options.adminPassword ?? config.adminPassword,
+    });
+    return { created: setup.createdAdmin, generatedPassword: setup.generatedPassword, keysCreated: setup.keysCreated };
+  } finally {
+    await database.close();
+  }
+}
+
+/** `ds db migrate` */
+export async function migrateDatabase(config: ServerConfig): Promise<string[]> {
+  const database = await openDatabase(config.databaseUrl);
+  try {
+    return await migrateToLatest(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
+/** `ds db backup <file>` */
+export async function backupDatabase(config: ServerConfig, file: string) {
+  return backupSqlite(config.databaseUrl, file);
+}

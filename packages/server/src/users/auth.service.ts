@@ -1,0 +1,105 @@
+import type { LoginResult, Scope, Whoami } from '@ds/shared';
+import { ScopeSchema } from '@ds/shared';
+import type { Services } from '../context.js';
+import { addSeconds, iso } from '../lib/clock.js';
+import { AppError } from '../lib/errors.js';
+import { DUMMY_PASSWORD_HASH, KEY_PREFIX, newSecret, secretDigest, secretHint, verifyPassword } from '../lib/secrets.js';
+import { roleScopes, type Principal } from './principal.js';
+import * as repo from './users.repository.js';
+
+/** Recording `last used` at most this often keeps a write off most authenticated requests. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/** Checks a password and opens a session; repeated failures from one address are limited. */
+export async function login(services: Services, username: string, password: string, address: string): Promise<LoginResult> {
+  const limitKey = `${address}|${username.toLowerCase()}`;
+  const retryAfter = services.loginLimiter.retryAfter(limitKey);
+  if (retryAfter > 0) {
+    throw new AppError('RATE_LIMITED', `too many failed logins; retry in ${retryAfter} s`, { retryAfterSeconds: retryAfter }, { 'Retry-After': String(retryAfter) });
+  }
+  const user = await repo.findUserByUsername(services.db, username);
+  // Hash even for an unknown user so the answer time does not tell which usernames exist.
+  const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !ok) {
+    services.loginLimiter.fail(limitKey);
+    services.logger.warn('login failed', { username, address });
+    throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
+  }
+  services.loginLimiter.succeed(limitKey);
+  return openSession(services, user.id);
+}
+
+/** Creates a session token for a user (login, and the dashboard later). */
+export async function openSession(services: Services, userId: string): Promise<LoginResult> {
+  const now = services.clock.now();
+  const token = newSecret(KEY_PREFIX.session);
+  const expiresAt = iso(addSeconds(now, services.config.sessionTtlSeconds));
+  await repo.insertAdminToken(services.db, {
+    id: crypto.randomUUID(),
+    userId,
+    kind: 'session',
+    name: null,
+    tokenHash: secretDigest(token),
+    prefix: secretHint(token),
+    scopes: null,
+    createdAt: iso(now),
+    expiresAt,
+    revokedAt: null,
+    lastUsedAt: iso(now),
+  });
+  return { token, expiresAt };
+}
+
+/** Resolves a bearer token to a principal, or throws 401 saying why. */
+export async function authenticateAdminToken(services: Services, token: string): Promise<Principal> {
+  const row = await repo.findAdminTokenByHash(services.db, secretDigest(token));
+  if (!row) throw new AppError('UNAUTHENTICATED', 'the token is not valid', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  const now = services.clock.now();
+  if (row.revokedAt !== null) throw new AppError('TOKEN_REVOKED', 'the token has been revoked');
+  if (row.expiresAt !== null && row.expiresAt <= iso(now)) {
+    throw new AppError('TOKEN_EXPIRED', row.kind === 'session' ? 'the session has expired; log in again' : 'the token has expired');
+  }
+  if (!row.lastUsedAt || now.getTime() - Date.parse(row.lastUsedAt) > TOUCH_INTERVAL_MS) {
+    await repo.touchAdminToken(services.db, row.id, iso(now));
+  }
+  const allowed = roleScopes(row.role, row.organizationId !== null);
+  const scopes =
+    row.kind === 'session'
+      ? allowed
+      : new Set(parseScopes(row.scopes).filter((s) => allowed.has(s)));
+  return {
+    userId: row.userId,
+    username: row.username,
+    role: row.role,
+    organizationId: row.organizationId,
+    organizationName: row.organizationName,
+    credential: row.kind === 'session' ? 'session' : 'api-token',
+    tokenId: row.id,
+    tokenName: row.name,
+    scopes,
+    expiresAt: row.expiresAt,
+  };
+}
+
+export function parseScopes(text: string | null): Scope[] {
+  if (!text) return [];
+  const list = JSON.parse(text) as unknown[];
+  return list.filter((s): s is Scope => ScopeSchema.safeParse(s).success);
+}
+
+export async function logout(services: Services, principal: Principal): Promise<void> {
+  // An API token is revoked with `ds token revoke`; logging out only ends sessions.
+  if (principal.credential === 'session') await repo.revokeAdminToken(services.db, principal.tokenId, iso(services.clock.now()));
+}
+
+export function whoami(principal: Principal): Whoami {
+  return {
+    username: principal.username,
+    role: principal.role,
+    organization: principal.organizationName,
+    credential: principal.credential,
+    tokenName: principal.tokenName,
+    scopes: [...principal.scopes].sort(),
+    expiresAt: principal.expiresAt,
+  };
+}

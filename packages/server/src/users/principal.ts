@@ -1,0 +1,56 @@
+import { SCOPES, type Role, type Scope } from '@ds/shared';
+import { AppError } from '../lib/errors.js';
+
+/** Who made an admin request, as established by the admin auth middleware. */
+export interface Principal {
+  userId: string;
+  username: string;
+  role: Role;
+  /** Set when the user is limited to one organization. */
+  organizationId: string | null;
+  organizationName: string | null;
+  credential: 'session' | 'api-token';
+  tokenId: string;
+  tokenName: string | null;
+  scopes: ReadonlySet<Scope>;
+  expiresAt: string | null;
+}
+
+const READ_SCOPES = SCOPES.filter((s) => s.endsWith(':read'));
+/** What an organization-limited user may ever do: its own labels, devices, counters and tokens. */
+const ORG_LIMITED_SCOPES: Scope[] = [
+  'orgs:read',
+  'labels:read',
+  'labels:write',
+  'versions:read',
+  'devices:read',
+  'devices:write',
+  'reports:read',
+  'tokens:read',
+  'tokens:write',
+];
+
+/** The scopes a user's role (and organization limit) allows; tokens never exceed these. */
+export function roleScopes(role: Role, organizationLimited: boolean): Set<Scope> {
+  let scopes: Scope[] = role === 'admin' ? [...SCOPES] : [...READ_SCOPES.filter((s) => s !== 'users:read'), 'tokens:write'];
+  if (organizationLimited) scopes = scopes.filter((s) => ORG_LIMITED_SCOPES.includes(s));
+  return new Set(scopes);
+}
+
+export function requireScopeOf(principal: Principal, scope: Scope): void {
+  if (!principal.scopes.has(scope)) {
+    throw new AppError('INSUFFICIENT_SCOPE', `this credential lacks the scope ${scope}`, { required: scope });
+  }
+}
+
+/** True when the principal may see objects of the organization with this id. */
+export function canSeeOrganization(principal: Principal, organizationId: string): boolean {
+  return principal.organizationId === null || principal.organizationId === organizationId;
+}
+
+/** 403 that reveals nothing about whether the object exists. */
+export const outsideOrganization = () => new AppError('FORBIDDEN', 'this credential is limited to another organization');
+
+export function requireUnrestricted(principal: Principal): void {
+  if (principal.organizationId !== null) throw outsideOrganization();
+}

@@ -1,0 +1,129 @@
+import type { AdminTokenTable, Executor, UserTable } from '../db/types.js';
+import type { Insertable } from 'kysely';
+
+const userColumns = [
+  'users.id',
+  'users.username',
+  'users.passwordHash',
+  'users.role',
+  'users.organizationId',
+  'users.createdAt',
+  'users.updatedAt',
+  'organizations.name as organizationName',
+] as const;
+
+function usersWithOrg(db: Executor) {
+  return db.selectFrom('users').leftJoin('organizations', 'organizations.id', 'users.organizationId');
+}
+
+export async function findUserByUsername(db: Executor, username: string) {
+  return usersWithOrg(db).select(userColumns).where('users.username', '=', username).executeTakeFirst();
+}
+
+export async function findUserById(db: Executor, id: string) {
+  return usersWithOrg(db).select(userColumns).where('users.id', '=', id).executeTakeFirst();
+}
+
+export async function listUsers(db: Executor, options: { after?: string | undefined; limit: number; organizationId?: string | null }) {
+  let q = usersWithOrg(db).select(userColumns).orderBy('users.username').limit(options.limit);
+  if (options.after !== undefined) q = q.where('users.username', '>', options.after);
+  if (options.organizationId) q = q.where('users.organizationId', '=', options.organizationId);
+  return q.execute();
+}
+
+export async function insertUser(db: Executor, user: Insertable<UserTable>) {
+  await db.insertInto('users').values(user).execute();
+}
+
+export async function updateUserPassword(db: Executor, id: string, passwordHash: string, now: string) {
+  await db.updateTable('users').set({ passwordHash, updatedAt: now }).where('id', '=', id).execute();
+}
+
+export async function deleteUser(db: Executor, id: string) {
+  return Number((await db.deleteFrom('users').where('id', '=', id).executeTakeFirst()).numDeletedRows);
+}
+
+export async function countUnrestrictedAdmins(db: Executor) {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('role', '=', 'admin')
+    .where('organizationId', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function countUsers(db: Executor) {
+  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+// ------------------------------------------------------------------ admin tokens
+
+const tokenColumns = [
+  'adminTokens.id',
+  'adminTokens.userId',
+  'adminTokens.kind',
+  'adminTokens.name',
+  'adminTokens.prefix',
+  'adminTokens.scopes',
+  'adminTokens.createdAt',
+  'adminTokens.expiresAt',
+  'adminTokens.revokedAt',
+  'adminTokens.lastUsedAt',
+  'users.username',
+] as const;
+
+export async function insertAdminToken(db: Executor, token: Insertable<AdminTokenTable>) {
+  await db.insertInto('adminTokens').values(token).execute();
+}
+
+/** The token with this digest and its user, for authentication. */
+export async function findAdminTokenByHash(db: Executor, tokenHash: string) {
+  return db
+    .selectFrom('adminTokens')
+    .innerJoin('users', 'users.id', 'adminTokens.userId')
+    .leftJoin('organizations', 'organizations.id', 'users.organizationId')
+    .select([
+      ...tokenColumns,
+      'users.role',
+      'users.organizationId',
+      'organizations.name as organizationName',
+    ])
+    .where('adminTokens.tokenHash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+export async function touchAdminToken(db: Executor, id: string, now: string) {
+  await db.updateTable('adminTokens').set({ lastUsedAt: now }).where('id', '=', id).execute();
+}
+
+export async function revokeAdminToken(db: Executor, id: string, now: string) {
+  await db.updateTable('adminTokens').set({ revokedAt: now }).where('id', '=', id).where('revokedAt', 'is', null).execute();
+}
+
+export async function findApiToken(db: Executor, id: string) {
+  return db
+    .selectFrom('adminTokens')
+    .innerJoin('users', 'users.id', 'adminTokens.userId')
+    .select(tokenColumns)
+    .where('adminTokens.id', '=', id)
+    .where('adminTokens.kind', '=', 'api')
+    .executeTakeFirst();
+}
+
+export async function listApiTokens(db: Executor, options: { userId?: string; after?: string | undefined; limit: number }) {
+  let q = db
+    .selectFrom('adminTokens')
+    .innerJoin('users', 'users.id', 'adminTokens.userId')
+    .select(tokenColumns)
+    .where('adminTokens.kind', '=', 'api')
+    .orderBy('adminTokens.id')
+    .limit(options.limit);
+  if (options.userId) q = q.where('adminTokens.userId', '=', options.userId);
+  if (options.after !== undefined) q = q.where('adminTokens.id', '>', options.after);
+  return q.execute();
+}
+
+export type ApiTokenRowWithUser = Awaited<ReturnType<typeof listApiTokens>>[number];
+export type UserRowWithOrg = NonNullable<Awaited<ReturnType<typeof findUserById>>>;

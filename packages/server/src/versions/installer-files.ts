@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '../lib/errors.js';
+
+export interface CheckedInstaller {
+  os: string;
+  uri: string;
+  sha256: string | null;
+  size: number | null;
+  mtime: string | null;
+}
+
+const refuse = (field: string, message: string) =>
+  new AppError('INVALID_INSTALLER_URI', `${field}: ${message}`, { issues: [{ path: field, message }] });
+
+/** SHA-256 (hex) of a file, streamed in 1 MiB chunks. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Resolves a `file:` installer URI to a real path inside `root`, refusing anything that escapes it
+ * (`..`, symlinks pointing out, other hosts) or is not a regular file.
+ */
+export async function resolveInstallerFile(uri: string, root: string, field: string): Promise<string> {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw refuse(field, `${uri} is not a URI; give file:///absolute/path or an https:// URL`);
+  }
+  if (url.protocol !== 'file:') throw refuse(field, `${uri} is not a file: URI`);
+  if (url.host !== '' && url.host !== 'localhost') throw refuse(field, `file URIs must not name a host (${url.host})`);
+  if (/%2f|%5c/i.test(url.pathname) || decodeURIComponent(url.pathname).split('/').includes('..')) {
+    throw refuse(field, `${uri} must not contain ".." or encoded slashes`);
+  }
+  const path = fileURLToPath(url);
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+  } catch {
+    throw refuse(field, `the installer root ${root} does not exist (DS_INSTALLER_ROOT)`);
+  }
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    throw refuse(field, `${path} does not exist`);
+  }
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+    throw refuse(field, `${path} resolves outside the installer root ${realRoot} (DS_INSTALLER_ROOT)`);
+  }
+  const info = await stat(real);
+  if (!info.isFile()) throw refuse(field, `${path} is not a regular file`);
+  return real;
+}
+
+/**
+ * Validates an installer and, for files, records checksum, size and modification time. The
+ * previous record of the same URI is reused when the file's size and mtime have not changed, so
+ * saving a version does not re-read unchanged gigabyte files.
+ */
+export async function checkInstaller(
+  input: { os: string; uri: string; sha256?: string | undefined },
+  root: string,
+  field: string,
+  previous?: CheckedInstaller,
+): Promise<CheckedInstaller> {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(input.uri)?.[1]?.toLowerCase();
+  if (scheme === 'http' || scheme === 'https') {
+    try {
+      new URL(input.uri);
+    } catch {
+      throw refuse(`${field}.uri`, `${input.uri} is not a valid URL`);
+    }
+    return { os: input.os, uri: input.uri, sha256: input.sha256 ?? null, size: null, mtime: null };
+  }
+  if (scheme !== 'file') throw refuse(`${field}.uri`, `only file: (inside the installer root) and http(s): installers are allowed, not ${scheme ?? 'a relative path'}`);
+  const path = await resolveInstallerFile(input.uri, root, `${field}.uri`);
+  const info = await stat(path);
+  const mtime = info.mtime.toISOString();
+  const sha256 =
+    previous && previous.uri === input.uri && previous.size === info.size && previous.mtime === mtime && previous.sha256
+      ? previous.sha256
+      : await sha256File(path);
+  if (input.sha256 && input.sha256 !== sha256) {
+    throw new AppError('VALIDATION_ERROR', `${field}.sha256: the file's SHA-256 is ${sha256}, not ${input.sha256}`, {
+      issues: [{ path: `${field}.sha256`, message: 'does not match the file' }],
+    });
+  }
+  return { os: input.os, uri: input.uri, sha256, size: info.size, mtime };
+}

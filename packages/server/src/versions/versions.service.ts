@@ -1,0 +1,221 @@
+import {
+
+  type ContextConfig,
+  type ConfigView,
+  type DeleteResult,
+  type Defaults,
+  type Installer,
+  type PageQuery,
+  type SslKeystoreConfig,
+  type Version,
+
+  type InstallerOsJson,
+  VersionPutSchema,
+} from '@ds/shared';
+import type { z } from 'zod';
+import { apiKeyInfosOf, issueApiKey, revokeApiKeys, rotateApiKey } from '../apikeys/api-keys.service.js';
+import type { Services } from '../context.js';
+import type { Executor, InstallerRow, VersionRow } from '../db/types.js';
+import { iso } from '../lib/clock.js';
+import { AppError, conflict, invalid, notFound } from '../lib/errors.js';
+import { decodeCursor, pageOf } from '../lib/pagination.js';
+import { semverSortKey } from '../lib/semver.js';
+import {
+  SETTING,
+  configView,
+  effectiveContextConfig,
+  effectiveSslKeystoreConfig,
+  loadDefaultConfigs,
+  parseJson,
+  type DefaultConfigs,
+} from './configs.js';
+import { checkInstaller, type CheckedInstaller } from './installer-files.js';
+import * as repo from './versions.repository.js';
+
+type VersionPutBody = z.output<typeof VersionPutSchema>;
+
+function toInstaller(row: InstallerRow): Installer {
+  return { os: row.os as InstallerOsJson, uri: row.uri, sha256: row.sha256, size: row.size === null ? null : Number(row.size) };
+}
+
+/** Builds the API objects for version rows, with their installers, keys and configs (3 queries). */
+async function toVersions(services: Services, db: Executor, rows: VersionRow[], defaults?: DefaultConfigs): Promise<Version[]> {
+  const ids = rows.map((r) => r.id);
+  const [installers, keys, defs] = await Promise.all([
+    repo.listInstallers(db, ids),
+    apiKeyInfosOf(db, 'installation', ids, services.clock.now()),
+    defaults ?? loadDefaultConfigs(db),
+  ]);
+  return rows.map((row) => {
+    const ownContext = parseJson<ContextConfig>(row.contextConfig);
+    const ownSsl = parseJson<SslKeystoreConfig>(row.sslKeystoreConfig);
+    return {
+      id: row.id,
+      recommended: row.recommended === 1,
+      mandatory: row.mandatory === 1,
+      allowed: row.allowed === 1,
+      releaseNotes: row.releaseNotes,
+      installers: installers.filter((i) => i.versionId === row.id).map(toInstaller),
+      contextConfig: configView(ownContext, effectiveContextConfig(ownContext, defs.contextConfig)),
+      sslKeystoreConfig: configView(ownSsl, effectiveSslKeystoreConfig(ownSsl, defs.sslKeystoreConfig)),
+      installationKeys: keys.get(row.id) ?? [],
+      publishedAt: row.publishedAt,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  });
+}
+
+async function toVersion(services: Services, db: Executor, row: VersionRow): Promise<Version> {
+  return (await toVersions(services, db, [row]))[0]!;
+}
+
+async function requireVersion(db: Executor, id: string): Promise<VersionRow> {
+  const row = await repo.findVersion(db, id);
+  if (!row) throw notFound(`version ${id}`);
+  return row;
+}
+
+export async function listVersions(services: Services, page: PageQuery) {
+  const rows = await repo.listVersions(services.db, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+  const { items, next } = pageOf(rows, page.limit, (r) => r.sortKey);
+  return { items: await toVersions(services, services.db, items), next };
+}
+
+export async function getVersion(services: Services, id: string): Promise<Version> {
+  return toVersion(services, services.db, await requireVersion(services.db, id));
+}
+
+/** Checks installers (file checksums are computed outside any transaction: they may be large). */
+async function checkInstallers(services: Services, installers: NonNullable<VersionPutBody['installers']>, previous: InstallerRow[]) {
+  const seen = new Set<string>();
+  const checked: CheckedInstaller[] = [];
+  for (const [i, input] of installers.entries()) {
+    if (seen.has(input.os)) throw invalid(`installers[${i}].os`, `${input.os} is given twice`);
+    seen.add(input.os);
+    const before = previous.find((p) => p.os === input.os);
+    checked.push(
+      await checkInstaller(input, services.config.installerRoot, `installers[${i}]`, before ? { ...before, size: before.size === null ? null : Number(before.size) } : undefined),
+    );
+  }
+  return checked;
+}
+
+/**
+ * Creates or updates a version. On creation an installation API key is made and returned once.
+ * Omitted fields keep their value on update; `installers` replaces the whole set.
+ */
+export async function putVersion(services: Services, id: string, body: VersionPutBody): Promise<{ created: boolean; version: Version }> {
+  const sortKey = semverSortKey(id);
+  const previousInstallers = await repo.listInstallers(services.db, [id]);
+  const installers = body.installers ? await checkInstallers(services, body.installers, previousInstallers) : undefined;
+  const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
+
+  return services.db.transaction().execute(async (trx) => {
+    const now = services.clock.now();
+    const existing = await repo.findVersion(trx, id);
+    const sameRank = await repo.findVersionBySortKey(trx, sortKey);
+    if (sameRank && sameRank.id !== id) throw conflict(`version ${id} has the same precedence as ${sameRank.id} (build metadata does not count)`);
+    let apiKey: string | undefined;
+    if (existing) {
+      await repo.updateVersion(trx, id, {
+        ...(body.recommended !== undefined ? { recommended: body.recommended ? 1 : 0 } : {}),
+        ...(body.mandatory !== undefined ? { mandatory: body.mandatory ? 1 : 0 } : {}),
+        ...(body.allowed !== undefined ? { allowed: body.allowed ? 1 : 0 } : {}),
+        ...(body.releaseNotes !== undefined ? { releaseNotes: body.releaseNotes } : {}),
+        ...(body.contextConfig !== undefined ? { contextConfig: json(body.contextConfig) } : {}),
+        ...(body.sslKeystoreConfig !== undefined ? { sslKeystoreConfig: json(body.sslKeystoreConfig) } : {}),
+        updatedAt: iso(now),
+      });
+    } else {
+      await repo.insertVersion(trx, {
+        id,
+        sortKey,
+        recommended: body.recommended ? 1 : 0,
+        mandatory: body.mandatory ? 1 : 0,
+        allowed: body.allowed === false ? 0 : 1,
+        releaseNotes: body.releaseNotes ?? null,
+        contextConfig: body.contextConfig ? json(body.contextConfig) : null,
+        sslKeystoreConfig: body.sslKeystoreConfig ? json(body.sslKeystoreConfig) : null,
+        publishedAt: iso(now),
+        createdAt: iso(now),
+        updatedAt: iso(now),
+      });
+      apiKey = await issueApiKey(trx, 'installation', id, now);
+    }
+    if (installers) await repo.replaceInstallers(trx, id, installers);
+    const version = await toVersion(services, trx, (await repo.findVersion(trx, id))!);
+    return { created: !existing, version: apiKey ? { ...version, installationApiKey: apiKey } : version };
+  });
+}
+
+/** Deletes a version with its installers and keys; 409 while devices still run it, unless forced. */
+export async function deleteVersion(services: Services, id: string, force: boolean): Promise<DeleteResult> {
+  return services.db.transaction().execute(async (trx) => {
+    await requireVersion(trx, id);
+    const devices = await repo.countDevicesOnVersion(trx, id);
+    if (devices > 0 && !force) {
+      throw new AppError('HAS_DEPENDANTS', `${devices} device(s) still run version ${id}; force to delete it anyway (the devices stay registered)`, {
+        dependants: { devices },
+      });
+    }
+    const installers = (await repo.listInstallers(trx, [id])).length;
+    const keys = (await apiKeyInfosOf(trx, 'installation', [id], services.clock.now())).get(id)?.length ?? 0;
+    await repo.deleteVersion(trx, id);
+    return { deleted: id, removed: { installers, installationKeys: keys } };
+  });
+}
+
+export async function rotateVersionKey(services: Services, id: string, graceSeconds = 0): Promise<{ installationApiKey: string }> {
+  return services.db.transaction().execute(async (trx) => {
+    await requireVersion(trx, id);
+    return { installationApiKey: await rotateApiKey(trx, 'installation', id, services.clock.now(), graceSeconds) };
+  });
+}
+
+export async function revokeVersionKeys(services: Services, id: string): Promise<Version> {
+  return services.db.transaction().execute(async (trx) => {
+    const row = await requireVersion(trx, id);
+    await revokeApiKeys(trx, 'installation', id, services.clock.now());
+    return toVersion(services, trx, row);
+  });
+}
+
+// ------------------------------------------------------------------ configs
+
+export type ConfigKind = 'contextConfig' | 'sslKeystoreConfig';
+
+/** A version's config (own, effective, digest); `default` names the DS-wide defaults. */
+export async function getConfig(services: Services, id: string, kind: ConfigKind): Promise<ConfigView> {
+  if (id === 'default') {
+    const defaults = await loadDefaultConfigs(services.db);
+    return kind === 'contextConfig'
+      ? configView(defaults.contextConfig, effectiveContextConfig(null, defaults.contextConfig))
+      : configView(defaults.sslKeystoreConfig, defaults.sslKeystoreConfig);
+  }
+  const version = await getVersion(services, id);
+  return version[kind];
+}
+
+export async function putConfig(services: Services, id: string, kind: ConfigKind, config: ContextConfig | SslKeystoreConfig | null): Promise<ConfigView> {
+  const text = config === null ? null : JSON.stringify(config);
+  const now = iso(services.clock.now());
+  if (id === 'default') {
+    await repo.putSetting(services.db, SETTING[kind], text, now);
+  } else {
+    await services.db.transaction().execute(async (trx) => {
+      await requireVersion(trx, id);
+      await repo.updateVersion(trx, id, { [kind]: text, updatedAt: now });
+    });
+  }
+  return getConfig(services, id, kind);
+}
+
+export async function getDefaults(services: Services): Promise<Defaults> {
+  const defaults = await loadDefaultConfigs(services.db);
+  const context = effectiveContextConfig(null, defaults.contextConfig);
+  const view = configView(null, context);
+  const ssl = configView(null, defaults.sslKeystoreConfig);
+  return { contextConfig: context, contextConfigDigest: view.digest!, sslKeystoreConfig: defaults.sslKeystoreConfig, sslKeystoreConfigDigest: ssl.digest };
+}
+
