@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import type { Context } from '../../lib/context.js';
+import { registerVersionConfig } from './config/index.js';
+import { registerVersionCreate } from './create.js';
+import { registerVersionDelete } from './delete.js';
+import { registerVersionGet } from './get.js';
+import { registerVersionKeystore } from './keystore/index.js';
+import { registerVersionList } from './list.js';
+import { registerVersionRevokeKey } from './revoke-key.js';
+import { registerVersionRotateKey } from './rotate-key.js';
+import { registerVersionUpdate } from './update.js';
+
+export function registerVersion(program: Command, ctx: Context): void {
+  const version = program.command('version').description('manage T1C versions, their installers, configs and installation API keys');
+  for (const register of [
+    registerVersionList,
+    registerVersionGet,
+    registerVersionCreate,
+    registerVersionUpdate,
+    registerVersionDelete,
+    registerVersionRotateKey,
+    registerVersionRevokeKey,
+    registerVersionConfig,
+    registerVersionKeystore,
+  ]) {
+    register(version, ctx);
+  }
+}

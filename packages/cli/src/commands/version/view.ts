@@ -1,0 +1,35 @@
+import type { Version } from '@ds/shared';
+import { keyFields } from '../../lib/keys.js';
+import { formatBytes, type Column } from '../../lib/output.js';
+
+export const versionColumns: Column<Version>[] = [
+  { header: 'id', value: (v) => v.id },
+  { header: 'recommended', value: (v) => v.recommended },
+  { header: 'mandatory', value: (v) => v.mandatory },
+  { header: 'allowed', value: (v) => v.allowed },
+  { header: 'installers', value: (v) => v.installers.map((i) => i.os.toLowerCase()) },
+  { header: 'published', value: (v) => v.publishedAt },
+];
+
+export function versionFields(v: Version): [string, unknown][] {
+  return [
+    ['id', v.id],
+    ['recommended', v.recommended],
+    ['mandatory', v.mandatory],
+    ['allowed', v.allowed],
+    ['published', v.publishedAt],
+    ['created', v.createdAt],
+    ['updated', v.updatedAt],
+    ['release notes', v.releaseNotes],
+    ...(v.installers.length === 0
+      ? ([['installers', 'none']] as [string, unknown][])
+      : v.installers.map((i): [string, unknown] => [
+          `installer ${i.os.toLowerCase()}`,
+          [i.uri, i.sha256 ? `sha256 ${i.sha256}` : 'no checksum', ...(i.size === null ? [] : [formatBytes(i.size)])].join('\n'),
+        ])),
+    ['context config digest', v.contextConfig.digest],
+    ['keystore config digest', v.sslKeystoreConfig.digest],
+    ...keyFields(v.installationKeys),
+    ...(v.installationApiKey ? ([['installationApiKey', v.installationApiKey]] as [string, unknown][]) : []),
+  ];
+}

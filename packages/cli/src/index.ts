@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { registerLogin } from './commands/auth/login.js';
+import { registerLogout } from './commands/auth/logout.js';
+import { registerWhoami } from './commands/auth/whoami.js';
+import { registerLabel } from './commands/label/index.js';
+import { registerOrg } from './commands/org/index.js';
+import { registerSystem } from './commands/system/index.js';
+import { registerToken } from './commands/token/index.js';
+import { registerUser } from './commands/user/index.js';
+import { registerVersion } from './commands/version/index.js';
+import { configPath } from './lib/config.js';
+import { Context, defaultContextOptions, type ContextOptions } from './lib/context.js';
+import { describeError, ExitCode } from './lib/errors.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** The `ds` program; every command's action closes over `ctx`. */
+export function buildProgram(ctx: Context): Command {
+  const program = new Command('ds')
+    .description('ds: the command line of DS, the distribution service for Trust1Connector installations')
+    .version(version, '-V, --version')
+    .option('--url <url>', 'DS base URL (env DS_URL; default from the profile)')
+    .option('--token <token>', 'admin token (env DS_TOKEN; default from the profile)')
+    .option('--profile <name>', 'profile of the config file (env DS_PROFILE)')
+    .option('-y, --yes', 'never prompt; confirms destructive commands')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.stdout.write(text),
+      writeErr: (text) => ctx.stderr.write(text),
+    })
+    .hook('preAction', (_program, action) => {
+      ctx.globals = action.optsWithGlobals();
+    });
+
+  registerLogin(program, ctx);
+  registerLogout(program, ctx);
+  registerWhoami(program, ctx);
+  registerOrg(program, ctx);
+  registerLabel(program, ctx);
+  registerVersion(program, ctx);
+  registerUser(program, ctx);
+  registerToken(program, ctx);
+  registerSystem(program, ctx);
+  return program;
+}
+
+/**
+ * Runs `ds` with `argv` (without node and the script) and resolves with the exit code.
+ * This is the only place that turns errors into messages and exit codes.
+ */
+export async function main(argv: string[], overrides: Partial<ContextOptions> = {}): Promise<number> {
+  const env = overrides.env ?? process.env;
+  const ctx = new Context({ ...defaultContextOptions(), configPath: configPath(env), ...overrides });
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCode.OK;
+  } catch (error) {
+    // Commander has already printed its own message (usage errors, help, version).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.ERROR;
+    const report = describeError(error);
+    for (const line of report.lines) ctx.stderr.write(line + '\n');
+    if (env.DS_DEBUG && error instanceof Error && error.stack) ctx.stderr.write(error.stack + '\n');
+    return report.exitCode;
+  }
+}
+
+function isEntrypoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    // Through a bin link argv[1] is the link; compare real paths.
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntrypoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = ExitCode.ERROR;
+    },
+  );
+}

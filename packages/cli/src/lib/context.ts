@@ -1,0 +1,131 @@
+import { AdminClient } from '@ds/shared';
+import { ConfigStore, configPath, resolve, type GlobalOptions, type Resolved } from './config.js';
+import { CliError, ExitCode } from './errors.js';
+import { inquirerPrompter, type Prompter } from './prompter.js';
+import type { ServerModule } from './server-api.js';
+import { readAll } from './stdin.js';
+
+export interface Writer {
+  write(text: string): unknown;
+}
+
+
+/** Everything a command needs from the outside world; tests replace any part of it. */
+export interface ContextOptions {
+  env: NodeJS.ProcessEnv;
+  stdout: Writer;
+  stderr: Writer;
+  /** True when stdin and stdout are terminals. */
+  terminal: boolean;
+  prompter: Prompter;
+  readStdin: () => Promise<string>;
+  /** The fetch the AdminClient uses. */
+  fetch: typeof fetch;
+  /** Where the profile file lives (default from XDG_CONFIG_HOME / the home folder). */
+  configPath: string;
+  /** Loads @ds/server; a function so remote commands never pay for the database drivers. */
+  loadServer: () => Promise<ServerModule>;
+  /** Registers a handler for SIGINT/SIGTERM and returns a function that removes it. */
+  onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
+}
+
+export class Context {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: Writer;
+  readonly stderr: Writer;
+  readonly terminal: boolean;
+  readonly prompter: Prompter;
+  readonly readStdin: () => Promise<string>;
+  readonly fetch: typeof fetch;
+  readonly config: ConfigStore;
+  readonly loadServer: () => Promise<ServerModule>;
+  readonly onSignal: ContextOptions['onSignal'];
+  /** Set from the parsed global options before a command's action runs. */
+  globals: GlobalOptions = {};
+  private clientCache: AdminClient | undefined;
+
+  constructor(options: ContextOptions) {
+    this.env = options.env;
+    this.stdout = options.stdout;
+    this.stderr = options.stderr;
+    this.terminal = options.terminal;
+    this.prompter = options.prompter;
+    this.readStdin = options.readStdin;
+    this.fetch = options.fetch;
+    this.config = new ConfigStore(options.configPath);
+    this.loadServer = options.loadServer;
+    this.onSignal = options.onSignal;
+  }
+
+  /** May the CLI ask questions? Not in CI, not without a terminal, not with --yes. */
+  get isInteractive(): boolean {
+    return this.terminal && !isSet(this.env.CI) && !this.globals.yes;
+  }
+
+  /** The DS URL, token and profile after flags, environment and profile file. */
+  async resolved(): Promise<Resolved> {
+    return resolve(this.globals, this.env, await this.config.read());
+  }
+
+  /** A client without credentials (public endpoints and login) for `url`, or the resolved URL. */
+  async anonymousClient(url?: string): Promise<AdminClient> {
+    return new AdminClient({ baseUrl: url ?? (await this.resolved()).url, fetch: this.fetch });
+  }
+
+  /** The authenticated client; fails with exit code 4 when no token is configured. */
+  async client(): Promise<AdminClient> {
+    if (this.clientCache) return this.clientCache;
+    const resolved = await this.resolved();
+    if (!resolved.token) {
+      throw new CliError(
+        `not logged in (profile "${resolved.profile}", ${resolved.url})`,
+        ExitCode.UNAUTHENTICATED,
+        'run `ds login`, or set DS_TOKEN / pass --token',
+      );
+    }
+    this.clientCache = new AdminClient({ baseUrl: resolved.url, token: resolved.token, fetch: this.fetch });
+    return this.clientCache;
+  }
+
+  /** Writes a line of progress or a notice to stderr. */
+  note(text: string): void {
+    this.stderr.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** Writes a line of data to stdout. */
+  out(text: string): void {
+    this.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+}
+
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+/** The context of a real run: process streams, the terminal, inquirer, global fetch. */
+export function defaultContextOptions(): ContextOptions {
+  return {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    prompter: inquirerPrompter(),
+    readStdin: () => readAll(process.stdin),
+    fetch: globalThis.fetch,
+    configPath: configPath(process.env),
+    loadServer: loadServerModule,
+    onSignal: (handler) => {
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
+    },
+  };
+}
+
+async function loadServerModule(): Promise<ServerModule> {
+  // TODO(server): replace with `import('@ds/server')` once packages/server exports the API.
+  throw new CliError('this command needs @ds/server, which is not built yet');
+}
