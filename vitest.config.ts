@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// Tests run on the TypeScript sources; only the end-to-end tests use the built `ds` binary.
+const resolve = { alias: { '@ds/shared': src('shared'), '@ds/server': src('server') } };
+const postgresUrl = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// `DS_TEST_DIALECTS=sqlite` runs only the SQLite pass (machines without PostgreSQL).
+const dialects = (process.env.DS_TEST_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim());
+
+const perDialect = (name: string, include: string[], testTimeout: number) =>
+  dialects.map((dialect) => ({
+    resolve,
+    test: {
+      name: `${name}-${dialect}`,
+      include,
+      testTimeout,
+      hookTimeout: 60_000,
+      env: { DS_TEST_DB: dialect, DS_TEST_POSTGRES_URL: postgresUrl },
+    },
+  }));
+
+export default defineConfig({
+  test: {
+    projects: [
+      { resolve, test: { name: 'shared', include: ['packages/shared/src/**/*.test.ts'] } },
+      { resolve, test: { name: 'cli', include: ['packages/cli/src/**/*.test.ts'], testTimeout: 20_000 } },
+      ...perDialect('server', ['packages/server/src/**/*.test.ts'], 20_000),
+      ...perDialect('e2e', ['e2e/**/*.test.ts'], 120_000),
+    ],
+  },
+});
