@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../test/harness.js';
+
+let ctx: TestContext;
+beforeEach(async () => {
+  ctx = await createTestContext();
+});
+afterEach(async () => ctx.close());
+
+describe('system', () => {
+  it('status is public and names the latest allowed version by semver', async () => {
+    const admin = await ctx.login();
+    for (const [id, allowed] of [['1.9.0', true], ['1.10.0', true], ['2.0.0', false]] as const) {
+      await ctx.request('PUT', `/v3_5/admin/versions/${id}`, { token: admin, body: { allowed } });
+    }
+    const res = await ctx.request('GET', '/v3_5/system/status');
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ isAlive: true, version: '0.0.0-test', latestVersion: '1.10.0', time: ctx.clock.now().toISOString() });
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('status is 503 with isAlive false when the database is gone', async () => {
+    await ctx.database.close();
+    const res = await ctx.request('GET', '/v3_5/system/status');
+    expect(res.status).toBe(503);
+    expect(res.body.data.isAlive).toBe(false);
+  });
+
+  it('info counts objects and devices by status', async () => {
+    const admin = await ctx.login();
+    await ctx.request('PUT', '/v3_5/admin/organizations/acme', { token: admin, body: {} });
+    await ctx.request('PUT', '/v3_5/admin/labels/acme-web', { token: admin, body: { organization: 'acme' } });
+    const now = ctx.clock.now();
+    const device = (id: string, status: string, lastSyncAt: string | null) => ({
+      id,
+      certFingerprint: `fp-${id}`,
+      certificate: 'pem',
+      publicJwk: '{}',
+      keyAlg: 'ES256',
+      version: '1.0.0',
+      status,
+      registeredAt: now.toISOString(),
+      lastSyncAt,
+      updatedAt: now.toISOString(),
+    });
+    await ctx.database.db
+      .insertInto('devices')
+      .values([
+        device('d1', 'ACTIVE', now.toISOString()),
+        device('d2', 'ACTIVE', new Date(now.getTime() - 2 * 86400_000).toISOString()),
+        device('d3', 'ERROR', new Date(now.getTime() - 40 * 86400_000).toISOString()),
+      ])
+      .execute();
+    ctx.clock.advance(5000);
+    const res = await ctx.request('GET', '/v3_5/admin/system/info', { token: admin });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({
+      version: '0.0.0-test',
+      uptimeSeconds: 5,
+      database: { kind: ctx.database.kind },
+      counts: {
+        organizations: 1,
+        labels: 1,
+        versions: 0,
+        users: 1,
+        devices: { total: 3, byStatus: { ACTIVE: 2, ERROR: 1, UPDATABLE: 0, INACTIVE: 0 }, active24h: 1, active30d: 2 },
+      },
+    });
+    expect(res.body.data.database.sizeBytes).toBeGreaterThan(0);
+  });
+
+  it('unknown routes answer the error envelope', async () => {
+    const res = await ctx.request('GET', '/v3_5/nope');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ success: false, code: 'ROUTE_NOT_FOUND' });
+  });
+
+  it('serves an OpenAPI document that covers every admin route with the shared schemas', async () => {
+    const res = await ctx.request('GET', '/v3_5/admin/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.0.3');
+    const put = res.body.paths['/v3_5/admin/versions/{id}'].put;
+    expect(put['x-required-scope']).toBe('versions:write');
+    const body = put.requestBody.content['application/json'].schema;
+    expect(Object.keys(body.properties)).toEqual(
+      expect.arrayContaining(['recommended', 'mandatory', 'allowed', 'installers', 'contextConfig', 'sslKeystoreConfig']),
+    );
+    expect(body.additionalProperties).toBe(false);
+    // Every route the app answers under /admin is documented.
+    for (const path of ['/v3_5/admin/organizations/{name}', '/v3_5/admin/labels/{name}/rotate-key', '/v3_5/admin/tokens', '/v3_5/admin/system/info']) {
+      expect(res.body.paths[path], path).toBeDefined();
+    }
+  });
+});
