@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ok, page, removeTempDirs, runDs, T, type Seen } from '../../test/harness.js';
+
+afterEach(removeTempDirs);
+
+const token = (extra: Record<string, unknown> = {}) => ({
+  id: 't1',
+  name: 'ci',
+  username: 'admin',
+  scopes: ['versions:read'],
+  prefix: 'ds_adm_ab',
+  createdAt: T,
+  expiresAt: null,
+  revokedAt: null,
+  lastUsedAt: null,
+  ...extra,
+});
+const routes = {
+  'POST /admin/tokens': (r: Seen) => ok(token({ ...(r.body as object), token: 'ds_adm_secret' }), 201),
+  'GET /admin/tokens': () => page([token()]),
+  'DELETE /admin/tokens/t1': () => ok(token({ revokedAt: T })),
+};
+
+describe('ds token create', () => {
+  it('accepts repeated and comma separated scopes and a duration', async () => {
+    const r = await runDs(['token', 'create', '--name', 'ci', '--scope', 'versions:read,versions:write', '--scope', 'labels:read', '--expires', '30d', '--json'], {
+      routes,
+    });
+    expect(r.code).toBe(0);
+    expect(r.requests[0]!.body).toEqual({ name: 'ci', scopes: ['versions:read', 'versions:write', 'labels:read'], expiresInSeconds: 2592000 });
+    expect(JSON.parse(r.stdout).token).toBe('ds_adm_secret');
+    expect(r.stderr).toMatch(/warning: .*token/);
+  });
+
+  it('rejects an unknown scope before sending', async () => {
+    const r = await runDs(['token', 'create', '--name', 'ci', '--scope', 'everything'], { routes });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown scope everything');
+    expect(r.requests).toEqual([]);
+  });
+
+  it('names --scope when not interactive, and asks for it on a terminal', async () => {
+    const ci = await runDs(['token', 'create', '--name', 'ci'], { routes });
+    expect(ci.stderr).toBe('error: missing --scope (no prompt: not interactive)\n');
+    const tty = await runDs(['token', 'create'], { terminal: true, answers: ['ci', 'orgs:read, orgs:write'], routes });
+    expect(tty.code).toBe(0);
+    expect(tty.requests[0]!.body).toEqual({ name: 'ci', scopes: ['orgs:read', 'orgs:write'] });
+  });
+});
+
+describe('ds token list / revoke', () => {
+  it('list --all asks for revoked tokens too', async () => {
+    const r = await runDs(['token', 'ls', '--all', '--json'], { routes });
+    expect(r.requests[0]!.query.all).toBe('true');
+    expect(JSON.parse(r.stdout)).toEqual([token()]);
+  });
+
+  it('revoke needs --yes non-interactively and sends DELETE with it', async () => {
+    expect((await runDs(['token', 'revoke', 't1'], { routes })).requests).toEqual([]);
+    const r = await runDs(['token', 'revoke', 't1', '-y'], { routes });
+    expect(r.code).toBe(0);
+    expect(r.find('DELETE', '/admin/tokens/t1')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ok, page, removeTempDirs, runDs, T, type Seen } from '../../test/harness.js';
+
+afterEach(removeTempDirs);
+
+const user = (username: string, extra: Record<string, unknown> = {}) => ({ username, role: 'viewer', organization: null, createdAt: T, updatedAt: T, ...extra });
+const routes = {
+  'POST /admin/users': (r: Seen) => ok(user((r.body as { username: string }).username, { role: (r.body as { role: string }).role }), 201),
+  'PUT /admin/users/bob/password': () => ok(user('bob')),
+  'GET /admin/users': () => page([user('admin', { role: 'admin' }), user('bob', { organization: 'acme' })]),
+};
+
+describe('ds user create', () => {
+  it('reads the password from stdin', async () => {
+    const r = await runDs(['user', 'create', 'bob', '--role', 'viewer', '--org', 'acme', '--password-stdin'], { stdin: 'a long password!\n', routes });
+    expect(r.code).toBe(0);
+    expect(r.requests[0]!.body).toEqual({ username: 'bob', password: 'a long password!', role: 'viewer', organization: 'acme' });
+  });
+
+  it('asks the role and the password twice on a terminal', async () => {
+    const r = await runDs(['user', 'create', 'bob'], { terminal: true, answers: ['admin', 'twelve chars!!', 'twelve chars!!'], routes });
+    expect(r.code).toBe(0);
+    expect(r.prompts.map((p) => p.kind)).toEqual(['select', 'password', 'password']);
+    expect(r.requests[0]!.body).toEqual({ username: 'bob', password: 'twelve chars!!', role: 'admin', organization: null });
+  });
+
+  it('refuses passwords that differ', async () => {
+    const r = await runDs(['user', 'create', 'bob', '--role', 'admin'], { terminal: true, answers: ['twelve chars!!', 'twelve chars??'], routes });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: the passwords do not match\n');
+    expect(r.find('POST', '/admin/users')).toEqual([]);
+  });
+
+  it.each([
+    [['user', 'create', 'bob'], '--role'],
+    [['user', 'create', 'bob', '--role', 'admin'], '--password-stdin'],
+  ])('%j names %s when not interactive', async (argv, flag) => {
+    const r = await runDs(argv, { routes });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: missing ${flag} (no prompt: not interactive)\n`);
+  });
+
+  it('rejects an unknown role', async () => {
+    const r = await runDs(['user', 'create', 'bob', '--role', 'root'], { routes });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Allowed choices are admin, viewer");
+  });
+});
+
+describe('ds user passwd / list / delete', () => {
+  it('passwd reads stdin', async () => {
+    const r = await runDs(['user', 'passwd', 'bob', '--password-stdin'], { stdin: 'another password', routes });
+    expect(r.code).toBe(0);
+    expect(r.requests[0]!.body).toEqual({ password: 'another password' });
+  });
+
+  it('list shows "(all)" for users not limited to an organization', async () => {
+    const r = await runDs(['user', 'list'], { routes });
+    expect(r.stdout).toMatch(/admin\s+│\s+admin\s+│\s+\(all\)/);
+    expect(r.stdout).toMatch(/bob\s+│\s+viewer\s+│\s+acme/);
+  });
+
+  it('delete needs --yes when not interactive', async () => {
+    const r = await runDs(['user', 'delete', 'bob'], { routes });
+    expect(r.code).toBe(1);
+    expect(r.requests).toEqual([]);
+  });
+});
