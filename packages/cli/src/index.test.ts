@@ -95,7 +95,7 @@ describe('global options', () => {
 });
 
 describe('interactivity', () => {
-  it.each([
+  it.each<[string, { terminal: boolean; env?: NodeJS.ProcessEnv; argv?: string[] }]>([
     ['CI is set', { terminal: true, env: { CI: 'true' } }],
     ['there is no terminal', { terminal: false }],
     ['--yes is given', { terminal: true, argv: ['--yes'] }],

@@ -6,8 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { registerLogin } from './commands/auth/login.js';
 import { registerLogout } from './commands/auth/logout.js';
 import { registerWhoami } from './commands/auth/whoami.js';
+import { registerDb } from './commands/db/index.js';
 import { registerLabel } from './commands/label/index.js';
 import { registerOrg } from './commands/org/index.js';
+import { registerInit } from './commands/server/init.js';
+import { registerServe } from './commands/server/serve.js';
 import { registerSystem } from './commands/system/index.js';
 import { registerToken } from './commands/token/index.js';
 import { registerUser } from './commands/user/index.js';
@@ -37,6 +40,8 @@ export function buildProgram(ctx: Context): Command {
       ctx.globals = action.optsWithGlobals();
     });
 
+  registerServe(program, ctx);
+  registerInit(program, ctx);
   registerLogin(program, ctx);
   registerLogout(program, ctx);
   registerWhoami(program, ctx);
@@ -46,6 +51,7 @@ export function buildProgram(ctx: Context): Command {
   registerUser(program, ctx);
   registerToken(program, ctx);
   registerSystem(program, ctx);
+  registerDb(program, ctx);
   return program;
 }
 

@@ -2,7 +2,7 @@ import { AdminClient } from '@ds/shared';
 import { ConfigStore, configPath, resolve, type GlobalOptions, type Resolved } from './config.js';
 import { CliError, ExitCode } from './errors.js';
 import { inquirerPrompter, type Prompter } from './prompter.js';
-import type { ServerModule } from './server-api.js';
+import { loadServerModule, type ServerModule } from './server-api.js';
 import { readAll } from './stdin.js';
 
 export interface Writer {
@@ -17,6 +17,8 @@ export interface ContextOptions {
   stderr: Writer;
   /** True when stdin and stdout are terminals. */
   terminal: boolean;
+  /** Width of the terminal stdout writes to, if it is one; tables wrap to fit it. */
+  width: number | undefined;
   prompter: Prompter;
   readStdin: () => Promise<string>;
   /** The fetch the AdminClient uses. */
@@ -34,6 +36,7 @@ export class Context {
   readonly stdout: Writer;
   readonly stderr: Writer;
   readonly terminal: boolean;
+  readonly width: number | undefined;
   readonly prompter: Prompter;
   readonly readStdin: () => Promise<string>;
   readonly fetch: typeof fetch;
@@ -49,6 +52,7 @@ export class Context {
     this.stdout = options.stdout;
     this.stderr = options.stderr;
     this.terminal = options.terminal;
+    this.width = options.width;
     this.prompter = options.prompter;
     this.readStdin = options.readStdin;
     this.fetch = options.fetch;
@@ -109,6 +113,7 @@ export function defaultContextOptions(): ContextOptions {
     stdout: process.stdout,
     stderr: process.stderr,
     terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    width: process.stdout.isTTY ? process.stdout.columns : undefined,
     prompter: inquirerPrompter(),
     readStdin: () => readAll(process.stdin),
     fetch: globalThis.fetch,
@@ -123,9 +128,4 @@ export function defaultContextOptions(): ContextOptions {
       };
     },
   };
-}
-
-async function loadServerModule(): Promise<ServerModule> {
-  // TODO(server): replace with `import('@ds/server')` once packages/server exports the API.
-  throw new CliError('this command needs @ds/server, which is not built yet');
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../test/harness.js';
-import { csvField, flatten, toCsv } from './output.js';
+import { csvField, fitTwoColumns, flatten, toCsv } from './output.js';
 
 describe('CSV', () => {
   it.each([
@@ -39,5 +39,17 @@ describe('flatten', () => {
       ['empty', {}],
       ['none', null],
     ]);
+  });
+});
+
+describe('fitTwoColumns', () => {
+  it('leaves tables that fit alone and wraps the value column of those that do not', () => {
+    const rows = [
+      ['scopes', 'a'.repeat(30)],
+      ['id', 'x'],
+    ] as const;
+    expect(fitTwoColumns(rows, undefined)).toEqual({});
+    expect(fitTwoColumns(rows, 80)).toEqual({});
+    expect(fitTwoColumns(rows, 30)).toEqual({ colWidths: [8, 19], wordWrap: true, wrapOnWordBoundary: true });
   });
 });

@@ -52,8 +52,9 @@ export function printList<T extends object>(
 export function printObject(ctx: Context, format: FormatOptions, object: object, fields?: [string, unknown][]): void {
   if (format.json) return void ctx.stdout.write(json(object));
   if (format.csv) return void ctx.stdout.write(toCsv([object as Record<string, unknown>], Object.keys(object)));
-  const table = newTable([]);
-  for (const [name, value] of fields ?? flatten(object)) table.push({ [name]: cell(value) });
+  const rows = (fields ?? flatten(object)).map(([name, value]) => [name, cell(value)] as const);
+  const table = newTable([], fitTwoColumns(rows, ctx.width));
+  for (const [name, value] of rows) table.push({ [name]: value });
   ctx.stdout.write(table.toString() + '\n');
 }
 
@@ -123,9 +124,21 @@ export function csvField(text: string): string {
 
 // ---------------------------------------------------------------- helpers
 
-function newTable(head: string[]): Table.Table {
+function newTable(head: string[], options: Table.TableConstructorOptions = {}): Table.Table {
   // No colours: the output is often piped or pasted, and the ANSI codes would end up in it.
-  return new Table({ head, style: { head: [], border: [] } });
+  return new Table({ head, style: { head: [], border: [] }, ...options });
+}
+
+/** Column widths that make a name/value table fit the terminal, wrapping long values; none when it fits. */
+export function fitTwoColumns(rows: readonly (readonly [string, string])[], width: number | undefined): Table.TableConstructorOptions {
+  if (!width || rows.length === 0) return {};
+  const longest = (texts: string[]) => Math.max(0, ...texts.flatMap((t) => t.split('\n')).map((line) => line.length));
+  const nameWidth = longest(rows.map(([name]) => name)) + 2;
+  const valueWidth = longest(rows.map(([, value]) => value)) + 2;
+  // Three borders: left, middle, right.
+  if (nameWidth + valueWidth + 3 <= width) return {};
+  const available = Math.max(12, width - nameWidth - 3);
+  return { colWidths: [nameWidth, available], wordWrap: true, wrapOnWordBoundary: true };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,27 +1,21 @@
+import type { RunningServer, ServerConfig, ServerConfigOverrides } from '@ds/server';
+
+export type { RunningServer, ServerConfig, ServerConfigOverrides };
+
 /**
- * What the local commands (`serve`, `init`, `db`) use from @ds/server. Declared here so the CLI
- * states exactly what it depends on; `loadServer` checks the real module against it.
+ * The part of @ds/server the local commands (`serve`, `init`, `db`) use. Narrow on purpose:
+ * tests replace it with a fake, and `loadServerModule` checks the real module against it.
  */
-export interface ServerConfigOverrides {
-  port?: number;
-  host?: string;
-  databaseUrl?: string;
-  publicUrl?: string;
-  installerRoot?: string;
-  logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  keyType?: 'rsa' | 'ec';
+export interface ServerModule {
+  loadConfig(env: NodeJS.ProcessEnv, overrides?: ServerConfigOverrides): ServerConfig;
+  startServer(config: ServerConfig, options?: { adminPassword?: string }): Promise<RunningServer>;
+  initDs(config: ServerConfig, options?: { adminPassword?: string }): Promise<{ created: boolean; generatedPassword: string | null }>;
+  migrateDatabase(config: ServerConfig): Promise<string[]>;
+  backupDatabase(config: ServerConfig, file: string): Promise<{ path: string; bytes: number }>;
 }
 
-export interface RunningServer {
-  url: string;
-  close(): Promise<void>;
-  initialAdminPassword: string | null;
-}
-
-export interface ServerModule<Config = unknown> {
-  loadConfig(env: NodeJS.ProcessEnv, overrides?: ServerConfigOverrides): Config;
-  startServer(config: Config, options?: { adminPassword?: string }): Promise<RunningServer>;
-  initDs(config: Config, options?: { adminPassword?: string }): Promise<{ created: boolean; generatedPassword: string | null }>;
-  migrateDatabase(config: Config): Promise<string[]>;
-  backupDatabase(config: Config, file: string): Promise<{ path: string; bytes: number }>;
+/** Loads @ds/server only when a local command runs, so remote commands never load database drivers. */
+export async function loadServerModule(): Promise<ServerModule> {
+  const server: ServerModule = await import('@ds/server');
+  return server;
 }

@@ -103,6 +103,7 @@ export async function runDs(argv: string[], options: RunOptions = {}) {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
     terminal: options.terminal ?? false,
+    width: undefined,
     prompter,
     readStdin: async () => {
       if (options.stdin === undefined) throw new Error('test read stdin without providing it');

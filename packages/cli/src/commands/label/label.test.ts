@@ -69,7 +69,7 @@ describe('ds label update', () => {
     const r = await runDs(['label', 'update', 'app', '--description', 'new'], {
       routes: {
         'GET /admin/labels/app': () => ok(label('app', { organization: 'globex', description: 'old' })),
-        'PUT /admin/labels/app': (q: Seen) => ok(label('app', q.body as object)),
+        'PUT /admin/labels/app': (q: Seen) => ok(label('app', q.body as Record<string, unknown>)),
       },
     });
     expect(r.code).toBe(0);

@@ -1,0 +1,66 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Context } from '../../lib/context.js';
+import { CliError } from '../../lib/errors.js';
+import type { ServerConfig, ServerConfigOverrides, ServerModule } from '../../lib/server-api.js';
+
+/** Flags of the local commands; each overrides the environment variable of the same meaning. */
+export interface ServerFlags {
+  port?: number;
+  host?: string;
+  database?: string;
+  publicUrl?: string;
+  installerRoot?: string;
+  logLevel?: ServerConfigOverrides['logLevel'];
+  keyType?: ServerConfigOverrides['keyType'];
+}
+
+export function withDatabaseFlag(command: Command): Command {
+  return command.option('--database <url>', 'SQLite file or file: URL, or postgres:// URL (env DATABASE_URL; default ./data/ds.db)');
+}
+
+export function withKeyTypeFlag(command: Command): Command {
+  return command.addOption(new Option('--key-type <type>', 'DS key pairs made on first start (env DS_KEY_TYPE)').choices(['rsa', 'ec']));
+}
+
+export function withServeFlags(command: Command): Command {
+  return withKeyTypeFlag(
+    withDatabaseFlag(
+      command
+        .option('--port <port>', 'port to listen on (env PORT; default 3000; 0 picks a free one)', parsePort)
+        .option('--host <host>', 'address to listen on (env HOST; default 127.0.0.1)'),
+    )
+      .option('--public-url <url>', 'base URL clients reach DS at (env DS_PUBLIC_URL; default http://HOST:PORT)')
+      .option('--installer-root <dir>', 'the only folder file: installers may come from (env DS_INSTALLER_ROOT)')
+      .addOption(new Option('--log-level <level>', 'log level of the JSON lines on stderr (env DS_LOG_LEVEL)').choices(['debug', 'info', 'warn', 'error'])),
+  );
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return port;
+}
+
+/** Loads @ds/server and builds its configuration from the environment with the flags on top. */
+export async function serverConfig(ctx: Context, flags: ServerFlags, extra: ServerConfigOverrides = {}): Promise<{ server: ServerModule; config: ServerConfig }> {
+  const server = await ctx.loadServer();
+  const overrides: ServerConfigOverrides = {
+    port: flags.port,
+    host: flags.host,
+    databaseUrl: flags.database,
+    publicUrl: flags.publicUrl,
+    installerRoot: flags.installerRoot,
+    logLevel: flags.logLevel,
+    keyType: flags.keyType,
+    ...extra,
+  };
+  try {
+    return { server, config: server.loadConfig(ctx.env, dropUndefined(overrides)) };
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
