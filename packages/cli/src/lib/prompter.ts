@@ -13,7 +13,8 @@ export function inquirerPrompter(): Prompter {
   const context = { output: process.stderr };
   return {
     input: (options) => input(options, context),
-    password: (options) => password({ ...options, mask: '*' }, context),
+    // No mask: not even the length of a password shows on screen.
+    password: (options) => password(options, context),
     confirm: (options) => confirm(options, context),
     select: (options) => select(options, context),
   };
