@@ -28,6 +28,12 @@ export async function sha256File(path: string): Promise<string> {
  * (`..`, symlinks pointing out, other hosts) or is not a regular file.
  */
 export async function resolveInstallerFile(uri: string, root: string, field: string): Promise<string> {
+  // The URL parser removes dot segments ("..", "%2e%2e") before anything can look at the path,
+  // so they are looked for in the text as given ("\\" separates segments in file: URLs too).
+  const given = uri.replace(/^file:/i, '').split(/[?#]/, 1)[0] ?? '';
+  if (given.split(/[\\/]/).some((segment) => /^(\.|%2e){2}$/i.test(segment))) {
+    throw refuse(field, `${uri} must not contain ".."`);
+  }
   let url: URL;
   try {
     url = new URL(uri);

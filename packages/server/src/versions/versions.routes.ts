@@ -16,6 +16,7 @@ import { jsonBody, parseWith, query } from '../lib/validate.js';
 import * as service from './versions.service.js';
 
 export const ContextConfigPutSchema = z.strictObject({ config: ContextConfigSchema.nullable() });
+const VersionIdParamSchema = z.object({ id: SemverSchema });
 export const SslKeystoreConfigPutSchema = z.strictObject({ config: SslKeystoreConfigSchema.nullable() });
 
 /** Config routes shared by `/versions/{id}` and `/defaults` (id `default`). */
@@ -43,7 +44,8 @@ export function versionRoutes(services: Services) {
   app.get('/', requireScope('versions:read'), async (c) => okPage(c, await service.listVersions(services, query(c, PageQuerySchema))));
   app.get('/:id', requireScope('versions:read'), async (c) => ok(c, await service.getVersion(services, c.req.param('id'))));
   app.put('/:id', requireScope('versions:write'), async (c) => {
-    const id = parseWith(SemverSchema, c.req.param('id'), 'version id');
+    // Validated as an object so the error names the path parameter (`id`), not "(body)".
+    const { id } = parseWith(VersionIdParamSchema, { id: c.req.param('id') }, 'path');
     const { created, version } = await service.putVersion(services, id, await jsonBody(c, VersionPutSchema));
     return ok(c, version, created ? 201 : 200);
   });
