@@ -1,12 +1,19 @@
 import { ERROR_CODES } from '@ds/shared';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { AppDeps, AppEnv, Services } from './context.js';
 import { AppError } from './lib/errors.js';
 import { FailureLimiter } from './lib/rate-limit.js';
+import { DeviceKeyCache } from './devices/device-keys.js';
+import { deviceRoutes } from './devices/devices.routes.js';
+import { adminKeyRoutes, jwksRoutes } from './keys/keys.routes.js';
 import { labelRoutes } from './labels/labels.routes.js';
+import { tokenExchangeRoutes } from './tokens/tokens.routes.js';
+import { ConfigCache } from './versions/config-cache.js';
+import { publicVersionRoutes } from './versions/public.routes.js';
 import { openApiDocument } from './openapi/openapi.js';
 import { organizationRoutes } from './organizations/organizations.routes.js';
 import { adminSystemRoutes, publicSystemRoutes } from './system/system.routes.js';
@@ -22,6 +29,10 @@ export function createApp(deps: AppDeps) {
     db: deps.database.db,
     // 10 failed logins per address and username in 15 minutes, then wait.
     loginLimiter: new FailureLimiter(deps.clock, 10, 15 * 60_000),
+    // 20 unknown API keys per address in 5 minutes, then wait: keys cannot be guessed by trying.
+    apiKeyLimiter: new FailureLimiter(deps.clock, 20, 5 * 60_000),
+    configCache: new ConfigCache(deps.clock),
+    deviceKeys: new DeviceKeyCache(),
   };
   const app = new Hono<AppEnv>();
 
@@ -48,7 +59,22 @@ export function createApp(deps: AppDeps) {
   );
 
   const api = new Hono<AppEnv>();
+  // Browsers may call the public and application endpoints (API.md); the admin API is not open to them.
+  const browserCors = cors({
+    origin: originMatcher(deps.config.corsOrigins),
+    credentials: true,
+    allowHeaders: ['Authorization', 'apikey', 'Content-Type', 'Accept-Language', 'X-CSRF-Token', 'X-T1C-BILLING-TAG'],
+    allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+    exposeHeaders: ['X-Request-Id', 'Content-Disposition', 'X-Checksum-Sha256', 'Digest', 'Retry-After'],
+    maxAge: 600,
+  });
+  for (const path of ['/system/*', '/.well-known/*', '/tokens/*', '/versions/*', '/downloads/*']) api.use(path, browserCors);
   api.route('/system', publicSystemRoutes(services));
+  api.route('/.well-known', jwksRoutes(services));
+  api.route('/tokens', tokenExchangeRoutes(services));
+  api.route('/versions', publicVersionRoutes(services));
+  api.route('/devices', deviceRoutes(services));
+  api.route('/admin/keys', adminKeyRoutes(services));
   api.get('/admin/openapi.json', (c) => c.json(openApiDocument(deps.version, deps.config.publicUrl)));
   api.route('/admin/auth', authRoutes(services));
   api.route('/admin/organizations', organizationRoutes(services));
@@ -86,3 +112,14 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * `*` allows every origin (echoed, since credentials are allowed); otherwise a comma-separated
+ * list of origins where `*` matches any run of host characters (`https://*.example.com`).
+ */
+export function originMatcher(setting: string): (origin: string) => string | null {
+  const patterns = setting.split(',').map((p) => p.trim()).filter(Boolean);
+  if (patterns.includes('*')) return (origin) => origin || null;
+  const regexes = patterns.map((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[A-Za-z0-9.-]*')}$`, 'i'));
+  return (origin) => (regexes.some((r) => r.test(origin)) ? origin : null);
+}

@@ -16,6 +16,14 @@ export const ServerConfigSchema = z.object({
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
   sessionTtlSeconds: z.coerce.number().int().min(60).default(12 * 3600),
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+  /** `iss` of application and installation JWTs. */
+  tokenIssuer: z.string().min(1).default('t1cds-app'),
+  applicationTokenTtlSeconds: z.coerce.number().int().min(60).max(86400).default(1200),
+  installationTokenTtlSeconds: z.coerce.number().int().min(30).max(3600).default(300),
+  /** Origins allowed to call the public and application endpoints from a browser: `*` or a comma-separated list of patterns. */
+  corsOrigins: z.string().default('*'),
+  /** How long processed device messages are kept to answer retries. */
+  messageRetentionSeconds: z.coerce.number().int().min(600).default(7 * 86400),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
@@ -39,6 +47,11 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_LOG_LEVEL: 'logLevel',
   DS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   DS_SESSION_TTL_SECONDS: 'sessionTtlSeconds',
+  DS_TOKEN_ISSUER: 'tokenIssuer',
+  DS_APP_TOKEN_TTL_SECONDS: 'applicationTokenTtlSeconds',
+  DS_INSTALLATION_TOKEN_TTL_SECONDS: 'installationTokenTtlSeconds',
+  DS_CORS_ORIGINS: 'corsOrigins',
+  DS_MESSAGE_RETENTION_SECONDS: 'messageRetentionSeconds',
 };
 
 /**

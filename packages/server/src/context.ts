@@ -4,6 +4,9 @@ import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import type { FailureLimiter } from './lib/rate-limit.js';
 import type { ServerConfig } from './config.js';
+import type { DeviceKeyCache } from './devices/device-keys.js';
+import type { DsKeyStore } from './keys/keystore.js';
+import type { ConfigCache } from './versions/config-cache.js';
 import type { Principal } from './users/principal.js';
 
 /** Everything the app is built from; `main.ts` makes the real ones, tests make their own. */
@@ -16,12 +19,17 @@ export interface AppDeps {
   startedAt: Date;
   /** DS's own version. */
   version: string;
+  /** The DS key pairs, loaded. */
+  keys: DsKeyStore;
 }
 
 /** Per-app services derived from the deps, shared by routes. */
 export interface Services extends AppDeps {
   db: Db;
   loginLimiter: FailureLimiter;
+  apiKeyLimiter: FailureLimiter;
+  configCache: ConfigCache;
+  deviceKeys: DeviceKeyCache;
 }
 
 export type AppEnv = {

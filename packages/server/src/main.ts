@@ -6,6 +6,7 @@ import { loadConfig, type ServerConfig, type ServerConfigOverrides } from './con
 import { backupSqlite, migrateToLatest, openDatabase } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { DsKeyStore } from './keys/keystore.js';
 import { ensureInitialized } from './setup/setup.service.js';
 import { DS_VERSION } from './version.js';
 
@@ -42,7 +43,10 @@ export async function startServer(
     if (setup.keysCreated.length > 0) logger.info('DS key pairs created', { kids: setup.keysCreated, type: config.keyType });
     if (setup.createdAdmin) logger.info('first admin user created', { username: 'admin' });
 
-    const app = createApp({ database, clock, logger, config, startedAt: clock.now(), version: DS_VERSION });
+    const keys = await DsKeyStore.load(database.db, clock);
+    // With port 0 the public URL is known only once listening.
+    const appConfig = { ...config };
+    const app = createApp({ database, clock, logger, config: appConfig, startedAt: clock.now(), version: DS_VERSION, keys });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
       (s as Server).once('error', reject);
@@ -50,7 +54,8 @@ export async function startServer(
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
-    logger.info('DS listening', { url, publicUrl: config.publicUrl, database: database.kind, location: database.location });
+    if (config.port === 0 && /:0$/.test(config.publicUrl)) appConfig.publicUrl = config.publicUrl.replace(/:0$/, `:${address.port}`);
+    logger.info('DS listening', { url, publicUrl: appConfig.publicUrl, database: database.kind, location: database.location });
 
     let closing: Promise<void> | undefined;
     const close = () =>

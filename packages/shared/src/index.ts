@@ -4,3 +4,8 @@ export * from './digest.js';
 export * from './schemas/common.js';
 export * from './schemas/admin.js';
 export * from './admin-client.js';
+export * from './schemas/device.js';
+export * from './device/identity.js';
+export * from './device/message.js';
+export * from './device/store.js';
+export * from './device/client.js';

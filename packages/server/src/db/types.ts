@@ -123,6 +123,55 @@ export interface DeviceTable {
   registeredAt: string;
   lastSyncAt: string | null;
   updatedAt: string;
+  /** The DS key set this device was last sent (to know when to send it again). */
+  jwksVersion: string | null;
+}
+
+export interface DeviceLabelTable {
+  deviceId: string;
+  label: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+export interface DeviceUserAgentTable {
+  deviceId: string;
+  uaHash: string;
+  userAgent: string;
+  browserName: string | null;
+  browserMajor: string | null;
+  osName: string | null;
+  osVersion: string | null;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+export interface DeviceCounterTable {
+  deviceId: string;
+  label: string;
+  module: string;
+  useCase: string;
+  /** The month (`YYYY-MM`) the counter is for; reset at the month boundary. */
+  month: string;
+  counter: number;
+  updatedAt: string;
+}
+
+export interface LabelDailyCounterTable {
+  label: string;
+  module: string;
+  useCase: string;
+  day: string;
+  counter: number;
+}
+
+export interface DeviceMessageTable {
+  deviceId: string;
+  jti: string;
+  kind: string;
+  /** The answer's payload (JSON), sent again to a retry of the same message. */
+  response: string;
+  receivedAt: string;
 }
 
 export interface Database {
@@ -136,6 +185,11 @@ export interface Database {
   adminTokens: AdminTokenTable;
   dsKeys: DsKeyTable;
   devices: DeviceTable;
+  deviceLabels: DeviceLabelTable;
+  deviceUserAgents: DeviceUserAgentTable;
+  deviceCounters: DeviceCounterTable;
+  labelDailyCounters: LabelDailyCounterTable;
+  deviceMessages: DeviceMessageTable;
 }
 
 export type Db = Kysely<Database>;

@@ -9,14 +9,38 @@ export const ALGORITHMS: Record<KeyType, { sig: string; enc: string }> = {
   ec: { sig: 'ES256', enc: 'ECDH-ES+A256KW' },
 };
 
-async function makeKey(type: KeyType, use: 'sig' | 'enc') {
+export interface NewDsKey {
+  kid: string;
+  use: 'sig' | 'enc';
+  alg: string;
+  publicJwk: JWK;
+  privateJwk: JWK;
+}
+
+/** A new key pair; the kid is the RFC 7638 thumbprint of the public key. */
+export async function makeDsKey(type: KeyType, use: 'sig' | 'enc'): Promise<NewDsKey> {
   const alg = ALGORITHMS[type][use];
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(type === 'rsa' ? { modulusLength: 2048 } : {}) });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);
   const meta: JWK = { kid, use, alg };
-  return { kid, alg, publicJwk: { ...publicJwk, ...meta }, privateJwk: { ...privateJwk, ...meta } };
+  return { kid, use, alg, publicJwk: { ...publicJwk, ...meta }, privateJwk: { ...privateJwk, ...meta } };
+}
+
+export async function insertDsKey(db: Executor, key: NewDsKey, now: string) {
+  await db
+    .insertInto('dsKeys')
+    .values({
+      kid: key.kid,
+      use: key.use,
+      alg: key.alg,
+      publicJwk: JSON.stringify(key.publicJwk),
+      privateJwk: JSON.stringify(key.privateJwk),
+      createdAt: now,
+      retiredAt: null,
+    })
+    .execute();
 }
 
 /** Adds a signing and/or an encryption key pair where there is no current one. Answers the kids made. */
@@ -25,18 +49,9 @@ export async function ensureDsKeys(db: Executor, type: KeyType, now: string): Pr
   const made: string[] = [];
   for (const use of ['sig', 'enc'] as const) {
     if (current.some((k) => k.use === use)) continue;
-    const key = await makeKey(type, use);
-    await db
-      .insertInto('dsKeys')
-      .values({ kid: key.kid, use, alg: key.alg, publicJwk: JSON.stringify(key.publicJwk), privateJwk: JSON.stringify(key.privateJwk), createdAt: now, retiredAt: null })
-      .execute();
+    const key = await makeDsKey(type, use);
+    await insertDsKey(db, key, now);
     made.push(key.kid);
   }
   return made;
-}
-
-/** The public JWKS: current keys and retired ones not yet removed. */
-export async function publicJwks(db: Executor): Promise<{ keys: JWK[] }> {
-  const rows = await db.selectFrom('dsKeys').select(['publicJwk']).orderBy('createdAt', 'desc').execute();
-  return { keys: rows.map((r) => JSON.parse(r.publicJwk) as JWK) };
 }

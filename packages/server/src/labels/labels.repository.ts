@@ -44,3 +44,7 @@ export async function countLabels(db: Executor) {
 }
 
 export type LabelRowWithOrg = NonNullable<Awaited<ReturnType<typeof findLabelByName>>>;
+
+export async function findLabelById(db: Executor, id: string) {
+  return labelsWithOrg(db).where('labels.id', '=', id).executeTakeFirst();
+}

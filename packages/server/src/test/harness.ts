@@ -7,6 +7,7 @@ import { loadConfig, type ServerConfig } from '../config.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../db/database.js';
 import { FakeClock } from '../lib/clock.js';
 import { silentLogger } from '../lib/logger.js';
+import { DsKeyStore } from '../keys/keystore.js';
 import { ensureInitialized } from '../setup/setup.service.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -22,6 +23,7 @@ export interface TestResponse {
 
 export interface TestContext {
   app: ReturnType<typeof createApp>;
+  keys: DsKeyStore;
   database: DatabaseHandle;
   clock: FakeClock;
   config: ServerConfig;
@@ -57,7 +59,8 @@ export async function createTestContext(options: { configOverrides?: Record<stri
     { databaseUrl: TEST_DIALECT === 'postgres' ? postgresUrl : ':memory:' },
   );
   await ensureInitialized(database.db, clock, { keyType: 'ec', adminPassword: ADMIN_PASSWORD });
-  const app = createApp({ database, clock, logger: silentLogger, config, startedAt: clock.now(), version: '0.0.0-test' });
+  const keys = await DsKeyStore.load(database.db, clock);
+  const app = createApp({ database, clock, logger: silentLogger, config, startedAt: clock.now(), version: '0.0.0-test', keys });
 
   const request: TestContext['request'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -95,6 +98,7 @@ export async function createTestContext(options: { configOverrides?: Record<stri
 
   return {
     app,
+    keys,
     database,
     clock,
     config,

@@ -144,6 +144,7 @@ export async function putVersion(services: Services, id: string, body: VersionPu
       apiKey = await issueApiKey(trx, 'installation', id, now);
     }
     if (installers) await repo.replaceInstallers(trx, id, installers);
+    services.configCache.clear();
     const version = await toVersion(services, trx, (await repo.findVersion(trx, id))!);
     return { created: !existing, version: apiKey ? { ...version, installationApiKey: apiKey } : version };
   });
@@ -200,6 +201,7 @@ export async function getConfig(services: Services, id: string, kind: ConfigKind
 export async function putConfig(services: Services, id: string, kind: ConfigKind, config: ContextConfig | SslKeystoreConfig | null): Promise<ConfigView> {
   const text = config === null ? null : JSON.stringify(config);
   const now = iso(services.clock.now());
+  services.configCache.clear();
   if (id === 'default') {
     await repo.putSetting(services.db, SETTING[kind], text, now);
   } else {

@@ -1,0 +1,224 @@
+import {
+  SYNC_LIMITS,
+  type RegistrationRequest,
+  type RegistrationResponse,
+  type SyncRequest,
+  type SyncResponse,
+} from '@ds/shared';
+import { sql } from 'kysely';
+import type { Services } from '../context.js';
+import type { DeviceRow, Executor } from '../db/types.js';
+import { iso } from '../lib/clock.js';
+import { AppError } from '../lib/errors.js';
+import { checkDeviceCertificate } from './certificate.js';
+import { encodeKeyAlg } from './device-keys.js';
+import * as repo from './devices.repository.js';
+import { USER_AGENTS_PER_DEVICE, parseUserAgent } from './user-agents.js';
+
+/** Registers a device, or answers the id it already has for this certificate (200 then). */
+export async function registerDevice(
+  services: Services,
+  body: RegistrationRequest,
+): Promise<{ created: boolean; data: RegistrationResponse }> {
+  const now = services.clock.now();
+  const cert = checkDeviceCertificate(body.certificate, now);
+  const configs = await services.configCache.get(services.db, body.version);
+  const answer = (id: string): RegistrationResponse => ({
+    id,
+    jwks: services.keys.jwks(),
+    syncIntervalSeconds: configs.contextConfig.syncIntervalSeconds,
+    syncFailureLimit: configs.contextConfig.syncFailureLimit,
+  });
+  const existing = await repo.findDeviceByFingerprint(services.db, cert.fingerprint);
+  if (existing) return { created: false, data: answer(existing.id) };
+  const id = crypto.randomUUID();
+  try {
+    await repo.insertDevice(services.db, {
+      id,
+      certFingerprint: cert.fingerprint,
+      certificate: body.certificate.trim(),
+      publicJwk: JSON.stringify(cert.publicJwk),
+      keyAlg: encodeKeyAlg(cert.signingAlgorithms, cert.encryptionAlgorithm),
+      version: body.version,
+      osName: body.os.name,
+      osVersion: body.os.version,
+      osArch: body.os.architecture,
+      hostname: body.hostname ?? null,
+      status: 'ACTIVE',
+      registeredAt: iso(now),
+      lastSyncAt: null,
+      updatedAt: iso(now),
+      jwksVersion: services.keys.jwksVersion(),
+    });
+  } catch (error) {
+    // A concurrent registration of the same certificate won the race: answer its id.
+    const winner = await repo.findDeviceByFingerprint(services.db, cert.fingerprint);
+    if (winner) return { created: false, data: answer(winner.id) };
+    throw error;
+  }
+  return { created: true, data: answer(id) };
+}
+
+const monthOf = (day: string) => day.slice(0, 7);
+
+/** Sums transactions per key so one sync writes each counter row once. */
+function aggregate<K extends string>(items: { key: K; counter: number }[]): Map<K, number> {
+  const out = new Map<K, number>();
+  for (const { key, counter } of items) out.set(key, (out.get(key) ?? 0) + counter);
+  return out;
+}
+
+/** Refuses transactions dated after tomorrow (UTC): a device clock that far ahead is wrong. */
+function checkTransactionDates(body: SyncRequest, now: Date): void {
+  const latest = new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10);
+  body.transactions.forEach((t, i) => {
+    if (t.txDate > latest) {
+      throw new AppError('VALIDATION_ERROR', `message.transactions[${i}].txDate: ${t.txDate} is in the future`, {
+        issues: [{ path: `transactions[${i}].txDate`, message: 'in the future' }],
+      });
+    }
+    if (Number.isNaN(Date.parse(`${t.txDate}T00:00:00Z`))) {
+      throw new AppError('VALIDATION_ERROR', `message.transactions[${i}].txDate: ${t.txDate} is not a date`);
+    }
+  });
+}
+
+/** Thrown inside the sync transaction when a twin with the same jti committed first. */
+class DuplicateMessage extends Error {}
+
+/**
+ * Applies one sync in one database transaction: records the message (for retries), the device's
+ * state, labels and User-Agents, and adds the transactions to the per-device and per-label
+ * counters. Answers the payload to seal; a retry of a processed jti answers the stored one.
+ */
+export async function applySync(services: Services, device: DeviceRow, jti: string, body: SyncRequest): Promise<SyncResponse> {
+  const stored = await repo.findStoredResponse(services.db, device.id, jti);
+  if (stored) return JSON.parse(stored.response) as SyncResponse;
+  if (body.transactions.length > SYNC_LIMITS.transactions) {
+    throw new AppError('TOO_MANY_TRANSACTIONS', `at most ${SYNC_LIMITS.transactions} transactions per sync`);
+  }
+  const now = services.clock.now();
+  const nowIso = iso(now);
+  checkTransactionDates(body, now);
+
+  const configs = await services.configCache.get(services.db, body.version);
+  const jwksVersion = services.keys.jwksVersion();
+  const response: SyncResponse = {
+    digests: { contextConfig: configs.contextConfigDigest, sslKeystoreConfig: configs.sslKeystoreConfigDigest },
+    ...(body.digests.contextConfig !== configs.contextConfigDigest ? { contextConfig: configs.contextConfig } : {}),
+    ...(body.digests.sslKeystoreConfig !== configs.sslKeystoreConfigDigest ? { sslKeystoreConfig: configs.sslKeystoreConfig } : {}),
+    syncIntervalSeconds: configs.contextConfig.syncIntervalSeconds,
+    syncFailureLimit: configs.contextConfig.syncFailureLimit,
+    ...(device.jwksVersion !== jwksVersion ? { jwks: services.keys.jwks() } : {}),
+    accepted: { transactions: body.transactions.length },
+  };
+
+  const currentMonth = monthOf(nowIso.slice(0, 10));
+  const daily = aggregate(body.transactions.map((t) => ({ key: [t.label, t.module, t.useCase, t.txDate].join('\u0000'), counter: t.counter })));
+  const perDevice = aggregate(
+    body.transactions.filter((t) => monthOf(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
+  );
+  const labels = [...new Set(body.labels)];
+  const userAgents = [...new Map(body.userAgents.map((ua) => parseUserAgent(ua)).map((p) => [p.uaHash, p])).values()];
+
+  try {
+    await services.db.transaction().execute(async (trx) => {
+      if (!(await repo.recordMessage(trx, { deviceId: device.id, jti, kind: 'sync', response: JSON.stringify(response), receivedAt: nowIso }))) {
+        throw new DuplicateMessage();
+      }
+      await trx
+        .updateTable('devices')
+        .set({ status: body.status, version: body.version, lastSyncAt: nowIso, updatedAt: nowIso, jwksVersion })
+        .where('id', '=', device.id)
+        .execute();
+      if (labels.length > 0) {
+        await trx
+          .insertInto('deviceLabels')
+          .values(labels.map((label) => ({ deviceId: device.id, label, firstSeenAt: nowIso, lastSeenAt: nowIso })))
+          .onConflict((oc) => oc.columns(['deviceId', 'label']).doUpdateSet({ lastSeenAt: nowIso }))
+          .execute();
+      }
+      if (userAgents.length > 0) await recordUserAgents(trx, device.id, userAgents, nowIso);
+      if (perDevice.size > 0) {
+        await trx
+          .insertInto('deviceCounters')
+          .values(
+            [...perDevice].map(([key, counter]) => {
+              const [label = '', module = '', useCase = ''] = key.split('\u0000');
+              return { deviceId: device.id, label, module, useCase, month: currentMonth, counter, updatedAt: nowIso };
+            }),
+          )
+          .onConflict((oc) =>
+            oc.columns(['deviceId', 'label', 'module', 'useCase']).doUpdateSet((eb) => ({
+              // A row left from an earlier month (not rolled over yet) starts again from zero.
+              counter: eb
+                .case()
+                .when('deviceCounters.month', '=', eb.ref('excluded.month'))
+                .then(sql<number>`${eb.ref('deviceCounters.counter')} + ${eb.ref('excluded.counter')}`)
+                .else(eb.ref('excluded.counter'))
+                .end(),
+              month: eb.ref('excluded.month'),
+              updatedAt: eb.ref('excluded.updatedAt'),
+            })),
+          )
+          .execute();
+      }
+      if (daily.size > 0) {
+        await trx
+          .insertInto('labelDailyCounters')
+          .values(
+            [...daily].map(([key, counter]) => {
+              const [label = '', module = '', useCase = '', day = ''] = key.split('\u0000');
+              return { label, module, useCase, day, counter };
+            }),
+          )
+          .onConflict((oc) =>
+            oc.columns(['label', 'module', 'useCase', 'day']).doUpdateSet((eb) => ({
+              counter: sql<number>`${eb.ref('labelDailyCounters.counter')} + ${eb.ref('excluded.counter')}`,
+            })),
+          )
+          .execute();
+      }
+    });
+  } catch (error) {
+    if (!(error instanceof DuplicateMessage)) throw error;
+    const twin = await repo.findStoredResponse(services.db, device.id, jti);
+    if (!twin) throw new AppError('MESSAGE_IN_PROGRESS', 'a message with this jti is being processed; retry shortly');
+    return JSON.parse(twin.response) as SyncResponse;
+  }
+  return response;
+}
+
+async function recordUserAgents(trx: Executor, deviceId: string, userAgents: ReturnType<typeof parseUserAgent>[], now: string) {
+  await trx
+    .insertInto('deviceUserAgents')
+    .values(userAgents.map((ua) => ({ deviceId, ...ua, firstSeenAt: now, lastSeenAt: now })))
+    .onConflict((oc) => oc.columns(['deviceId', 'uaHash']).doUpdateSet({ lastSeenAt: now }))
+    .execute();
+  // Keep only the most recently seen few per device.
+  const keep = await trx
+    .selectFrom('deviceUserAgents')
+    .select('uaHash')
+    .where('deviceId', '=', deviceId)
+    .orderBy('lastSeenAt', 'desc')
+    .orderBy('uaHash')
+    .limit(USER_AGENTS_PER_DEVICE)
+    .execute();
+  if (keep.length === USER_AGENTS_PER_DEVICE) {
+    await trx
+      .deleteFrom('deviceUserAgents')
+      .where('deviceId', '=', deviceId)
+      .where(
+        'uaHash',
+        'not in',
+        keep.map((k) => k.uaHash),
+      )
+      .execute();
+  }
+}
+
+/** Drops processed messages past their retention (they only serve retries). */
+export async function pruneDeviceMessages(services: Services): Promise<number> {
+  const before = iso(new Date(services.clock.now().getTime() - services.config.messageRetentionSeconds * 1000));
+  return repo.pruneMessages(services.db, before);
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { OS_JSON_VALUES } from '../os.js';
+import { DaySchema, SemverSchema, TimestampSchema } from './common.js';
+import { DEVICE_STATUSES, EffectiveContextConfigSchema, SslKeystoreConfigSchema } from './admin.js';
+
+/** What applications and devices learn about a version (API.md section 2). */
+export const VersionInfoSchema = z.object({
+  id: z.string(),
+  recommended: z.boolean(),
+  mandatory: z.boolean(),
+  allowed: z.boolean(),
+  uris: z.array(z.object({ os: z.enum(OS_JSON_VALUES), uri: z.string() })),
+  releaseNotes: z.string().optional(),
+  publishedAt: TimestampSchema,
+});
+export type VersionInfo = z.infer<typeof VersionInfoSchema>;
+
+export const JwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional() });
+export const JwksSchema = z.object({ keys: z.array(JwkSchema) });
+export type Jwks = z.infer<typeof JwksSchema>;
+
+// ---------------------------------------------------------------- registration
+
+export const DeviceOsSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  version: z.string().max(64),
+  architecture: z.string().max(32),
+});
+
+export const RegistrationRequestSchema = z.strictObject({
+  certificate: z.string().min(1).max(16384),
+  version: SemverSchema,
+  os: DeviceOsSchema,
+  hostname: z.string().max(255).optional(),
+});
+export type RegistrationRequest = z.infer<typeof RegistrationRequestSchema>;
+
+export const RegistrationResponseSchema = z.object({
+  id: z.uuid(),
+  jwks: JwksSchema,
+  syncIntervalSeconds: z.number().int(),
+  syncFailureLimit: z.number().int(),
+});
+export type RegistrationResponse = z.infer<typeof RegistrationResponseSchema>;
+
+// ---------------------------------------------------------------- messages
+
+export const VersionCheckRequestSchema = z.strictObject({ version: SemverSchema });
+export type VersionCheckRequest = z.infer<typeof VersionCheckRequestSchema>;
+
+export const VERSION_ACTIONS = ['NONE', 'UPDATE_AVAILABLE', 'RECOMMENDED', 'MANDATORY', 'NOT_ALLOWED'] as const;
+export type VersionAction = (typeof VERSION_ACTIONS)[number];
+
+export const VersionCheckResponseSchema = z.object({
+  action: z.enum(VERSION_ACTIONS),
+  latest: VersionInfoSchema.nullable(),
+  current: VersionInfoSchema.nullable(),
+  downloadUri: z.string().nullable(),
+});
+export type VersionCheckResponse = z.infer<typeof VersionCheckResponseSchema>;
+
+/** Limits on one sync, so one message cannot make unbounded work. */
+export const SYNC_LIMITS = { transactions: 1000, labels: 100, userAgents: 50, counter: 1_000_000 } as const;
+
+const Identifier = z.string().min(1).max(128);
+
+export const TransactionSchema = z.strictObject({
+  label: Identifier,
+  module: Identifier,
+  useCase: Identifier,
+  counter: z.number().int().min(0).max(SYNC_LIMITS.counter),
+  txDate: DaySchema,
+  tag: z.string().max(128).optional(),
+});
+export type Transaction = z.infer<typeof TransactionSchema>;
+
+export const SyncRequestSchema = z.strictObject({
+  version: SemverSchema,
+  status: z.enum(DEVICE_STATUSES),
+  digests: z.strictObject({ contextConfig: z.string().max(128).nullable(), sslKeystoreConfig: z.string().max(128).nullable() }),
+  labels: z.array(Identifier).max(SYNC_LIMITS.labels),
+  userAgents: z.array(z.string().max(1024)).max(SYNC_LIMITS.userAgents),
+  transactions: z.array(TransactionSchema).max(SYNC_LIMITS.transactions),
+});
+export type SyncRequest = z.infer<typeof SyncRequestSchema>;
+
+export const SyncResponseSchema = z.object({
+  digests: z.object({ contextConfig: z.string(), sslKeystoreConfig: z.string().nullable() }),
+  contextConfig: EffectiveContextConfigSchema.optional(),
+  sslKeystoreConfig: SslKeystoreConfigSchema.nullable().optional(),
+  syncIntervalSeconds: z.number().int(),
+  syncFailureLimit: z.number().int(),
+  jwks: JwksSchema.optional(),
+  accepted: z.object({ transactions: z.number().int() }),
+});
+export type SyncResponse = z.infer<typeof SyncResponseSchema>;
+
+/** The JWS claims every device message carries besides its payload. */
+export const MESSAGE_MAX_LIFETIME_SECONDS = 300;
+export const MESSAGE_CLOCK_SKEW_SECONDS = 60;
+
+/** Application JWT claims (API.md section 2). */
+export interface ApplicationClaims {
+  iss: string;
+  sub: string;
+  org: string;
+  label: string;
+  jti: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+}
+
+/** The `iss` of the JWS in every DS answer to a device. */
+export const DS_MESSAGE_ISSUER = 't1cds';
