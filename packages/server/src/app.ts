@@ -7,6 +7,7 @@ import { requestId } from 'hono/request-id';
 import type { AppDeps, AppEnv, Services } from './context.js';
 import { AppError } from './lib/errors.js';
 import { FailureLimiter } from './lib/rate-limit.js';
+import { adminDeviceRoutes } from './devices/admin.routes.js';
 import { DeviceKeyCache } from './devices/device-keys.js';
 import { deviceRoutes } from './devices/devices.routes.js';
 import { adminKeyRoutes, jwksRoutes } from './keys/keys.routes.js';
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
   api.route('/versions', publicVersionRoutes(services));
   api.route('/devices', deviceRoutes(services));
   api.route('/admin/keys', adminKeyRoutes(services));
+  api.route('/admin/devices', adminDeviceRoutes(services));
   api.get('/admin/openapi.json', (c) => c.json(openApiDocument(deps.version, deps.config.publicUrl)));
   api.route('/admin/auth', authRoutes(services));
   api.route('/admin/organizations', organizationRoutes(services));

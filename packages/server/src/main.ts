@@ -34,7 +34,7 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const database = await openDatabase(config.databaseUrl);
   try {
-    const applied = await migrateToLatest(database.db);
+    const applied = await migrateToLatest(database);
     if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
     const setup = await ensureInitialized(database.db, clock, {
       keyType: config.keyType,
@@ -55,7 +55,7 @@ export async function startServer(
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
     if (config.port === 0 && /:0$/.test(config.publicUrl)) appConfig.publicUrl = config.publicUrl.replace(/:0$/, `:${address.port}`);
-    logger.info('DS listening', { url, publicUrl: appConfig.publicUrl, database: database.kind, location: database.location });
+    logger.info('DS listening', { url, publicUrl: appConfig.publicUrl, database: database.kind, location: database.location, ...(database.schema ? { schema: database.schema } : {}) });
 
     let closing: Promise<void> | undefined;
     const close = () =>
@@ -87,7 +87,7 @@ export async function startServer(
 export async function initDs(config: ServerConfig, options: { adminPassword?: string } = {}) {
   const database = await openDatabase(config.databaseUrl);
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database);
     const setup = await ensureInitialized(database.db, systemClock, {
       keyType: config.keyType,
       adminPassword: options.adminPassword ?? config.adminPassword,
@@ -102,7 +102,7 @@ export async function initDs(config: ServerConfig, options: { adminPassword?: st
 export async function migrateDatabase(config: ServerConfig): Promise<string[]> {
   const database = await openDatabase(config.databaseUrl);
   try {
-    return await migrateToLatest(database.db);
+    return await migrateToLatest(database);
   } finally {
     await database.close();
   }

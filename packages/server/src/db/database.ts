@@ -2,7 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResult } from 'kysely';
+import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database, Db } from './types.js';
 import { migrations } from './migrations/index.js';
@@ -18,6 +18,8 @@ export interface DatabaseHandle {
   kind: DatabaseKind;
   /** Where it is: the SQLite file path (or `:memory:`) or the PostgreSQL URL without password. */
   location: string;
+  /** PostgreSQL: the schema tables live in (`current_schema()`); null on SQLite. */
+  schema: string | null;
   /** Size in bytes of the database (file or PostgreSQL database). */
   sizeBytes(): Promise<number | null>;
   /** True when a trivial query answers. */
@@ -62,6 +64,7 @@ function openSqlite(url: string): DatabaseHandle {
     db,
     kind: 'sqlite',
     location: path,
+    schema: null,
     async sizeBytes() {
       const pageCount = sqlite.pragma('page_count', { simple: true }) as number;
       const pageSize = sqlite.pragma('page_size', { simple: true }) as number;
@@ -101,10 +104,19 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
   const safeUrl = new URL(url);
   safeUrl.password = '';
+  let currentSchema: string;
+  try {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    currentSchema = rows[0]?.schema ?? 'public';
+  } catch (error) {
+    await db.destroy();
+    throw new Error(`cannot connect to PostgreSQL at ${safeUrl.host}: ${(error as Error).message}`);
+  }
   return {
     db,
     kind: 'postgres',
     location: safeUrl.toString(),
+    schema: currentSchema,
     async sizeBytes() {
       const { rows } = await sql<{ size: number }>`select pg_database_size(current_database()) as size`.execute(db);
       return rows[0]?.size ?? null;
@@ -123,15 +135,48 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   };
 }
 
-/** Applies every pending migration; answers the names applied. Throws on the first failure. */
-export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r: MigrationResult) => r.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${error instanceof Error ? error.message : String(error)}`);
+/**
+ * Applies every pending migration in order, each with its record in `ds_migrations`, all in one
+ * transaction that holds a lock, so concurrent DS processes starting together migrate once.
+ * Answers the names applied. (Kysely's Migrator introspects every schema of the database, which
+ * races with other schemas being dropped on a shared PostgreSQL; this needs no introspection.)
+ */
+export async function migrateToLatest(handle: Pick<DatabaseHandle, 'db' | 'kind'>): Promise<string[]> {
+  const db = handle.db as unknown as Kysely<any>;
+  await sql`create table if not exists ds_migrations (name text primary key, applied_at text not null)`.execute(db);
+  const apply = async (trx: Kysely<any>) => {
+    const done = new Set((await sql<{ name: string }>`select name from ds_migrations`.execute(trx)).rows.map((r) => r.name));
+    const applied: string[] = [];
+    for (const [name, migration] of Object.entries(migrations)) {
+      if (done.has(name)) continue;
+      try {
+        await migration.up(trx);
+      } catch (error) {
+        throw new Error(`migration ${name} failed: ${(error as Error).message}`);
+      }
+      await sql`insert into ds_migrations (name, applied_at) values (${name}, ${new Date().toISOString()})`.execute(trx);
+      applied.push(name);
+    }
+    return applied;
+  };
+  if (handle.kind === 'postgres') {
+    return db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.ds_migrations'))`.execute(trx);
+      return apply(trx);
+    });
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  // SQLite: take the write lock up front so a second process waits instead of failing mid-way.
+  return db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const applied = await apply(conn);
+      await sql`commit`.execute(conn);
+      return applied;
+    } catch (error) {
+      await sql`rollback`.execute(conn);
+      throw error;
+    }
+  });
 }
 
 /**

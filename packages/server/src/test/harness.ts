@@ -53,7 +53,7 @@ export async function createTestContext(options: { configOverrides?: Record<stri
   } else {
     database = await openDatabase(':memory:');
   }
-  await migrateToLatest(database.db);
+  await migrateToLatest(database);
   const config = loadConfig(
     { DS_PUBLIC_URL: 'https://ds.example.test', DS_INSTALLER_ROOT: installerRoot, ...options.configOverrides },
     { databaseUrl: TEST_DIALECT === 'postgres' ? postgresUrl : ':memory:' },

@@ -42,6 +42,7 @@ export async function resolveInstallerFile(uri: string, root: string, field: str
   }
   if (url.protocol !== 'file:') throw refuse(field, `${uri} is not a file: URI`);
   if (url.host !== '' && url.host !== 'localhost') throw refuse(field, `file URIs must not name a host (${url.host})`);
+  if (url.search !== '' || url.hash !== '') throw refuse(field, `file URIs must not have a query or fragment`);
   if (/%2f|%5c/i.test(url.pathname) || decodeURIComponent(url.pathname).split('/').includes('..')) {
     throw refuse(field, `${uri} must not contain ".." or encoded slashes`);
   }

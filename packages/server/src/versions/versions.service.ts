@@ -111,7 +111,7 @@ export async function putVersion(services: Services, id: string, body: VersionPu
   const installers = body.installers ? await checkInstallers(services, body.installers, previousInstallers) : undefined;
   const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
-  return services.db.transaction().execute(async (trx) => {
+  const result = await services.db.transaction().execute(async (trx) => {
     const now = services.clock.now();
     const existing = await repo.findVersion(trx, id);
     const sameRank = await repo.findVersionBySortKey(trx, sortKey);
@@ -144,15 +144,17 @@ export async function putVersion(services: Services, id: string, body: VersionPu
       apiKey = await issueApiKey(trx, 'installation', id, now);
     }
     if (installers) await repo.replaceInstallers(trx, id, installers);
-    services.configCache.clear();
     const version = await toVersion(services, trx, (await repo.findVersion(trx, id))!);
     return { created: !existing, version: apiKey ? { ...version, installationApiKey: apiKey } : version };
   });
+  // After the commit, so a concurrent sync cannot cache the old values again.
+  services.configCache.clear();
+  return result;
 }
 
 /** Deletes a version with its installers and keys; 409 while devices still run it, unless forced. */
 export async function deleteVersion(services: Services, id: string, force: boolean): Promise<DeleteResult> {
-  return services.db.transaction().execute(async (trx) => {
+  const result = await services.db.transaction().execute(async (trx) => {
     await requireVersion(trx, id);
     const devices = await repo.countDevicesOnVersion(trx, id);
     if (devices > 0 && !force) {
@@ -165,6 +167,8 @@ export async function deleteVersion(services: Services, id: string, force: boole
     await repo.deleteVersion(trx, id);
     return { deleted: id, removed: { installers, installationKeys: keys } };
   });
+  services.configCache.clear();
+  return result;
 }
 
 export async function rotateVersionKey(services: Services, id: string, graceSeconds = 0): Promise<{ installationApiKey: string }> {
@@ -201,7 +205,6 @@ export async function getConfig(services: Services, id: string, kind: ConfigKind
 export async function putConfig(services: Services, id: string, kind: ConfigKind, config: ContextConfig | SslKeystoreConfig | null): Promise<ConfigView> {
   const text = config === null ? null : JSON.stringify(config);
   const now = iso(services.clock.now());
-  services.configCache.clear();
   if (id === 'default') {
     await repo.putSetting(services.db, SETTING[kind], text, now);
   } else {
@@ -210,6 +213,7 @@ export async function putConfig(services: Services, id: string, kind: ConfigKind
       await repo.updateVersion(trx, id, { [kind]: text, updatedAt: now });
     });
   }
+  services.configCache.clear();
   return getConfig(services, id, kind);
 }
 

@@ -291,6 +291,8 @@ describe('installers', () => {
     { name: 'an absolute path without scheme', uri: () => join(ctx.installerRoot, 'inside.msi') },
     { name: 'javascript:', uri: () => 'javascript:alert(1)' },
     { name: 'data:', uri: () => 'data:application/octet-stream;base64,AAAA' },
+    { name: 'a file URI with a query', uri: () => `${fileUri(join(ctx.installerRoot, 'inside.msi'))}?v=1` },
+    { name: 'a file URI with a fragment', uri: () => `${fileUri(join(ctx.installerRoot, 'inside.msi'))}#x` },
   ];
 
   describe.each(REFUSED)('refuses $name', ({ uri }) => {

@@ -113,3 +113,37 @@ export interface ApplicationClaims {
 
 /** The `iss` of the JWS in every DS answer to a device. */
 export const DS_MESSAGE_ISSUER = 't1cds';
+
+/** A device as operators see it (admin API). */
+export const DeviceSchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  status: z.string(),
+  os: z.object({ name: z.string().nullable(), version: z.string().nullable(), architecture: z.string().nullable() }),
+  installerOs: z.enum(OS_JSON_VALUES).nullable(),
+  hostname: z.string().nullable(),
+  keyType: z.string(),
+  certificateSha256: z.string(),
+  registeredAt: TimestampSchema,
+  lastSyncAt: TimestampSchema.nullable(),
+  labels: z.array(z.string()),
+  /** Only on a single device. */
+  userAgents: z
+    .array(z.object({ userAgent: z.string(), browser: z.string().nullable(), browserMajor: z.string().nullable(), os: z.string().nullable(), lastSeenAt: TimestampSchema }))
+    .optional(),
+  /** Only on a single device: this month's counters. */
+  counters: z.array(z.object({ label: z.string(), module: z.string(), useCase: z.string(), month: z.string(), counter: z.number().int() })).optional(),
+});
+export type Device = z.infer<typeof DeviceSchema>;
+
+export const DeviceListQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+  organization: z.string().max(64).optional(),
+  label: z.string().max(128).optional(),
+  version: z.string().max(64).optional(),
+  status: z.enum(DEVICE_STATUSES).optional(),
+  os: z.string().max(64).optional(),
+  since: z.iso.datetime({ error: 'must be an ISO-8601 UTC time such as 2026-01-31T00:00:00Z' }).optional(),
+});
+export type DeviceListQuery = z.input<typeof DeviceListQuerySchema>;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
 // Frozen. Device reports, counters and the replay store of the device protocol.
 
@@ -66,8 +66,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('device_messages_received_idx').on('device_messages').column('received_at').execute();
 
-  // What the device last got: its os for downloads, and which DS key set it knows.
+  // Which DS key set the device was last sent.
   await db.schema.alterTable('devices').addColumn('jwks_version', 'text').execute();
+
+  // Version sort keys must compare byte by byte; PostgreSQL would otherwise use the database's
+  // locale collation (where 'Z' may sort after 'a'). SQLite compares text bytewise already.
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`alter table versions alter column sort_key type text collate "C"`.execute(db);
+  }
 }
 
 export async function down(): Promise<void> {

@@ -1,0 +1,121 @@
+import { installerOsFor, type Device, type DeviceListQuerySchema, type DeleteResult, type InstallerOsJson } from '@ds/shared';
+import type { z } from 'zod';
+import type { Services } from '../context.js';
+import type { DeviceRow, Executor } from '../db/types.js';
+import { AppError, notFound } from '../lib/errors.js';
+import { decodeCursor, pageOf } from '../lib/pagination.js';
+import { findOrganizationByName } from '../organizations/organizations.repository.js';
+import { outsideOrganization, type Principal } from '../users/principal.js';
+import { decodeKeyAlg } from './device-keys.js';
+import { deleteDevice } from './devices.repository.js';
+
+type ListQuery = z.output<typeof DeviceListQuerySchema>;
+
+function keyType(keyAlg: string): string {
+  const { signing } = decodeKeyAlg(keyAlg);
+  if (signing.includes('RS256')) return 'RSA';
+  if (signing.includes('ES384')) return 'EC P-384';
+  return 'EC P-256';
+}
+
+function toDevice(row: DeviceRow, labels: string[]): Device {
+  const os = installerOsFor(row.osName ?? undefined, row.osArch ?? undefined);
+  return {
+    id: row.id,
+    version: row.version,
+    status: row.status,
+    os: { name: row.osName, version: row.osVersion, architecture: row.osArch },
+    installerOs: os ? (os.toUpperCase() as InstallerOsJson) : null,
+    hostname: row.hostname,
+    keyType: keyType(row.keyAlg),
+    certificateSha256: row.certFingerprint,
+    registeredAt: row.registeredAt,
+    lastSyncAt: row.lastSyncAt,
+    labels,
+  };
+}
+
+/** Devices that reported at least one label of the organization. */
+function seenInOrganization(db: Executor, organizationId: string) {
+  return db
+    .selectFrom('deviceLabels')
+    .innerJoin('labels', 'labels.name', 'deviceLabels.label')
+    .select('deviceLabels.deviceId')
+    .where('labels.organizationId', '=', organizationId);
+}
+
+async function organizationScope(services: Services, principal: Principal, organization: string | undefined): Promise<string | null> {
+  if (organization === undefined) return principal.organizationId;
+  if (principal.organizationId !== null && organization !== principal.organizationName) throw outsideOrganization();
+  const org = await findOrganizationByName(services.db, organization);
+  if (!org) throw notFound(`organization ${organization}`);
+  return org.id;
+}
+
+async function labelsOf(db: Executor, ids: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return out;
+  const rows = await db.selectFrom('deviceLabels').select(['deviceId', 'label']).where('deviceId', 'in', ids).orderBy('label').execute();
+  for (const r of rows) out.get(r.deviceId)?.push(r.label);
+  return out;
+}
+
+/** Devices, newest registration first, filtered; an organization-limited user sees only its own. */
+export async function listDevices(services: Services, principal: Principal, query: ListQuery) {
+  const organizationId = await organizationScope(services, principal, query.organization);
+  let q = services.db.selectFrom('devices').selectAll().orderBy('registeredAt', 'desc').orderBy('id', 'desc').limit(query.limit + 1);
+  if (organizationId) q = q.where('id', 'in', seenInOrganization(services.db, organizationId));
+  if (query.label) q = q.where('id', 'in', services.db.selectFrom('deviceLabels').select('deviceId').where('label', '=', query.label));
+  if (query.version) q = q.where('version', '=', query.version);
+  if (query.status) q = q.where('status', '=', query.status);
+  if (query.os) q = q.where((eb) => eb(eb.fn('lower', ['osName']), '=', query.os!.toLowerCase()));
+  if (query.since) q = q.where('lastSyncAt', '>=', new Date(query.since).toISOString());
+  const after = decodeCursor(query.cursor);
+  if (after !== undefined) {
+    const [registeredAt = '', id = ''] = after.split('|');
+    q = q.where((eb) => eb.or([eb('registeredAt', '<', registeredAt), eb.and([eb('registeredAt', '=', registeredAt), eb('id', '<', id)])]));
+  }
+  const rows = await q.execute();
+  const { items, next } = pageOf(rows, query.limit, (r) => `${r.registeredAt}|${r.id}`);
+  const labels = await labelsOf(services.db, items.map((r) => r.id));
+  return { items: items.map((r) => toDevice(r, labels.get(r.id) ?? [])), next };
+}
+
+/** The device if the principal may see it; 403 for a limited principal either way. */
+async function visibleDevice(services: Services, principal: Principal, id: string): Promise<DeviceRow> {
+  const row = await services.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+  if (principal.organizationId !== null) {
+    const seen = row
+      ? await seenInOrganization(services.db, principal.organizationId).where('deviceLabels.deviceId', '=', id).executeTakeFirst()
+      : undefined;
+    if (!seen) throw outsideOrganization();
+  }
+  if (!row) throw notFound(`device ${id}`);
+  return row;
+}
+
+export async function getDevice(services: Services, principal: Principal, id: string): Promise<Device> {
+  const row = await visibleDevice(services, principal, id);
+  const db = services.db;
+  const [labels, userAgents, counters] = await Promise.all([
+    labelsOf(db, [id]),
+    db.selectFrom('deviceUserAgents').selectAll().where('deviceId', '=', id).orderBy('lastSeenAt', 'desc').execute(),
+    db.selectFrom('deviceCounters').selectAll().where('deviceId', '=', id).orderBy('label').orderBy('module').orderBy('useCase').execute(),
+  ]);
+  return {
+    ...toDevice(row, labels.get(id) ?? []),
+    userAgents: userAgents.map((u) => ({ userAgent: u.userAgent, browser: u.browserName, browserMajor: u.browserMajor, os: u.osName, lastSeenAt: u.lastSeenAt })),
+    counters: counters.map((c) => ({ label: c.label, module: c.module, useCase: c.useCase, month: c.month, counter: Number(c.counter) })),
+  };
+}
+
+/** Deletes a device: it must register again. Its label counters stay (they are billing history). */
+export async function removeDevice(services: Services, principal: Principal, id: string): Promise<DeleteResult> {
+  await visibleDevice(services, principal, id);
+  return services.db.transaction().execute(async (trx) => {
+    const counters = await trx.selectFrom('deviceCounters').select((eb) => eb.fn.countAll<number>().as('n')).where('deviceId', '=', id).executeTakeFirstOrThrow();
+    if (!(await deleteDevice(trx, id))) throw new AppError('NOT_FOUND', `device ${id} does not exist`);
+    services.deviceKeys.forget(id);
+    return { deleted: id, removed: { deviceCounters: Number(counters.n) } };
+  });
+}

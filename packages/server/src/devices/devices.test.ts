@@ -1,0 +1,459 @@
+import {
+  createDeviceIdentity,
+  deviceKeys,
+  configDigest,
+  sealMessage,
+  DEVICE_ALGORITHMS,
+  type DeviceClient,
+  type SyncRequest,
+} from '@ds/shared';
+import { decodeJwt, decodeProtectedHeader, importJWK, type CryptoKey, type JWK } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../test/harness.js';
+import { appFetch, device, seed } from '../test/devices.js';
+
+let ctx: TestContext;
+let admin: string;
+let keys: { labelKey: string; installationKey: string };
+
+beforeEach(async () => {
+  ctx = await createTestContext();
+  admin = await ctx.login();
+  keys = await seed(ctx, admin);
+});
+afterEach(async () => ctx.close());
+
+const counters = async () =>
+  ctx.database.db.selectFrom('labelDailyCounters').select(['label', 'module', 'useCase', 'day', 'counter']).orderBy('label').orderBy('module').orderBy('useCase').orderBy('day').execute();
+const deviceCounters = async (id: string) =>
+  ctx.database.db.selectFrom('deviceCounters').select(['label', 'module', 'useCase', 'month', 'counter']).where('deviceId', '=', id).orderBy('label').orderBy('module').orderBy('useCase').execute();
+
+describe('token exchange', () => {
+  it('gives an application JWT with the claims of API.md for a label key', async () => {
+    const res = await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } });
+    expect(res.status).toBe(200);
+    const token = res.body.data as string;
+    const header = decodeProtectedHeader(token);
+    const sig = ctx.keys.current('sig');
+    expect(header).toMatchObject({ alg: 'ES256', kid: sig.kid });
+    const claims = decodeJwt(token);
+    const iat = Math.floor(ctx.clock.now().getTime() / 1000);
+    const label = await ctx.request('GET', '/v3_5/admin/labels/acme-web', { token: admin });
+    expect(claims).toMatchObject({ iss: 't1cds-app', sub: 'acme-web', org: 'acme', label: label.body.data.id, iat, nbf: iat - 5, exp: iat + 1200 });
+    expect(typeof claims.jti).toBe('string');
+  });
+
+  it('gives an installation JWT scoped to registration for an installation key', async () => {
+    const res = await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: keys.installationKey } });
+    expect(res.status).toBe(200);
+    const claims = decodeJwt(res.body.data);
+    expect(claims).toMatchObject({ sub: '3.8.1', scope: 'device:register' });
+    expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(300);
+  });
+
+  it.each([
+    ['no key', undefined],
+    ['an unknown key', 'ds_lbl_unknownunknownunknownunknownun'],
+    ['an installation key for an application token', 'INSTALLATION'],
+  ])('answers 401 INVALID_API_KEY for %s', async (_c, key) => {
+    const apikey = key === 'INSTALLATION' ? keys.installationKey : key;
+    const res = await ctx.request('GET', '/v3_5/tokens/application', { headers: apikey ? { apikey } : {} });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('INVALID_API_KEY');
+  });
+
+  it('refuses rotated-out and revoked keys', async () => {
+    await ctx.request('POST', '/v3_5/admin/labels/acme-web/rotate-key', { token: admin, body: {} });
+    expect((await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } })).status).toBe(401);
+    await ctx.request('POST', '/v3_5/admin/versions/3.8.1/revoke-key', { token: admin, body: {} });
+    expect((await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: keys.installationKey } })).status).toBe(401);
+  });
+
+  it('rate limits an address after repeated failures, with Retry-After', async () => {
+    for (let i = 0; i < 20; i++) await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: `ds_lbl_wrong${i}` } });
+    const res = await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    ctx.clock.advance(5 * 60_000 + 1000);
+    expect((await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } })).status).toBe(200);
+  });
+});
+
+describe('version information', () => {
+  it('answers the latest allowed version by semver with DS download URLs, for an application JWT', async () => {
+    await ctx.request('PUT', '/v3_5/admin/versions/3.10.0', { token: admin, body: { installers: [{ os: 'macosarm', uri: 'https://cdn.example.test/x.pkg' }] } });
+    await ctx.request('PUT', '/v3_5/admin/versions/4.0.0', { token: admin, body: { allowed: false } });
+    const token = (await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } })).body.data;
+    const latest = await ctx.request('GET', '/v3_5/versions/latest', { token });
+    expect(latest.status).toBe(200);
+    expect(latest.body.data).toMatchObject({
+      id: '3.10.0',
+      allowed: true,
+      uris: [{ os: 'MACOSARM', uri: 'https://ds.example.test/v3_5/downloads/installers/macosarm/versions/3.10.0' }],
+    });
+    expect(JSON.stringify(latest.body)).not.toContain('cdn.example.test');
+    const one = await ctx.request('GET', '/v3_5/versions/3.8.1', { token });
+    expect(one.body.data.uris.map((u: { os: string }) => u.os).sort()).toEqual(['LINUX64', 'WIN64']);
+    expect((await ctx.request('GET', '/v3_5/versions/9.9.9', { token })).status).toBe(404);
+  });
+
+  it.each([
+    ['no token', undefined],
+    ['a garbage token', 'abc.def.ghi'],
+    ['an installation token', 'INSTALLATION'],
+  ])('refuses %s with 401', async (_c, token) => {
+    const t = token === 'INSTALLATION' ? (await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: keys.installationKey } })).body.data : token;
+    const res = await ctx.request('GET', '/v3_5/versions/latest', t ? { token: t } : {});
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('INVALID_TOKEN');
+  });
+
+  it('refuses an expired application JWT', async () => {
+    const token = (await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } })).body.data;
+    ctx.clock.advance(1206 * 1000);
+    const res = await ctx.request('GET', '/v3_5/versions/latest', { token });
+    expect(res.status).toBe(401);
+    expect(res.body.description).toMatch(/expired/);
+  });
+
+  it('publishes the DS keys in the JWKS, and a rotation keeps the old signing key published', async () => {
+    const before = await ctx.request('GET', '/v3_5/.well-known/jwks.json');
+    expect(before.body.keys.map((k: JWK) => k.use).sort()).toEqual(['enc', 'sig']);
+    for (const k of before.body.keys) {
+      expect(k.d).toBeUndefined();
+      expect(k.kid).toBeTruthy();
+      expect(k.alg).toBeTruthy();
+    }
+    const token = (await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } })).body.data;
+    const rotated = await ctx.request('POST', '/v3_5/admin/keys/rotate', { token: admin, body: {} });
+    expect(rotated.status).toBe(200);
+    const after = await ctx.request('GET', '/v3_5/.well-known/jwks.json');
+    expect(after.body.keys).toHaveLength(4);
+    // A token signed before the rotation still verifies.
+    expect((await ctx.request('GET', '/v3_5/versions/latest', { token })).status).toBe(200);
+    ctx.clock.advance(25 * 3600 * 1000);
+    const later = await ctx.request('GET', '/v3_5/.well-known/jwks.json');
+    expect(later.body.keys.map((k: JWK) => k.use).sort()).toEqual(['enc', 'enc', 'sig']);
+  });
+});
+
+describe('registration', () => {
+  it('registers RSA, EC P-256 and EC P-384 devices and syncs each', async () => {
+    for (const keyType of ['rsa', 'ec', 'ec-p384'] as const) {
+      const d = await device(ctx, keys.installationKey, { keyType });
+      const id = await d.register();
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 3 });
+      const res = await d.sync();
+      expect(res.accepted.transactions).toBe(1);
+      expect(await deviceCounters(id)).toEqual([{ label: 'acme-web', module: 'beid', useCase: 'sign', month: '2026-03', counter: 3 }]);
+    }
+    expect(await counters()).toEqual([{ label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 9 }]);
+  });
+
+  it('registering the same certificate again answers the same id with 200', async () => {
+    const identity = await createDeviceIdentity('ec', { now: ctx.clock.now() });
+    const token = async () => (await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: keys.installationKey } })).body.data;
+    const body = { certificate: identity.certificatePem, version: '3.8.1', os: { name: 'Linux', version: '6.1', architecture: 'x86_64' } };
+    const first = await ctx.request('POST', '/v3_5/devices', { token: await token(), body });
+    const second = await ctx.request('POST', '/v3_5/devices', { token: await token(), body });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body.data.id).toBe(first.body.data.id);
+    expect(first.body.data).toMatchObject({ syncIntervalSeconds: 3600, syncFailureLimit: 10 });
+    expect(first.body.data.jwks.keys).toHaveLength(2);
+    expect(await ctx.database.db.selectFrom('devices').selectAll().execute()).toHaveLength(1);
+  });
+
+  it.each([
+    ['garbage', 'not a certificate', /not a PEM/],
+    ['a truncated PEM', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', /cannot be parsed/],
+  ])('refuses %s as certificate', async (_c, certificate, message) => {
+    const token = (await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: keys.installationKey } })).body.data;
+    const res = await ctx.request('POST', '/v3_5/devices', { token, body: { certificate, version: '3.8.1', os: { name: 'Linux', version: '6', architecture: 'x64' } } });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('INVALID_CERTIFICATE');
+    expect(res.body.description).toMatch(message);
+  });
+
+  it('refuses registration without an installation token, or with an application token', async () => {
+    const identity = await createDeviceIdentity('ec', { now: ctx.clock.now() });
+    const body = { certificate: identity.certificatePem, version: '3.8.1', os: { name: 'Linux', version: '6', architecture: 'x64' } };
+    expect((await ctx.request('POST', '/v3_5/devices', { body })).status).toBe(401);
+    const appToken = (await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } })).body.data;
+    expect((await ctx.request('POST', '/v3_5/devices', { token: appToken, body })).status).toBe(401);
+    expect(await ctx.database.db.selectFrom('devices').selectAll().execute()).toHaveLength(0);
+  });
+});
+
+describe('version check', () => {
+  const check = async (deviceVersion: string) => {
+    const d = await device(ctx, keys.installationKey, { version: deviceVersion });
+    await d.register();
+    return d.versionCheck();
+  };
+
+  it.each([
+    ['on the latest', [], '3.8.1', 'NONE'],
+    ['a newer plain version', [['3.9.0', {}]], '3.8.1', 'UPDATE_AVAILABLE'],
+    ['a newer recommended version', [['3.9.0', { recommended: true }]], '3.8.1', 'RECOMMENDED'],
+    ['a newer mandatory version', [['3.9.0', { mandatory: true, recommended: true }]], '3.8.1', 'MANDATORY'],
+    ['its own version withdrawn', [['3.9.0', { recommended: true }], ['3.8.1', { allowed: false }]], '3.8.1', 'NOT_ALLOWED'],
+    ['a newer version that is not allowed', [['3.9.0', { allowed: false, mandatory: true }]], '3.8.1', 'NONE'],
+    ['newer than every published version', [], '4.0.0', 'NONE'],
+  ] as const)('%s', async (_c, versions, deviceVersion, action) => {
+    for (const [id, flags] of versions) await ctx.request('PUT', `/v3_5/admin/versions/${id}`, { token: admin, body: { ...flags, installers: [{ os: 'win64', uri: 'https://cdn.example.test/a.exe' }] } });
+    const res = await check(deviceVersion);
+    expect(res.action).toBe(action);
+    if (action === 'NONE') expect(res.downloadUri).toBeNull();
+    else expect(res.downloadUri).toBe(`https://ds.example.test/v3_5/downloads/installers/win64/versions/${res.latest?.id}`);
+  });
+
+  it('stops the client on MANDATORY and NOT_ALLOWED', async () => {
+    await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { mandatory: true } });
+    let reason = '';
+    const d = await device(ctx, keys.installationKey, { onStop: (r) => (reason = r) });
+    await d.register();
+    await d.versionCheck();
+    expect(d.isStopped).toBe(true);
+    expect(reason).toMatch(/mandatory/);
+  });
+});
+
+describe('sync', () => {
+  let d: DeviceClient;
+  beforeEach(async () => {
+    d = await device(ctx, keys.installationKey);
+    await d.register();
+  });
+
+  it('sends configs only when the digests differ, and the device applies them', async () => {
+    await ctx.request('PUT', '/v3_5/admin/versions/3.8.1/context-config', { token: admin, body: { config: { corsAllowlist: ['https://*.acme.com'], syncIntervalSeconds: 900, extra: { a: 1 } } } });
+    await ctx.request('PUT', '/v3_5/admin/versions/3.8.1/ssl-keystore-config', { token: admin, body: { config: { uri: 'https://cdn.example.test/ks.p12', sha256: 'ab'.repeat(32) } } });
+    const first = await d.sync();
+    expect(first.contextConfig).toEqual({ corsAllowlist: ['https://*.acme.com'], syncIntervalSeconds: 900, syncFailureLimit: 10, extra: { a: 1 } });
+    expect(first.sslKeystoreConfig).toEqual({ uri: 'https://cdn.example.test/ks.p12', sha256: 'ab'.repeat(32) });
+    expect(first.digests.contextConfig).toBe(configDigest(first.contextConfig));
+    expect(first.syncIntervalSeconds).toBe(900);
+    expect(d.snapshot().contextConfig).toEqual(first.contextConfig);
+    expect(d.syncIntervalSeconds).toBe(900);
+
+    const second = await d.sync();
+    expect(second.contextConfig).toBeUndefined();
+    expect(second.sslKeystoreConfig).toBeUndefined();
+
+    await ctx.request('PUT', '/v3_5/admin/versions/3.8.1/ssl-keystore-config', { token: admin, body: { config: null } });
+    const third = await d.sync();
+    expect(third.contextConfig).toBeUndefined();
+    expect(third.sslKeystoreConfig).toBeNull();
+    expect(d.snapshot().sslKeystoreConfigDigest).toBeNull();
+  });
+
+  it('records status, version, labels and parsed User-Agents', async () => {
+    d.setStatus('UPDATABLE');
+    d.recordUsage('acme-web', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36');
+    d.recordUsage('acme-app', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0');
+    await d.sync();
+    const id = d.deviceId!;
+    const row = await ctx.database.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'UPDATABLE', version: '3.8.1', lastSyncAt: ctx.clock.now().toISOString() });
+    const labels = await ctx.database.db.selectFrom('deviceLabels').select('label').where('deviceId', '=', id).orderBy('label').execute();
+    expect(labels.map((l) => l.label)).toEqual(['acme-app', 'acme-web']);
+    const uas = await ctx.database.db.selectFrom('deviceUserAgents').select(['browserName', 'browserMajor', 'osName']).where('deviceId', '=', id).orderBy('browserName').execute();
+    expect(uas).toEqual([
+      { browserName: 'Chrome', browserMajor: '131', osName: 'Windows' },
+      { browserName: 'Firefox', browserMajor: '133', osName: 'macOS' },
+    ]);
+  });
+
+  it('keeps at most 20 distinct User-Agents per device', async () => {
+    for (let i = 0; i < 30; i++) {
+      d.recordUsage('acme-web', `Mozilla/5.0 (X11; Linux x86_64) Firefox/${100 + i}.0`);
+      if (i % 10 === 9) {
+        await d.sync();
+        ctx.clock.advance(1000);
+      }
+    }
+    const rows = await ctx.database.db.selectFrom('deviceUserAgents').select('browserMajor').where('deviceId', '=', d.deviceId!).execute();
+    expect(rows).toHaveLength(20);
+    expect(rows.map((r) => Number(r.browserMajor)).sort((a, b) => a - b)[0]).toBe(110);
+  });
+
+  it('adds transactions to per-device and per-label daily counters', async () => {
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 2 });
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'auth', count: 1 });
+    ctx.clock.advance(86_400_000);
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 5 });
+    const res = await d.sync();
+    expect(res.accepted.transactions).toBe(3);
+    expect(await counters()).toEqual([
+      { label: 'acme-web', module: 'beid', useCase: 'auth', day: '2026-03-15', counter: 1 },
+      { label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 2 },
+      { label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-03-16', counter: 5 },
+    ]);
+    expect(await deviceCounters(d.deviceId!)).toEqual([
+      { label: 'acme-web', module: 'beid', useCase: 'auth', month: '2026-03', counter: 1 },
+      { label: 'acme-web', module: 'beid', useCase: 'sign', month: '2026-03', counter: 7 },
+    ]);
+  });
+
+  it('a retry after a lost answer gets the stored answer and counts once', async () => {
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 4 });
+    // The first answer is lost on the way back: DS processed the sync, the device saw an error.
+    let drop = true;
+    const lossy = await device(ctx, keys.installationKey, {
+      store: { load: async () => d.snapshot(), save: async () => {} },
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const res = await appFetch(ctx)(input, init);
+        if (drop && String(input).endsWith('/sync')) {
+          drop = false;
+          throw new TypeError('connection reset');
+        }
+        return res;
+      }) as typeof fetch,
+    });
+    expect(await lossy.tick()).toBeNull();
+    expect(lossy.failures).toBe(1);
+    expect(lossy.snapshot().pending?.transactions).toHaveLength(1);
+    ctx.clock.advance(400_000); // later than the first message's lifetime: resealed, same jti
+    const retried = await lossy.tick();
+    expect(retried?.accepted.transactions).toBe(1);
+    expect(lossy.snapshot().pending).toBeNull();
+    expect(await counters()).toEqual([{ label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 4 }]);
+    expect((await deviceCounters(d.deviceId!))[0]?.counter).toBe(4);
+  });
+
+  it('stops itself after syncFailureLimit failed syncs in a row', async () => {
+    await ctx.request('PUT', '/v3_5/admin/versions/3.8.1/context-config', { token: admin, body: { config: { syncFailureLimit: 3 } } });
+    await d.sync();
+    let reason = '';
+    const broken = await device(ctx, keys.installationKey, {
+      store: { load: async () => d.snapshot(), save: async () => {} },
+      fetch: (async () => {
+        throw new TypeError('network down');
+      }) as typeof fetch,
+      onStop: (r) => (reason = r),
+      setTimer: () => 0,
+      clearTimer: () => {},
+    });
+    await broken.tick();
+    await broken.tick();
+    expect(broken.isStopped).toBe(false);
+    await broken.tick();
+    expect(broken.isStopped).toBe(true);
+    expect(reason).toMatch(/3 syncs failed in a row/);
+  });
+
+  it('sends the new JWKS once after a DS key rotation', async () => {
+    expect((await d.sync()).jwks).toBeUndefined();
+    await ctx.request('POST', '/v3_5/admin/keys/rotate', { token: admin, body: {} });
+    const after = await d.sync();
+    expect(after.jwks?.keys).toHaveLength(4);
+    expect((await d.sync()).jwks).toBeUndefined();
+  });
+});
+
+describe('bad messages change nothing', () => {
+  let d: DeviceClient;
+  let other: DeviceClient;
+  let dsEnc: { key: CryptoKey; kid: string; alg: string };
+
+  const valid = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
+    version: '3.8.1',
+    status: 'ACTIVE',
+    digests: { contextConfig: null, sslKeystoreConfig: null },
+    labels: ['acme-web'],
+    userAgents: [],
+    transactions: [{ label: 'acme-web', module: 'beid', useCase: 'sign', counter: 1, txDate: '2026-03-15' }],
+    ...overrides,
+  });
+
+  async function seal(client: DeviceClient, payload: object, opts: { issuer?: string; now?: number; lifetime?: number; jti?: string; audience?: string } = {}) {
+    const state = client.snapshot();
+    const k = await deviceKeys(state);
+    return sealMessage(payload, {
+      issuer: opts.issuer ?? state.deviceId!,
+      signingKey: k.sign,
+      signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
+      encryptionKey: dsEnc.key,
+      encryptionAlg: dsEnc.alg,
+      encryptionKid: dsEnc.kid,
+      now: opts.now ?? Math.floor(ctx.clock.now().getTime() / 1000),
+      lifetimeSeconds: opts.lifetime ?? 300,
+      jti: opts.jti ?? crypto.randomUUID(),
+      audience: opts.audience,
+    });
+  }
+
+  const post = (id: string, body: string, contentType = 'application/jose') =>
+    ctx.request('POST', `/v3_5/devices/${id}/sync`, { rawBody: body, headers: { 'content-type': contentType } });
+
+  beforeEach(async () => {
+    d = await device(ctx, keys.installationKey);
+    await d.register();
+    other = await device(ctx, keys.installationKey, { keyType: 'rsa' });
+    await other.register();
+    const enc = ctx.keys.current('enc');
+    dsEnc = { key: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey, kid: enc.kid, alg: enc.alg };
+  });
+
+  const snapshot = async () => ({
+    devices: await ctx.database.db.selectFrom('devices').select(['id', 'status', 'lastSyncAt', 'version']).orderBy('id').execute(),
+    counters: await counters(),
+    deviceCounters: await ctx.database.db.selectFrom('deviceCounters').selectAll().execute(),
+    messages: await ctx.database.db.selectFrom('deviceMessages').select(['deviceId', 'jti']).execute(),
+  });
+
+  const CASES: { name: string; status: number; code: string; send: () => Promise<{ status: number; body: any }> }[] = [
+    { name: 'a message of another device replayed to this one', status: 401, code: 'MESSAGE_SIGNATURE_INVALID', send: async () => post(d.deviceId!, await seal(other, valid())) },
+    { name: 'an iss that is not the device of the path', status: 401, code: 'MESSAGE_SIGNATURE_INVALID', send: async () => post(d.deviceId!, await seal(d, valid(), { issuer: other.deviceId! })) },
+    { name: 'a body signed by a different key', status: 401, code: 'MESSAGE_SIGNATURE_INVALID', send: async () => post(d.deviceId!, await seal(other, valid(), { issuer: d.deviceId! })) },
+    { name: 'an expired message', status: 401, code: 'MESSAGE_EXPIRED', send: async () => post(d.deviceId!, await seal(d, valid(), { now: Math.floor(ctx.clock.now().getTime() / 1000) - 400 })) },
+    { name: 'a future-dated message', status: 401, code: 'MESSAGE_NOT_YET_VALID', send: async () => post(d.deviceId!, await seal(d, valid(), { now: Math.floor(ctx.clock.now().getTime() / 1000) + 120 })) },
+    { name: 'a message living longer than 300 s', status: 400, code: 'INVALID_MESSAGE', send: async () => post(d.deviceId!, await seal(d, valid(), { lifetime: 3600 })) },
+    { name: 'an aud that is not DS', status: 400, code: 'INVALID_MESSAGE', send: async () => post(d.deviceId!, await seal(d, valid(), { audience: 'https://evil.example' })) },
+    {
+      name: 'tampered ciphertext',
+      status: 400,
+      code: 'MESSAGE_DECRYPTION_FAILED',
+      send: async () => {
+        const parts = (await seal(d, valid())).split('.');
+        const ct = Buffer.from(parts[3]!, 'base64url');
+        ct[0] = ct[0]! ^ 0xff;
+        parts[3] = ct.toString('base64url');
+        return post(d.deviceId!, parts.join('.'));
+      },
+    },
+    { name: 'a body that is not a JWE', status: 400, code: 'INVALID_MESSAGE', send: async () => post(d.deviceId!, 'hello') },
+    { name: 'a JSON body', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', send: async () => post(d.deviceId!, JSON.stringify(valid()), 'application/json') },
+    { name: 'an unknown device', status: 404, code: 'UNKNOWN_DEVICE', send: async () => post('00000000-0000-4000-8000-000000000000', await seal(d, valid())) },
+    { name: 'a payload that breaks the schema', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, { ...valid(), status: 'HAPPY' })) },
+    { name: 'an unknown payload field', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, { ...valid(), bogus: 1 })) },
+    {
+      name: 'too many transactions',
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      send: async () =>
+        post(d.deviceId!, await seal(d, valid({ transactions: Array.from({ length: 1001 }, (_, i) => ({ label: 'l', module: 'm', useCase: `u${i}`, counter: 1, txDate: '2026-03-15' })) }))),
+    },
+    { name: 'a transaction dated in the future', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, valid({ transactions: [{ label: 'l', module: 'm', useCase: 'u', counter: 1, txDate: '2026-03-20' }] }))) },
+    { name: 'a negative counter', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, valid({ transactions: [{ label: 'l', module: 'm', useCase: 'u', counter: -5, txDate: '2026-03-15' }] }))) },
+    { name: 'an oversize body', status: 413, code: 'PAYLOAD_TOO_LARGE', send: async () => post(d.deviceId!, 'x'.repeat(2 * 1024 * 1024)) },
+  ];
+
+  it.each(CASES)('$name → $status $code', async (c) => {
+    const before = await snapshot();
+    const res = await c.send();
+    expect(res.status).toBe(c.status);
+    expect(res.body.code).toBe(c.code);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('a deleted device must register again', async () => {
+    const res = await ctx.request('DELETE', `/v3_5/admin/devices/${d.deviceId}`, { token: admin });
+    expect(res.status).toBe(200);
+    const sent = await post(d.deviceId!, await seal(d, valid()));
+    expect(sent.status).toBe(404);
+    expect(sent.body.code).toBe('UNKNOWN_DEVICE');
+  });
+});
