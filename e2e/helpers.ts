@@ -1,0 +1,201 @@
+// Small helpers of the end-to-end tests: run the built `ds`, start `ds serve`, parse CSV, check JWTs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The built CLI; the test script builds it before running the tests. */
+export const DS_BIN = join(ROOT, 'packages', 'cli', 'dist', 'index.js');
+
+/** `require` as seen from the server package: pg and better-sqlite3 are its dependencies, not the root's. */
+export const requireFromServer = createRequire(join(ROOT, 'packages', 'server', 'package.json'));
+
+export interface DsResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment of every child: only what is given, so no DS_URL, DS_TOKEN, DS_PROFILE or
+ * DATABASE_URL leaks in from the machine running the tests; CI=true so nothing prompts.
+ */
+export function cleanEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, CI: 'true', NO_COLOR: '1', LANG: 'C.UTF-8', ...extra };
+}
+
+/** Runs `ds args` to completion; stdin gets `stdin` (or nothing) and is closed. */
+export function runDs(args: string[], options: { env: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number }): Promise<DsResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DS_BIN, ...args], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ds ${args.join(' ')} did not finish in ${options.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** A port nobody listens on right now: listen on 0, read the port, close. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `ds serve` running in the background, with everything it wrote so far. */
+export interface ServeProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Settles when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startServe(args: string[], env: NodeJS.ProcessEnv): ServeProcess {
+  const child = spawn(process.execPath, [DS_BIN, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Polls `GET url` until it answers 200; fails early with the server's output when it exits. */
+export async function waitForOk(url: string, server: ServeProcess, timeoutMs = 30_000): Promise<Response> {
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`ds serve exited before answering ${url}\nstderr:\n${server.stderr()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return response;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${last})\nstderr:\n${server.stderr()}`);
+}
+
+/** The lines of `text` that are JSON objects (the server's log lines). */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+  }
+  return out;
+}
+
+/**
+ * A small, strict RFC 4180 parser: fields separated by commas, records ended by CRLF, quoted
+ * fields may hold commas, line breaks and doubled quotes. Anything else throws.
+ */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+      } else if (ch === '"') {
+        if (![',', '\r', undefined].includes(text[i + 1])) throw new Error(`CSV: text after a closing quote at offset ${i + 1}`);
+        quoted = false;
+        i++;
+      } else {
+        field += ch;
+        i++;
+      }
+    } else if (ch === '"' && field === '') {
+      quoted = true;
+      i++;
+    } else if (ch === ',') {
+      record.push(field);
+      field = '';
+      i++;
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i += 2;
+    } else if (ch === '\r' || ch === '\n' || ch === '"') {
+      // RFC 4180: records end with CRLF; a bare CR or LF, or a quote, must be inside a quoted field.
+      throw new Error(`CSV: unquoted ${JSON.stringify(ch)} at offset ${i}`);
+    } else {
+      field += ch;
+      i++;
+    }
+  }
+  if (quoted) throw new Error('CSV: unterminated quoted field');
+  if (field !== '' || record.length > 0) {
+    record.push(field);
+    records.push(record);
+  }
+  return records;
+}
+
+/** The CSV text of one value as `ds --csv` writes it: empty for null, JSON for objects. */
+export function csvText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** The header and payload of a JWT, after checking its signature against a JWKS. */
+export function verifyJwt(token: string, jwks: { keys: (JsonWebKey & { kid?: string })[] }) {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new Error(`not a JWT: ${token}`);
+  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
+  const header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as { alg: string; kid?: string; typ?: string };
+  const payload = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`no key ${header.kid} in the JWKS`);
+  const bits = /^(?:ES|RS|PS)(256|384|512)$/.exec(header.alg)?.[1];
+  if (!bits) throw new Error(`unexpected JWT algorithm ${header.alg}`);
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  const data = Buffer.from(`${headerPart}.${payloadPart}`);
+  const signature = Buffer.from(signaturePart, 'base64url');
+  const valid = header.alg.startsWith('ES')
+    ? verify(`sha${bits}`, data, { key, dsaEncoding: 'ieee-p1363' }, signature)
+    : verify(`sha${bits}`, data, header.alg.startsWith('PS') ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */ } : key, signature);
+  if (!valid) throw new Error('the JWT signature does not verify against the JWKS');
+  return { header, payload };
+}
