@@ -1,5 +1,3 @@
-import 'reflect-metadata';
-import { X509CertificateGenerator } from '@peculiar/x509';
 import type { webcrypto } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 
@@ -37,6 +35,10 @@ function signingParams(type: DeviceKeyType): webcrypto.Algorithm | webcrypto.Ecd
  * ten years, so small clock differences do not matter).
  */
 export async function createDeviceIdentity(type: DeviceKeyType, options: { commonName?: string; now?: Date } = {}): Promise<DeviceIdentity> {
+  // Loaded on first use: the X.509 library (and the reflect polyfill its DI container needs) takes
+  // about 0.4 s to load, which every `ds` command would otherwise pay.
+  await import('reflect-metadata');
+  const { X509CertificateGenerator } = await import('@peculiar/x509');
   const keys = (await crypto.subtle.generateKey(generationParams(type), true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = options.now ?? new Date();
   const serial = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');

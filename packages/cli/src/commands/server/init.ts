@@ -29,12 +29,24 @@ export async function run(options: InitOptions, ctx: Context): Promise<void> {
 
   const result = await server.initDs(config, adminPassword === undefined ? {} : { adminPassword });
   if (!result.created) {
-    ctx.note(`DS at ${config.databaseUrl} was already initialised; nothing changed${adminPassword ? ' (the password was not used)' : ''}`);
+    ctx.note(`DS at ${withoutPassword(config.databaseUrl)} was already initialised; nothing changed${adminPassword ? ' (the password was not used)' : ''}`);
     return;
   }
-  ctx.note(`initialised DS at ${config.databaseUrl}: created the user "admin"`);
+  ctx.note(`initialised DS at ${withoutPassword(config.databaseUrl)}: created the user "admin"`);
   if (result.generatedPassword) {
     ctx.note('its generated password (shown once; change it with `ds user passwd admin`):');
     ctx.out(result.generatedPassword);
+  }
+}
+
+/** A database URL fit to print: a PostgreSQL password is masked; file paths stay as they are. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }
