@@ -7,6 +7,7 @@ import { requestId } from 'hono/request-id';
 import type { AppDeps, AppEnv, Services } from './context.js';
 import { AppError } from './lib/errors.js';
 import { FailureLimiter } from './lib/rate-limit.js';
+import { createSyncStore } from './db/sync-store.js';
 import { adminDeviceRoutes } from './devices/admin.routes.js';
 import { DeviceKeyCache } from './devices/device-keys.js';
 import { deviceRoutes } from './devices/devices.routes.js';
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps) {
     apiKeyLimiter: new FailureLimiter(deps.clock, 20, 5 * 60_000),
     configCache: new ConfigCache(deps.clock),
     deviceKeys: new DeviceKeyCache(),
+    syncStore: createSyncStore(deps.database),
   };
   const app = new Hono<AppEnv>();
 

@@ -4,6 +4,7 @@ import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import type { FailureLimiter } from './lib/rate-limit.js';
 import type { ServerConfig } from './config.js';
+import type { SyncStore } from './db/sync-store.js';
 import type { DeviceKeyCache } from './devices/device-keys.js';
 import type { DsKeyStore } from './keys/keystore.js';
 import type { ConfigCache } from './versions/config-cache.js';
@@ -30,6 +31,7 @@ export interface Services extends AppDeps {
   apiKeyLimiter: FailureLimiter;
   configCache: ConfigCache;
   deviceKeys: DeviceKeyCache;
+  syncStore: SyncStore;
 }
 
 export type AppEnv = {

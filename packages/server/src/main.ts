@@ -16,6 +16,8 @@ export type { ServerConfig, ServerConfigOverrides };
 export interface RunningServer {
   /** The URL the server listens on (with the real port when 0 was asked). */
   url: string;
+  /** The base URL clients are given (DS_PUBLIC_URL, or derived from host and the real port). */
+  publicUrl: string;
   /** The generated password of `admin` when this start created it without one; shown once. */
   initialAdminPassword: string | null;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
@@ -76,7 +78,7 @@ export async function startServer(
         await database.close();
         logger.info('stopped');
       })());
-    return { url, initialAdminPassword: setup.generatedPassword, close };
+    return { url, publicUrl: appConfig.publicUrl, initialAdminPassword: setup.generatedPassword, close };
   } catch (error) {
     await database.close();
     throw error;

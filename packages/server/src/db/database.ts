@@ -20,6 +20,11 @@ export interface DatabaseHandle {
   location: string;
   /** PostgreSQL: the schema tables live in (`current_schema()`); null on SQLite. */
   schema: string | null;
+  /**
+   * SQLite only: runs `fn` with the raw better-sqlite3 connection while holding Kysely's
+   * connection, so it never interleaves with a Kysely transaction. For hot paths in db/ only.
+   */
+  withRawSqlite?: <T>(fn: (sqlite: SQLite.Database) => T) => Promise<T>;
   /** Size in bytes of the database (file or PostgreSQL database). */
   sizeBytes(): Promise<number | null>;
   /** True when a trivial query answers. */
@@ -65,6 +70,7 @@ function openSqlite(url: string): DatabaseHandle {
     kind: 'sqlite',
     location: path,
     schema: null,
+    withRawSqlite: (fn) => db.connection().execute(async () => fn(sqlite)),
     async sizeBytes() {
       const pageCount = sqlite.pragma('page_count', { simple: true }) as number;
       const pageSize = sqlite.pragma('page_size', { simple: true }) as number;

@@ -7,7 +7,6 @@ import { jsonBody } from '../lib/validate.js';
 import { bearer, verifyInstallationToken } from '../tokens/tokens.service.js';
 import { applySync, registerDevice } from './devices.service.js';
 import { joseResponse, openDeviceMessage, sealDeviceAnswer } from './messages.js';
-import { findStoredResponse, recordMessage } from './devices.repository.js';
 import { versionCheck } from './version-check.js';
 
 /** `/devices`: registration and the signed-and-encrypted device messages. */
@@ -23,11 +22,11 @@ export function deviceRoutes(services: Services) {
   app.post('/:id/version-check', async (c) => {
     const { device, jti, payload } = await openDeviceMessage(services, services.deviceKeys, c, VersionCheckRequestSchema);
     // A version check changes nothing but is answered the same way when retried.
-    const stored = await findStoredResponse(services.db, device.id, jti);
+    const stored = await services.syncStore.findStoredResponse(device.id, jti);
     let answer = stored ? JSON.parse(stored.response) : undefined;
     if (!answer) {
       answer = await versionCheck(services.db, services.config.publicUrl, device, payload.version);
-      await recordMessage(services.db, { deviceId: device.id, jti, kind: 'version-check', response: JSON.stringify(answer), receivedAt: iso(services.clock.now()) });
+      await services.syncStore.recordMessage({ deviceId: device.id, jti, kind: 'version-check', response: JSON.stringify(answer), receivedAt: iso(services.clock.now()) });
     }
     return joseResponse(c, await sealDeviceAnswer(services, services.deviceKeys, device, answer));
   });

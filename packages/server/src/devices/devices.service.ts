@@ -5,9 +5,8 @@ import {
   type SyncRequest,
   type SyncResponse,
 } from '@ds/shared';
-import { sql } from 'kysely';
 import type { Services } from '../context.js';
-import type { DeviceRow, Executor } from '../db/types.js';
+import type { DeviceRow } from '../db/types.js';
 import { iso } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { checkDeviceCertificate } from './certificate.js';
@@ -83,16 +82,13 @@ function checkTransactionDates(body: SyncRequest, now: Date): void {
   });
 }
 
-/** Thrown inside the sync transaction when a twin with the same jti committed first. */
-class DuplicateMessage extends Error {}
-
 /**
  * Applies one sync in one database transaction: records the message (for retries), the device's
  * state, labels and User-Agents, and adds the transactions to the per-device and per-label
  * counters. Answers the payload to seal; a retry of a processed jti answers the stored one.
  */
 export async function applySync(services: Services, device: DeviceRow, jti: string, body: SyncRequest): Promise<SyncResponse> {
-  const stored = await repo.findStoredResponse(services.db, device.id, jti);
+  const stored = await services.syncStore.findStoredResponse(device.id, jti);
   if (stored) return JSON.parse(stored.response) as SyncResponse;
   if (body.transactions.length > SYNC_LIMITS.transactions) {
     throw new AppError('TOO_MANY_TRANSACTIONS', `at most ${SYNC_LIMITS.transactions} transactions per sync`);
@@ -118,103 +114,33 @@ export async function applySync(services: Services, device: DeviceRow, jti: stri
   const perDevice = aggregate(
     body.transactions.filter((t) => monthOf(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
   );
-  const labels = [...new Set(body.labels)];
-  const userAgents = [...new Map(body.userAgents.map((ua) => parseUserAgent(ua)).map((p) => [p.uaHash, p])).values()];
-
-  try {
-    await services.db.transaction().execute(async (trx) => {
-      if (!(await repo.recordMessage(trx, { deviceId: device.id, jti, kind: 'sync', response: JSON.stringify(response), receivedAt: nowIso }))) {
-        throw new DuplicateMessage();
-      }
-      await trx
-        .updateTable('devices')
-        .set({ status: body.status, version: body.version, lastSyncAt: nowIso, updatedAt: nowIso, jwksVersion })
-        .where('id', '=', device.id)
-        .execute();
-      if (labels.length > 0) {
-        await trx
-          .insertInto('deviceLabels')
-          .values(labels.map((label) => ({ deviceId: device.id, label, firstSeenAt: nowIso, lastSeenAt: nowIso })))
-          .onConflict((oc) => oc.columns(['deviceId', 'label']).doUpdateSet({ lastSeenAt: nowIso }))
-          .execute();
-      }
-      if (userAgents.length > 0) await recordUserAgents(trx, device.id, userAgents, nowIso);
-      if (perDevice.size > 0) {
-        await trx
-          .insertInto('deviceCounters')
-          .values(
-            [...perDevice].map(([key, counter]) => {
-              const [label = '', module = '', useCase = ''] = key.split('\u0000');
-              return { deviceId: device.id, label, module, useCase, month: currentMonth, counter, updatedAt: nowIso };
-            }),
-          )
-          .onConflict((oc) =>
-            oc.columns(['deviceId', 'label', 'module', 'useCase']).doUpdateSet((eb) => ({
-              // A row left from an earlier month (not rolled over yet) starts again from zero.
-              counter: eb
-                .case()
-                .when('deviceCounters.month', '=', eb.ref('excluded.month'))
-                .then(sql<number>`${eb.ref('deviceCounters.counter')} + ${eb.ref('excluded.counter')}`)
-                .else(eb.ref('excluded.counter'))
-                .end(),
-              month: eb.ref('excluded.month'),
-              updatedAt: eb.ref('excluded.updatedAt'),
-            })),
-          )
-          .execute();
-      }
-      if (daily.size > 0) {
-        await trx
-          .insertInto('labelDailyCounters')
-          .values(
-            [...daily].map(([key, counter]) => {
-              const [label = '', module = '', useCase = '', day = ''] = key.split('\u0000');
-              return { label, module, useCase, day, counter };
-            }),
-          )
-          .onConflict((oc) =>
-            oc.columns(['label', 'module', 'useCase', 'day']).doUpdateSet((eb) => ({
-              counter: sql<number>`${eb.ref('labelDailyCounters.counter')} + ${eb.ref('excluded.counter')}`,
-            })),
-          )
-          .execute();
-      }
-    });
-  } catch (error) {
-    if (!(error instanceof DuplicateMessage)) throw error;
-    const twin = await repo.findStoredResponse(services.db, device.id, jti);
+  const written = await services.syncStore.writeSync({
+    deviceId: device.id,
+    jti,
+    response: JSON.stringify(response),
+    now: nowIso,
+    status: body.status,
+    version: body.version,
+    jwksVersion,
+    labels: [...new Set(body.labels)],
+    userAgents: [...new Map(body.userAgents.map((ua) => parseUserAgent(ua)).map((p) => [p.uaHash, p])).values()],
+    userAgentLimit: USER_AGENTS_PER_DEVICE,
+    deviceCounters: [...perDevice].map(([key, counter]) => {
+      const [label = '', module = '', useCase = ''] = key.split('\u0000');
+      return { label, module, useCase, month: currentMonth, counter };
+    }),
+    dailyCounters: [...daily].map(([key, counter]) => {
+      const [label = '', module = '', useCase = '', day = ''] = key.split('\u0000');
+      return { label, module, useCase, day, counter };
+    }),
+  });
+  if (!written) {
+    // A twin with the same jti committed first: answer what it stored.
+    const twin = await services.syncStore.findStoredResponse(device.id, jti);
     if (!twin) throw new AppError('MESSAGE_IN_PROGRESS', 'a message with this jti is being processed; retry shortly');
     return JSON.parse(twin.response) as SyncResponse;
   }
   return response;
-}
-
-async function recordUserAgents(trx: Executor, deviceId: string, userAgents: ReturnType<typeof parseUserAgent>[], now: string) {
-  await trx
-    .insertInto('deviceUserAgents')
-    .values(userAgents.map((ua) => ({ deviceId, ...ua, firstSeenAt: now, lastSeenAt: now })))
-    .onConflict((oc) => oc.columns(['deviceId', 'uaHash']).doUpdateSet({ lastSeenAt: now }))
-    .execute();
-  // Keep only the most recently seen few per device.
-  const keep = await trx
-    .selectFrom('deviceUserAgents')
-    .select('uaHash')
-    .where('deviceId', '=', deviceId)
-    .orderBy('lastSeenAt', 'desc')
-    .orderBy('uaHash')
-    .limit(USER_AGENTS_PER_DEVICE)
-    .execute();
-  if (keep.length === USER_AGENTS_PER_DEVICE) {
-    await trx
-      .deleteFrom('deviceUserAgents')
-      .where('deviceId', '=', deviceId)
-      .where(
-        'uaHash',
-        'not in',
-        keep.map((k) => k.uaHash),
-      )
-      .execute();
-  }
 }
 
 /** Drops processed messages past their retention (they only serve retries). */

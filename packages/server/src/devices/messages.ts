@@ -6,7 +6,6 @@ import type { DeviceRow } from '../db/types.js';
 import { AppError } from '../lib/errors.js';
 import { parseWith } from '../lib/validate.js';
 import type { DeviceKeyCache } from './device-keys.js';
-import { findDevice } from './devices.repository.js';
 
 const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,7 +30,7 @@ export async function openDeviceMessage<T extends z.ZodType>(
   if (!/^application\/jose\b/i.test(type)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `device messages are application/jose, not ${type || 'unspecified'}`);
   const id = c.req.param('id') ?? '';
   if (!UUID.test(id)) throw new AppError('UNKNOWN_DEVICE', `no device ${id}`);
-  const device = await findDevice(services.db, id);
+  const device = await services.syncStore.findDevice(id);
   if (!device) throw new AppError('UNKNOWN_DEVICE', `no device ${id}; register again`);
   const keys = await deviceKeys.get(device);
   const body = (await c.req.text()).trim();

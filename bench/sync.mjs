@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// bench:sync — throughput and latency of device syncs against a running DS, compared with the
+// in-process cost of the JOSE work alone (decrypt, verify, sign, encrypt) for the same messages.
+// Usage: node bench/sync.mjs [--devices 1000] [--messages 4000] [--connections 20] [--types rsa,ec]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import SQLite from '../packages/server/node_modules/better-sqlite3/lib/index.js';
+import { importJWK } from '../packages/shared/node_modules/jose/dist/webapi/index.js';
+import { createDeviceIdentity, deviceKeys, openMessage, sealMessage, DEVICE_ALGORITHMS } from '../packages/shared/dist/index.js';
+import { ADMIN_PASSWORD, ROOT, api, fmt, percentile, pool, startDs } from './lib.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '1000' },
+    messages: { type: 'string', default: '4000' },
+    warmup: { type: 'string', default: '1500' },
+    connections: { type: 'string', default: '20' },
+    types: { type: 'string', default: 'rsa,ec' },
+  },
+});
+const DEVICES = Number(args.devices);
+const MESSAGES = Number(args.messages);
+const WARMUP = Number(args.warmup);
+const CONNECTIONS = Number(args.connections);
+
+const work = mkdtempSync(join(tmpdir(), 'ds-bench-sync-'));
+const today = new Date().toISOString().slice(0, 10);
+const MODULES = ['beid', 'emv', 'luxeid', 'pkcs11', 'file-exchange'];
+const USE_CASES = ['sign', 'authenticate', 'read-data', 'verify-pin'];
+
+async function run(keyType) {
+  const databaseUrl = join(work, `${keyType}.db`);
+  const ds = await startDs({ databaseUrl, env: { DS_KEY_TYPE: keyType }, logFile: join(work, `${keyType}.log`) });
+  try {
+    const { token } = await api(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
+    await api(ds.url, 'PUT', '/admin/organizations/bench', { token, body: {} });
+    for (const l of ['bench-a', 'bench-b', 'bench-c']) await api(ds.url, 'PUT', `/admin/labels/${l}`, { token, body: { organization: 'bench' } });
+    const version = await api(ds.url, 'PUT', '/admin/versions/3.8.1', { token, body: {} });
+    const installationKey = version.installationApiKey;
+
+    process.stderr.write(`[${keyType}] registering ${DEVICES} devices… `);
+    const devices = [];
+    await pool(Array.from({ length: DEVICES }), 8, async () => {
+      const identity = await createDeviceIdentity('ec');
+      const installToken = await api(ds.url, 'GET', '/tokens/installation', { headers: { apikey: installationKey } });
+      const reg = await api(ds.url, 'POST', '/devices', {
+        token: installToken,
+        body: { certificate: identity.certificatePem, version: '3.8.1', os: { name: 'Windows', version: '11', architecture: 'x64' } },
+      });
+      devices.push({ id: reg.id, identity, keys: await deviceKeys(identity), jwks: reg.jwks });
+    });
+    process.stderr.write('done\n');
+
+    // DS private keys, for the crypto-only baseline (read from the database like DS does).
+    const sqlite = new SQLite(databaseUrl, { readonly: true });
+    const rows = sqlite.prepare('select kid, use, alg, public_jwk, private_jwk from ds_keys where retired_at is null').all();
+    sqlite.close();
+    const ds_ = {};
+    for (const r of rows) ds_[r.use] = { kid: r.kid, alg: r.alg, publicKey: await importJWK(JSON.parse(r.public_jwk), r.alg), privateKey: await importJWK(JSON.parse(r.private_jwk), r.alg) };
+
+    process.stderr.write(`[${keyType}] sealing ${WARMUP + MESSAGES} sync messages (10 transactions each)… `);
+    const now = Math.floor(Date.now() / 1000);
+    const messages = [];
+    await pool(Array.from({ length: WARMUP + MESSAGES }), 16, async (_, i) => {
+      const d = devices[i % devices.length];
+      const payload = {
+        version: '3.8.1',
+        status: 'ACTIVE',
+        digests: { contextConfig: null, sslKeystoreConfig: null },
+        labels: ['bench-a', 'bench-b'],
+        userAgents: ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'],
+        transactions: Array.from({ length: 10 }, (_, t) => ({ label: ['bench-a', 'bench-b', 'bench-c'][t % 3], module: MODULES[t % 5], useCase: USE_CASES[(t + i) % 4], counter: 1 + ((i + t) % 7), txDate: today })),
+      };
+      const body = await sealMessage(payload, {
+        issuer: d.id,
+        signingKey: d.keys.sign,
+        signingAlg: DEVICE_ALGORITHMS.ec.sig,
+        encryptionKey: ds_.enc.publicKey,
+        encryptionAlg: ds_.enc.alg,
+        encryptionKid: ds_.enc.kid,
+        now,
+        jti: crypto.randomUUID(),
+      });
+      messages[i] = { id: d.id, body, device: d };
+    });
+    process.stderr.write('done\n');
+
+    // Crypto-only, in-process, both cores busy: what the server must do per sync at the least.
+    const deviceVerify = new Map();
+    const deviceEncrypt = new Map();
+    for (const d of devices) {
+      const jwk = { ...d.identity.publicJwk };
+      deviceVerify.set(d.id, await importJWK(jwk, 'ES256'));
+      deviceEncrypt.set(d.id, await importJWK(jwk, 'ECDH-ES+A256KW'));
+    }
+    const cryptoOnly = async (list) => {
+      const started = performance.now();
+      await pool(list, CONNECTIONS, async (m) => {
+        const opened = await openMessage(m.body, {
+          decryptionKey: () => ds_.enc.privateKey,
+          verificationKey: () => deviceVerify.get(m.id),
+          algorithms: ['ES256'],
+          issuer: m.id,
+          now: Math.floor(Date.now() / 1000),
+        });
+        await sealMessage({ digests: {}, accepted: { transactions: 10 }, echo: opened.claims.jti }, {
+          issuer: 't1cds',
+          signingKey: ds_.sig.privateKey,
+          signingAlg: ds_.sig.alg,
+          signingKid: ds_.sig.kid,
+          encryptionKey: deviceEncrypt.get(m.id),
+          encryptionAlg: 'ECDH-ES+A256KW',
+          now: Math.floor(Date.now() / 1000),
+          jti: crypto.randomUUID(),
+        });
+      });
+      return list.length / ((performance.now() - started) / 1000);
+    };
+    await cryptoOnly(messages.slice(0, WARMUP));
+    const cryptoRate = await cryptoOnly(messages.slice(WARMUP));
+
+    // The same messages at the running DS, from a separate process.
+    const file = join(work, `${keyType}-messages.json`);
+    writeFileSync(file, JSON.stringify({ warmup: messages.slice(0, WARMUP).map(({ id, body }) => ({ id, body })), measured: messages.slice(WARMUP).map(({ id, body }) => ({ id, body })) }));
+    process.stderr.write(`[${keyType}] firing ${MESSAGES} syncs with ${CONNECTIONS} connections (after ${WARMUP} warm-up)… `);
+    const output = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bench/sync-load.mjs'), file, ds.url, String(CONNECTIONS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`load generator exited ${code}`))));
+    });
+    process.stderr.write('done\n');
+    const load = JSON.parse(output);
+    const ok = load.statuses['200'] ?? 0;
+    if (ok !== MESSAGES) throw new Error(`only ${ok} of ${MESSAGES} syncs answered 200: ${JSON.stringify(load.statuses)}`);
+    // Every transaction must have been counted exactly once.
+    const db = new SQLite(databaseUrl, { readonly: true });
+    const counted = db.prepare('select sum(counter) as n from label_daily_counters').get().n;
+    db.close();
+    const expected = messages.reduce((sum, m, i) => sum + Array.from({ length: 10 }, (_, t) => 1 + ((i + t) % 7)).reduce((a, b) => a + b, 0), 0);
+    if (counted !== expected) throw new Error(`counted ${counted} transactions, sent ${expected}`);
+    const rate = MESSAGES / load.seconds;
+    return { keyType, rate, p50: percentile(load.latencies, 50), p99: percentile(load.latencies, 99), cryptoRate, ratio: rate / cryptoRate };
+  } finally {
+    await ds.stop();
+  }
+}
+
+const results = [];
+try {
+  for (const type of args.types.split(',')) results.push(await run(type.trim()));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const node = process.version;
+const cpus = execFileSync('nproc').toString().trim();
+console.log(`\nbench:sync — ${DEVICES} EC devices, ${MESSAGES} syncs of 10 transactions, ${CONNECTIONS} connections, SQLite, Node ${node}, ${cpus} cores`);
+console.log('DS keys   syncs/s   p50 ms   p99 ms   crypto-only/s   ratio (target >= 0.80)   p99 vs 50 ms');
+for (const r of results) {
+  console.log(
+    `${r.keyType.padEnd(8)} ${fmt(r.rate).padStart(8)} ${fmt(r.p50, 1).padStart(8)} ${fmt(r.p99, 1).padStart(8)} ${fmt(r.cryptoRate).padStart(15)}   ${fmt(r.ratio, 2).padStart(5)} ${r.ratio >= 0.8 ? 'ok' : 'BELOW'}               ${fmt(r.p99 / 50, 2)} ${r.p99 < 50 ? 'ok' : 'OVER'}`,
+  );
+}
