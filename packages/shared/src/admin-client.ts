@@ -19,6 +19,18 @@ import type {
   ConfigView,
   ContextConfig,
 } from './schemas/admin.js';
+import type { Device, DeviceListQuery } from './schemas/device.js';
+
+/** A DS key pair as operators see it (public information only). */
+export interface DsKeyInfo {
+  kid: string;
+  use: 'sig' | 'enc';
+  alg: string;
+  status: 'current' | 'retired' | 'expired';
+  createdAt: string;
+  retiredAt: string | null;
+  publishedUntil: string | null;
+}
 
 /** The API prefix every DS path starts with. */
 export const API_PREFIX = '/v3_5';
@@ -270,6 +282,28 @@ export class AdminClient {
   }
   revokeToken(id: string): Promise<ApiToken> {
     return this.data('DELETE', `/admin/tokens/${enc(id)}`);
+  }
+
+  // ------------------------------------------------------------ devices
+
+  listDevices(options: ListOptions & Omit<DeviceListQuery, 'limit' | 'cursor'> = {}): Promise<PageResult<Device>> {
+    return this.page('/admin/devices', { ...options });
+  }
+  getDevice(id: string): Promise<Device> {
+    return this.data('GET', `/admin/devices/${enc(id)}`);
+  }
+  deleteDevice(id: string): Promise<DeleteResult> {
+    return this.data('DELETE', `/admin/devices/${enc(id)}`);
+  }
+
+  // ------------------------------------------------------------ DS keys
+
+  listKeys(): Promise<DsKeyInfo[]> {
+    return this.data('GET', '/admin/keys');
+  }
+  /** Replaces the current DS key pairs; the old ones stay published for their retention. */
+  rotateKeys(body: { type?: 'rsa' | 'ec'; use?: 'sig' | 'enc' | 'both' } = {}): Promise<DsKeyInfo[]> {
+    return this.data('POST', '/admin/keys/rotate', { body });
   }
 
   // ------------------------------------------------------------ system
