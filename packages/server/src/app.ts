@@ -112,7 +112,7 @@ export function createApp(deps: AppDeps) {
     return c.json({ success: false, code: 'INTERNAL_ERROR', description: 'internal error; the request id is in the server log', requestId }, 500);
   });
 
-  return app;
+  return Object.assign(app, { services });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -457,3 +457,17 @@ describe('bad messages change nothing', () => {
     expect(sent.body.code).toBe('UNKNOWN_DEVICE');
   });
 });
+
+describe('housekeeping', () => {
+  it('drops processed messages older than their retention, and only those', async () => {
+    const { pruneDeviceMessages } = await import('./devices.service.js');
+    const d = await device(ctx, keys.installationKey);
+    await d.register();
+    await d.sync();
+    ctx.clock.advance(ctx.config.messageRetentionSeconds * 1000 - 1000);
+    await d.sync();
+    ctx.clock.advance(2000);
+    expect(await pruneDeviceMessages(ctx.app.services)).toBe(1);
+    expect(await ctx.database.db.selectFrom('deviceMessages').selectAll().execute()).toHaveLength(1);
+  });
+});

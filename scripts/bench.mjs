@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// `npm run bench [name...]` (or pnpm bench): build, then run the named benchmarks (all by default).
+// Extra arguments after `--` go to each benchmark, e.g. `pnpm bench:sync -- --devices 2000`.
+import { join } from 'node:path';
+import { ROOT, installAndBuild, log, run } from './lib.mjs';
+
+const ALL = ['sync'];
+const args = process.argv.slice(2);
+const dash = args.indexOf('--');
+const names = (dash === -1 ? args : args.slice(0, dash)).filter((a) => !a.startsWith('-'));
+const extra = dash === -1 ? args.filter((a) => a.startsWith('-')) : args.slice(dash + 1);
+installAndBuild();
+let failed = 0;
+for (const name of names.length > 0 ? names : ALL) {
+  if (!ALL.includes(name)) {
+    log(`unknown benchmark ${name}; known: ${ALL.join(', ')}`);
+    process.exit(1);
+  }
+  log(`bench:${name}`);
+  if (run(process.execPath, [join(ROOT, 'bench', `${name}.mjs`), ...extra]) !== 0) failed += 1;
+}
+process.exit(failed > 0 ? 1 : 0);
