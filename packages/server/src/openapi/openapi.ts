@@ -3,6 +3,7 @@ import {
   ConfigViewSchema,
   DefaultsSchema,
   DeleteResultSchema,
+  DeviceSchema,
   ErrorEnvelopeSchema,
   LabelPutSchema,
   LabelSchema,
@@ -26,6 +27,7 @@ import {
   type Scope,
 } from '@ds/shared';
 import { z } from 'zod';
+import { DsKeyInfoSchema, KeyRotateSchema } from '../keys/keys.routes.js';
 import { ContextConfigPutSchema, SslKeystoreConfigPutSchema } from '../versions/versions.routes.js';
 
 interface Operation {
@@ -83,6 +85,11 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/admin/tokens', summary: 'List own admin API tokens (all=true: everyone’s)', scope: 'tokens:read', response: ApiTokenSchema, paginated: true, query: { all: 'true to list every user’s tokens' } },
   { method: 'post', path: '/admin/tokens', summary: 'Create an admin API token (shown once)', scope: 'tokens:write', body: TokenCreateSchema, response: ApiTokenSchema, created: true },
   { method: 'delete', path: '/admin/tokens/{id}', summary: 'Revoke an admin API token', scope: 'tokens:write', response: ApiTokenSchema },
+  { method: 'get', path: '/admin/devices', summary: 'List devices, newest registration first', scope: 'devices:read', response: DeviceSchema, paginated: true, query: { organization: 'devices that reported a label of this organization', label: 'devices that reported this label', version: 'devices on this version', status: 'ACTIVE, UPDATABLE, ERROR or INACTIVE', os: 'os name as the device reported it', since: 'last sync at or after this ISO time' } },
+  { method: 'get', path: '/admin/devices/{id}', summary: 'A device with its labels, user agents and counters', scope: 'devices:read', response: DeviceSchema },
+  { method: 'delete', path: '/admin/devices/{id}', summary: 'Delete a device; it must register again', scope: 'devices:write', response: DeleteResultSchema },
+  { method: 'get', path: '/admin/keys', summary: 'The DS key pairs (public information)', scope: 'keys:read', response: z.array(DsKeyInfoSchema) },
+  { method: 'post', path: '/admin/keys/rotate', summary: 'Replace the current DS keys; the old ones stay published for their retention', scope: 'keys:write', body: KeyRotateSchema, response: z.array(DsKeyInfoSchema) },
   { method: 'get', path: '/admin/system/info', summary: 'Counts, database and uptime', scope: 'system:read', response: SystemInfoSchema },
   { method: 'get', path: '/system/status', summary: 'Liveness (public)', public: true, response: SystemStatusSchema },
 ];
