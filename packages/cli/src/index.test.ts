@@ -80,6 +80,15 @@ describe('exit codes', () => {
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
+
+  it('prints the version after global options, but leaves --version after a command to that command', async () => {
+    const version = await runDs(['--url', 'http://x.example', '--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const unknown = await runDs(['org', 'list', '--version']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown option '--version'");
+  });
 });
 
 describe('global options', () => {

@@ -2,15 +2,19 @@
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { registerLogin } from './commands/auth/login.js';
 import { registerLogout } from './commands/auth/logout.js';
 import { registerWhoami } from './commands/auth/whoami.js';
 import { registerDb } from './commands/db/index.js';
+import { registerDemo } from './commands/demo/demo.js';
+import { registerDevice } from './commands/device/index.js';
+import { registerKeys } from './commands/keys/index.js';
 import { registerLabel } from './commands/label/index.js';
 import { registerOrg } from './commands/org/index.js';
 import { registerInit } from './commands/server/init.js';
 import { registerServe } from './commands/server/serve.js';
+import { registerSimulate } from './commands/simulate/simulate.js';
 import { registerSystem } from './commands/system/index.js';
 import { registerToken } from './commands/token/index.js';
 import { registerUser } from './commands/user/index.js';
@@ -42,14 +46,18 @@ export function buildProgram(ctx: Context): Command {
 
   registerServe(program, ctx);
   registerInit(program, ctx);
+  registerDemo(program, ctx);
   registerLogin(program, ctx);
   registerLogout(program, ctx);
   registerWhoami(program, ctx);
   registerOrg(program, ctx);
   registerLabel(program, ctx);
   registerVersion(program, ctx);
+  registerDevice(program, ctx);
   registerUser(program, ctx);
   registerToken(program, ctx);
+  registerKeys(program, ctx);
+  registerSimulate(program, ctx);
   registerSystem(program, ctx);
   registerDb(program, ctx);
   return program;
@@ -63,6 +71,7 @@ export async function main(argv: string[], overrides: Partial<ContextOptions> = 
   const env = overrides.env ?? process.env;
   const ctx = new Context({ ...defaultContextOptions(), configPath: configPath(env), ...overrides });
   const program = buildProgram(ctx);
+  if (namesCommand(argv)) dropVersionOption(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.OK;
@@ -74,6 +83,30 @@ export async function main(argv: string[], overrides: Partial<ContextOptions> = 
     if (env.DS_DEBUG && error instanceof Error && error.stack) ctx.stderr.write(error.stack + '\n');
     return report.exitCode;
   }
+}
+
+/** Global options that take a value, so their value is not taken for a command name. */
+const GLOBAL_OPTIONS_WITH_VALUE = ['--url', '--token', '--profile'];
+
+/** True when `argv` names a command (`ds device list ...`), not just global options (`ds --version`). */
+function namesCommand(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return i + 1 < argv.length;
+    if (!arg.startsWith('-')) return true;
+    if (GLOBAL_OPTIONS_WITH_VALUE.includes(arg)) i++;
+  }
+  return false;
+}
+
+/**
+ * Commander recognises a program option anywhere on the line, so `ds device list --version 3.8.1`
+ * would print the version of ds. After a command name `--version` belongs to that command.
+ */
+function dropVersionOption(program: Command): void {
+  const options = program.options as Option[];
+  const at = options.findIndex((option) => option.long === '--version');
+  if (at >= 0) options.splice(at, 1);
 }
 
 function isEntrypoint(): boolean {

@@ -9,6 +9,10 @@ export interface Writer {
   write(text: string): unknown;
 }
 
+/** Where "now" comes from (device messages and transaction dates of `ds simulate`, `--since`). */
+export interface Clock {
+  now(): Date;
+}
 
 /** Everything a command needs from the outside world; tests replace any part of it. */
 export interface ContextOptions {
@@ -19,10 +23,13 @@ export interface ContextOptions {
   terminal: boolean;
   /** Width of the terminal stdout writes to, if it is one; tables wrap to fit it. */
   width: number | undefined;
+  /** True when stderr is a terminal: progress lines are drawn in place there, and only there. */
+  stderrTerminal: boolean;
   prompter: Prompter;
   readStdin: () => Promise<string>;
-  /** The fetch the AdminClient uses. */
+  /** The fetch every request to DS goes through (the AdminClient, and the device clients of `ds simulate`). */
   fetch: typeof fetch;
+  clock: Clock;
   /** Where the profile file lives (default from XDG_CONFIG_HOME / the home folder). */
   configPath: string;
   /** Loads @ds/server; a function so remote commands never pay for the database drivers. */
@@ -37,9 +44,11 @@ export class Context {
   readonly stderr: Writer;
   readonly terminal: boolean;
   readonly width: number | undefined;
+  readonly stderrTerminal: boolean;
   readonly prompter: Prompter;
   readonly readStdin: () => Promise<string>;
   readonly fetch: typeof fetch;
+  readonly clock: Clock;
   readonly config: ConfigStore;
   readonly loadServer: () => Promise<ServerModule>;
   readonly onSignal: ContextOptions['onSignal'];
@@ -53,9 +62,11 @@ export class Context {
     this.stderr = options.stderr;
     this.terminal = options.terminal;
     this.width = options.width;
+    this.stderrTerminal = options.stderrTerminal;
     this.prompter = options.prompter;
     this.readStdin = options.readStdin;
     this.fetch = options.fetch;
+    this.clock = options.clock;
     this.config = new ConfigStore(options.configPath);
     this.loadServer = options.loadServer;
     this.onSignal = options.onSignal;
@@ -114,9 +125,11 @@ export function defaultContextOptions(): ContextOptions {
     stderr: process.stderr,
     terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
     width: process.stdout.isTTY ? process.stdout.columns : undefined,
+    stderrTerminal: Boolean(process.stderr.isTTY),
     prompter: inquirerPrompter(),
     readStdin: () => readAll(process.stdin),
     fetch: globalThis.fetch,
+    clock: { now: () => new Date() },
     configPath: configPath(process.env),
     loadServer: loadServerModule,
     onSignal: (handler) => {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { collectList, parseDuration } from './parse.js';
+import { collectList, parseDuration, parseSince, sinceTime } from './parse.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -24,5 +24,23 @@ describe('parseDuration', () => {
 describe('collectList', () => {
   it('accepts repeated and comma separated values', () => {
     expect(collectList('b, c', collectList('a', undefined))).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('parseSince', () => {
+  const now = new Date('2026-03-15T10:00:00.000Z');
+  it.each([
+    ['24h', '2026-03-14T10:00:00.000Z'],
+    ['7d', '2026-03-08T10:00:00.000Z'],
+    ['90', '2026-03-15T09:58:30.000Z'],
+    ['2026-03-01', '2026-03-01T00:00:00.000Z'],
+    ['2026-03-01T12:00:00Z', '2026-03-01T12:00:00.000Z'],
+    ['2026-03-01T12:00:00+02:00', '2026-03-01T10:00:00.000Z'],
+  ])('%j is %s', (text, expected) => {
+    expect(sinceTime(parseSince(text), now)).toBe(expected);
+  });
+
+  it.each(['yesterday', '2026-13-45', '2026-03-01Tnoon', ''])('rejects %j', (text) => {
+    expect(() => parseSince(text)).toThrow(InvalidArgumentError);
   });
 });

@@ -44,3 +44,26 @@ export function splitPair(text: string, what: string): [string, string] {
   if (at <= 0) throw new InvalidArgumentError(`expected ${what}`);
   return [text.slice(0, at).trim(), text.slice(at + 1)];
 }
+
+/** `--since`: an ISO-8601 time (or day), or a duration back from now such as `24h` or `7d`. */
+export type Since = { at: string } | { ago: number };
+
+export function parseSince(text: string): Since {
+  const trimmed = text.trim();
+  // A bare number is a duration in seconds, as everywhere else; a time has a '-' or a 'T'.
+  if (/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
+    const time = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(trimmed) ? `${trimmed}T00:00:00Z` : trimmed);
+    if (Number.isNaN(time)) throw new InvalidArgumentError('expected an ISO-8601 time such as 2026-01-31T00:00:00Z, or a duration such as 24h or 7d');
+    return { at: new Date(time).toISOString() };
+  }
+  try {
+    return { ago: parseDuration(trimmed) };
+  } catch {
+    throw new InvalidArgumentError('expected an ISO-8601 time such as 2026-01-31T00:00:00Z, or a duration such as 24h or 7d');
+  }
+}
+
+/** The UTC time a `--since` value means, `now` being the context's clock. */
+export function sinceTime(since: Since, now: Date): string {
+  return 'at' in since ? since.at : new Date(now.getTime() - since.ago * 1000).toISOString();
+}

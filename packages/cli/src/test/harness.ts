@@ -104,6 +104,7 @@ export async function runDs(argv: string[], options: RunOptions = {}) {
     stderr: { write: (text: string) => (stderr += text) },
     terminal: options.terminal ?? false,
     width: undefined,
+    stderrTerminal: false,
     prompter,
     readStdin: async () => {
       if (options.stdin === undefined) throw new Error('test read stdin without providing it');

@@ -19,6 +19,7 @@ function fakeServer(options: { initialAdminPassword?: string | null; created?: b
       calls.push({ fn: 'startServer', args: [config, opts] });
       return {
         url: `http://127.0.0.1:${config.port}`,
+        publicUrl: config.publicUrl,
         initialAdminPassword: options.initialAdminPassword ?? null,
         close: async () => {
           closed++;

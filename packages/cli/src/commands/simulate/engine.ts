@@ -1,0 +1,386 @@
+import { performance } from 'node:perf_hooks';
+import {
+  API_PREFIX,
+  DeviceCallError,
+  DeviceClient,
+  DsApiError,
+  isErrorCode,
+  MemoryDeviceStore,
+  type DeviceKeyType,
+  type DeviceState,
+  type SyncResponse,
+  type Transaction,
+} from '@ds/shared';
+import type { Clock } from '../../lib/context.js';
+import { CliError } from '../../lib/errors.js';
+import { activity, deviceProfile, deviceRandom, type DeviceProfile, type KeyTypeChoice } from './profiles.js';
+
+export interface SimulationOptions {
+  /** DS base URL. */
+  baseUrl: string;
+  installationKey: string;
+  devices: number;
+  /** Syncs per device; ignored when `durationMs` is given. */
+  syncs: number;
+  /** Sync until this much time has passed since the start instead of a fixed number of times. */
+  durationMs?: number;
+  /** Most device requests in flight at once. */
+  concurrency: number;
+  keyType: KeyTypeChoice;
+  /** Pause between two syncs of one device (0: as fast as the concurrency allows). */
+  intervalMs: number;
+  /** Label names the simulated web apps use. */
+  labels: string[];
+  seed: number;
+  fetch: typeof fetch;
+  /** "Now" for the device messages and transaction dates (DS checks both against its own clock). */
+  clock: Clock;
+  /** Monotonic milliseconds for latencies, rates and `durationMs` (default performance.now). */
+  elapsed?: () => number;
+  /** Ends the run early (Ctrl-C): devices finish the request they are in and stop. */
+  signal?: AbortSignal;
+  /** Called after every device request with the running totals. */
+  onUpdate?: (stats: LiveStats) => void;
+}
+
+/** Running totals, for a progress line. */
+export interface LiveStats {
+  devices: number;
+  registered: number;
+  syncsOk: number;
+  syncsFailed: number;
+  /** Milliseconds since the start. */
+  elapsedMs: number;
+}
+
+/** What one simulated device did, and exactly which transactions DS acknowledged to it. */
+export interface SimulatedDevice {
+  index: number;
+  id: string | null;
+  version: string;
+  keyType: DeviceKeyType;
+  os: DeviceProfile['os'];
+  syncsOk: number;
+  syncsFailed: number;
+  /** Counters DS acknowledged, by `month \t label \t module \t useCase`. */
+  acknowledged: Map<string, number>;
+  acknowledgedEntries: number;
+  /** Entries sent whose answer never came (the last syncs failed): DS may or may not have counted them. */
+  unacknowledgedEntries: number;
+  stopReason: string | null;
+}
+
+export interface SimulationSummary {
+  url: string;
+  version: string;
+  seed: number;
+  devices: number;
+  keyTypes: Record<string, number>;
+  registrations: number;
+  registrationFailures: number;
+  versionChecks: number;
+  versionCheckFailures: number;
+  syncsOk: number;
+  syncsFailed: number;
+  /** Failed registrations, version checks and syncs. */
+  failures: number;
+  /** Failures by DS error code (NETWORK_ERROR when DS could not be reached). */
+  errors: Record<string, number>;
+  /** Devices that stopped themselves (failure limit, version not allowed or mandatory update, deleted). */
+  stoppedDevices: number;
+  elapsedSeconds: number;
+  /** Successful syncs per second, from the first sync sent to the last answer. */
+  syncsPerSecond: number;
+  syncLatencyMs: { p50: number | null; p99: number | null };
+  /** Sum of the counters of the transaction entries DS acknowledged. */
+  transactionsSent: number;
+  /** Transaction entries DS acknowledged. */
+  transactionEntries: number;
+  unacknowledgedEntries: number;
+}
+
+export interface SimulationResult {
+  summary: SimulationSummary;
+  devices: SimulatedDevice[];
+}
+
+/** Limits how many tasks run at once; waiting tasks start in arrival order. */
+export class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+/**
+ * A MemoryDeviceStore that remembers the batch of transactions a device is sending: the device
+ * client saves it (as `pending`) before it sends it, and keeps resending it under the same jti
+ * until DS answers, so the batch an answer acknowledges is the last one saved.
+ */
+class AcknowledgingStore extends MemoryDeviceStore {
+  batch: Transaction[] | null = null;
+  override async save(state: DeviceState): Promise<void> {
+    if (state.pending) this.batch = state.pending.transactions.map((t) => ({ ...t }));
+    await super.save(state);
+  }
+}
+
+/** The T1C version an installation key belongs to: the subject of the registration token DS gives for it. */
+export async function versionOfKey(baseUrl: string, installationKey: string, fetchImpl: typeof fetch): Promise<string> {
+  const url = `${baseUrl.replace(/\/+$/, '')}${API_PREFIX}/tokens/installation`;
+  let response: Response;
+  try {
+    response = await fetchImpl(url, { headers: { apikey: installationKey, accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+  } catch (error) {
+    const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : (error as Error).message;
+    throw new DsApiError(0, 'NETWORK_ERROR', `cannot reach DS at ${baseUrl}: ${reason}`);
+  }
+  const body = (await response.json().catch(() => null)) as { data?: unknown; code?: unknown; description?: unknown; requestId?: string } | null;
+  if (!response.ok || typeof body?.data !== 'string') {
+    const code = isErrorCode(body?.code) ? body.code : 'BAD_RESPONSE';
+    const description = typeof body?.description === 'string' ? body.description : `DS answered HTTP ${response.status}`;
+    throw new CliError(`the installation key was refused by DS at ${baseUrl}: ${code}: ${description}`, undefined, 'pass the installation API key of a version (`ds version rotate-key <id>` issues a new one)');
+  }
+  const [, payload = ''] = body.data.split('.');
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown };
+    if (typeof claims.sub === 'string' && claims.sub !== '') return claims.sub;
+  } catch {
+    // handled below
+  }
+  throw new CliError(`DS at ${baseUrl} answered an installation token without a version`);
+}
+
+const monthOf = (day: string) => day.slice(0, 7);
+
+/** `month \t label \t module \t useCase` → its parts. */
+export function splitCounterKey(key: string): { month: string; label: string; module: string; useCase: string } {
+  const [month = '', label = '', module = '', useCase = ''] = key.split('\t');
+  return { month, label, module, useCase };
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof DeviceCallError || error instanceof DsApiError) return error.code;
+  return error instanceof Error && error.name === 'ZodError' ? 'BAD_RESPONSE' : 'CLIENT_ERROR';
+}
+
+/** Nearest-rank percentile, rounded to 0.1 ms. */
+export function percentile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const value = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return Math.round(value * 10) / 10;
+}
+
+/**
+ * Plays `devices` T1C installations against a DS: each makes a key pair, registers with the
+ * installation key, checks its version, then syncs repeatedly, recording realistic transactions
+ * and browser use before each sync. Failures are counted, not thrown; only a refused installation
+ * key (nothing could work) throws.
+ */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
+  const elapsed = options.elapsed ?? (() => performance.now());
+  const start = elapsed();
+  const version = await versionOfKey(options.baseUrl, options.installationKey, options.fetch);
+  const requests = new Limiter(options.concurrency);
+  // Key generation is CPU work, not a request; bounded separately so a large run does not make
+  // every key pair at once.
+  const creation = new Limiter(Math.max(4, options.concurrency));
+  const deadline = options.durationMs === undefined ? undefined : start + options.durationMs;
+  const aborted = () => options.signal?.aborted === true;
+
+  const totals = { registrations: 0, registrationFailures: 0, versionChecks: 0, versionCheckFailures: 0, syncsOk: 0, syncsFailed: 0 };
+  const errors: Record<string, number> = {};
+  const latencies: number[] = [];
+  let firstSync: number | undefined;
+  let lastSync: number | undefined;
+  const update = () => options.onUpdate?.({ devices: options.devices, registered: totals.registrations, syncsOk: totals.syncsOk, syncsFailed: totals.syncsFailed, elapsedMs: elapsed() - start });
+  const failed = (error: unknown) => {
+    const code = errorCode(error);
+    errors[code] = (errors[code] ?? 0) + 1;
+  };
+
+  const runDevice = async (index: number): Promise<SimulatedDevice> => {
+    const random = deviceRandom(options.seed, index);
+    const profile = deviceProfile(random, options.keyType, options.labels);
+    const record: SimulatedDevice = {
+      index,
+      id: null,
+      version,
+      keyType: profile.keyType,
+      os: profile.os,
+      syncsOk: 0,
+      syncsFailed: 0,
+      acknowledged: new Map(),
+      acknowledgedEntries: 0,
+      unacknowledgedEntries: 0,
+      stopReason: null,
+    };
+    if (aborted()) return record;
+    const store = new AcknowledgingStore();
+    let client: DeviceClient;
+    try {
+      client = await creation.run(() =>
+      DeviceClient.create({
+        baseUrl: options.baseUrl,
+        installationKey: options.installationKey,
+        version,
+        os: profile.os,
+        hostname: profile.hostname,
+        keyType: profile.keyType,
+        store,
+        clock: options.clock,
+        fetch: options.fetch,
+        ...(options.intervalMs > 0 ? { syncIntervalSeconds: options.intervalMs / 1000 } : {}),
+        onStop: (reason) => {
+          record.stopReason = reason;
+        },
+      }),
+      );
+    } catch (error) {
+      totals.registrationFailures++;
+      failed(error);
+      return record;
+    }
+    if (aborted()) return record;
+
+    try {
+      record.id = await requests.run(() => client.register());
+      totals.registrations++;
+    } catch (error) {
+      totals.registrationFailures++;
+      failed(error);
+      return record;
+    } finally {
+      update();
+    }
+
+    try {
+      await requests.run(() => client.versionCheck());
+      totals.versionChecks++;
+    } catch (error) {
+      // A T1C that cannot check its version still runs and syncs.
+      totals.versionCheckFailures++;
+      failed(error);
+    } finally {
+      update();
+    }
+
+    let consecutiveFailures = 0;
+    for (let round = 0; ; round++) {
+      if (aborted() || client.isStopped) break;
+      if (deadline === undefined ? round >= options.syncs : elapsed() >= deadline) break;
+      if (round > 0 && options.intervalMs > 0) {
+        const wait = deadline === undefined ? options.intervalMs : Math.min(options.intervalMs, deadline - elapsed());
+        await sleep(wait, options.signal);
+        if (aborted() || (deadline !== undefined && elapsed() >= deadline)) break;
+      }
+      const now = options.clock.now();
+      const usage = activity(random, profile);
+      for (const t of usage.transactions) {
+        client.recordTransaction({ label: t.label, module: t.module, useCase: t.useCase, count: t.count, date: now });
+        client.recordUsage(t.label, t.userAgent);
+      }
+      client.setStatus(usage.status);
+
+      const outcome = await requests.run(async (): Promise<{ ok: true; response: SyncResponse; ms: number } | { ok: false; error: unknown }> => {
+        const began = elapsed();
+        firstSync ??= began;
+        try {
+          const response = await client.sync();
+          const ended = elapsed();
+          lastSync = Math.max(lastSync ?? ended, ended);
+          return { ok: true, response, ms: ended - began };
+        } catch (error) {
+          lastSync = Math.max(lastSync ?? began, elapsed());
+          return { ok: false, error };
+        }
+      });
+
+      if (outcome.ok) {
+        consecutiveFailures = 0;
+        record.syncsOk++;
+        totals.syncsOk++;
+        latencies.push(outcome.ms);
+        const batch = store.batch ?? [];
+        store.batch = null;
+        const accepted = outcome.response.accepted.transactions;
+        if (accepted === batch.length) {
+          for (const t of batch) {
+            const key = [monthOf(t.txDate), t.label, t.module, t.useCase].join('\t');
+            record.acknowledged.set(key, (record.acknowledged.get(key) ?? 0) + t.counter);
+          }
+          record.acknowledgedEntries += batch.length;
+        } else {
+          // DS counted only some entries and does not say which: nothing of the batch can be
+          // claimed exactly, so none of it is; verify will show what DS has.
+          errors.PARTIALLY_ACCEPTED = (errors.PARTIALLY_ACCEPTED ?? 0) + 1;
+        }
+      } else {
+        consecutiveFailures++;
+        record.syncsFailed++;
+        totals.syncsFailed++;
+        failed(outcome.error);
+        // What a T1C does (API.md section 3): stop when DS no longer knows the device, or after
+        // syncFailureLimit failed syncs in a row.
+        const limit = client.snapshot().syncFailureLimit;
+        if (outcome.error instanceof DeviceCallError && outcome.error.code === 'UNKNOWN_DEVICE') {
+          client.stop('DS no longer knows this device; it must register again');
+        } else if (consecutiveFailures >= limit) {
+          client.stop(`${consecutiveFailures} syncs failed in a row (limit ${limit}): ${(outcome.error as Error).message}`);
+        }
+      }
+      update();
+    }
+    record.unacknowledgedEntries = client.snapshot().pending?.transactions.length ?? 0;
+    return record;
+  };
+
+  const devices = await Promise.all(Array.from({ length: options.devices }, (_, index) => runDevice(index)));
+  const end = elapsed();
+  latencies.sort((a, b) => a - b);
+  const keyTypes: Record<string, number> = {};
+  for (const d of devices) keyTypes[d.keyType] = (keyTypes[d.keyType] ?? 0) + 1;
+  const syncWindow = firstSync !== undefined && lastSync !== undefined ? (lastSync - firstSync) / 1000 : 0;
+  const summary: SimulationSummary = {
+    url: options.baseUrl,
+    version,
+    seed: options.seed,
+    devices: options.devices,
+    keyTypes,
+    ...totals,
+    failures: totals.registrationFailures + totals.versionCheckFailures + totals.syncsFailed,
+    errors,
+    stoppedDevices: devices.filter((d) => d.stopReason !== null).length,
+    elapsedSeconds: Math.round((end - start) / 10) / 100,
+    syncsPerSecond: syncWindow > 0 ? Math.round((totals.syncsOk / syncWindow) * 10) / 10 : 0,
+    syncLatencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
+    transactionsSent: devices.reduce((sum, d) => sum + [...d.acknowledged.values()].reduce((a, b) => a + b, 0), 0),
+    transactionEntries: devices.reduce((sum, d) => sum + d.acknowledgedEntries, 0),
+    unacknowledgedEntries: devices.reduce((sum, d) => sum + d.unacknowledgedEntries, 0),
+  };
+  return { summary, devices };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
