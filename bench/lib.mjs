@@ -18,7 +18,10 @@ export async function startDs({ databaseUrl, env = {}, logFile }) {
   const log = logFile ? createWriteStream(logFile) : null;
   const url = await new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`DS did not start:\n${buffer}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`DS did not start:\n${buffer}`));
+    }, 60_000);
     child.stderr.on('data', (chunk) => {
       log?.write(chunk);
       buffer += chunk;

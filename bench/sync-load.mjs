@@ -41,6 +41,9 @@ async function fire(messages) {
 }
 
 await fire(warmup);
+const cpu = process.cpuUsage();
 const result = await fire(measured);
+const used = process.cpuUsage(cpu);
+result.loadCpuMsPerSync = (used.user + used.system) / 1000 / measured.length;
 process.stdout.write(JSON.stringify(result));
 agent.destroy();

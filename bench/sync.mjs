@@ -10,7 +10,28 @@ import { parseArgs } from 'node:util';
 import SQLite from '../packages/server/node_modules/better-sqlite3/lib/index.js';
 import { importJWK } from '../packages/shared/node_modules/jose/dist/webapi/index.js';
 import { createDeviceIdentity, deviceKeys, openMessage, sealMessage, DEVICE_ALGORITHMS } from '../packages/shared/dist/index.js';
+import { readFileSync, readdirSync } from 'node:fs';
 import { ADMIN_PASSWORD, ROOT, api, fmt, percentile, pool, startDs } from './lib.mjs';
+
+/** CPU time (ms) used so far by a process and its children (cluster workers), from /proc. */
+function processTreeCpuMs(pid) {
+  const tick = 1000 / 100; // USER_HZ
+  let total = 0;
+  const visit = (p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * tick;
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        for (const child of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) visit(child);
+      }
+    } catch {
+      // the process is gone
+    }
+  };
+  visit(pid);
+  return total;
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -120,11 +141,16 @@ async function run(keyType) {
       return list.length / ((performance.now() - started) / 1000);
     };
     await cryptoOnly(messages.slice(0, WARMUP));
+    const cpu0 = process.cpuUsage();
     const cryptoRate = await cryptoOnly(messages.slice(WARMUP));
+    const cpu1 = process.cpuUsage(cpu0);
+    const cryptoCpuMsPerSync = (cpu1.user + cpu1.system) / 1000 / MESSAGES;
 
     // The same messages at the running DS, from a separate process.
     const file = join(work, `${keyType}-messages.json`);
     writeFileSync(file, JSON.stringify({ warmup: messages.slice(0, WARMUP).map(({ id, body }) => ({ id, body })), measured: messages.slice(WARMUP).map(({ id, body }) => ({ id, body })) }));
+    const dsCpuBefore = processTreeCpuMs(ds.pid);
+    if (process.env.BENCH_PROFILE) process.kill(ds.pid, 'SIGUSR2');
     process.stderr.write(`[${keyType}] firing ${MESSAGES} syncs with ${CONNECTIONS} connections (after ${WARMUP} warm-up)… `);
     const output = await new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(ROOT, 'bench/sync-load.mjs'), file, ds.url, String(CONNECTIONS)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -134,6 +160,12 @@ async function run(keyType) {
     });
     process.stderr.write('done\n');
     const load = JSON.parse(output);
+    if (process.env.BENCH_PROFILE) {
+      process.kill(ds.pid, 'SIGUSR2');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    // Includes the warm-up: per sync over all messages fired.
+    const dsCpuMsPerSync = (processTreeCpuMs(ds.pid) - dsCpuBefore) / (WARMUP + MESSAGES);
     const ok = load.statuses['200'] ?? 0;
     if (ok !== MESSAGES) throw new Error(`only ${ok} of ${MESSAGES} syncs answered 200: ${JSON.stringify(load.statuses)}`);
     // Every transaction must have been counted exactly once.
@@ -143,7 +175,7 @@ async function run(keyType) {
     const expected = messages.reduce((sum, m, i) => sum + Array.from({ length: 10 }, (_, t) => 1 + ((i + t) % 7)).reduce((a, b) => a + b, 0), 0);
     if (counted !== expected) throw new Error(`counted ${counted} transactions, sent ${expected}`);
     const rate = MESSAGES / load.seconds;
-    return { keyType, rate, p50: percentile(load.latencies, 50), p99: percentile(load.latencies, 99), cryptoRate, ratio: rate / cryptoRate };
+    return { keyType, rate, p50: percentile(load.latencies, 50), p99: percentile(load.latencies, 99), cryptoRate, ratio: rate / cryptoRate, dsCpuMsPerSync, loadCpuMsPerSync: load.loadCpuMsPerSync, cryptoCpuMsPerSync };
   } finally {
     await ds.stop();
   }
@@ -159,9 +191,9 @@ try {
 const node = process.version;
 const cpus = execFileSync('nproc').toString().trim();
 console.log(`\nbench:sync — ${DEVICES} EC devices, ${MESSAGES} syncs of 10 transactions, ${CONNECTIONS} connections, SQLite, Node ${node}, ${cpus} cores`);
-console.log('DS keys   syncs/s   p50 ms   p99 ms   crypto-only/s   ratio (target >= 0.80)   p99 vs 50 ms');
+console.log('DS keys   syncs/s   p50 ms   p99 ms   crypto-only/s   ratio (target >= 0.80)   p99 vs 50 ms   CPU ms/sync: DS  load  crypto-only');
 for (const r of results) {
   console.log(
-    `${r.keyType.padEnd(8)} ${fmt(r.rate).padStart(8)} ${fmt(r.p50, 1).padStart(8)} ${fmt(r.p99, 1).padStart(8)} ${fmt(r.cryptoRate).padStart(15)}   ${fmt(r.ratio, 2).padStart(5)} ${r.ratio >= 0.8 ? 'ok' : 'BELOW'}               ${fmt(r.p99 / 50, 2)} ${r.p99 < 50 ? 'ok' : 'OVER'}`,
+    `${r.keyType.padEnd(8)} ${fmt(r.rate).padStart(8)} ${fmt(r.p50, 1).padStart(8)} ${fmt(r.p99, 1).padStart(8)} ${fmt(r.cryptoRate).padStart(15)}   ${fmt(r.ratio, 2).padStart(5)} ${r.ratio >= 0.8 ? 'ok' : 'BELOW'}               ${fmt(r.p99 / 50, 2)} ${r.p99 < 50 ? 'ok' : 'OVER'}        ${fmt(r.dsCpuMsPerSync, 2)}  ${fmt(r.loadCpuMsPerSync, 2)}  ${fmt(r.cryptoCpuMsPerSync, 2)}`,
   );
 }

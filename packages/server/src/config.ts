@@ -24,6 +24,8 @@ export const ServerConfigSchema = z.object({
   corsOrigins: z.string().default('*'),
   /** How long processed device messages are kept to answer retries. */
   messageRetentionSeconds: z.coerce.number().int().min(600).default(7 * 86400),
+  /** DS processes sharing the port (node:cluster); more than one uses more cores for device messages. */
+  workers: z.coerce.number().int().min(1).max(64).default(1),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
@@ -34,7 +36,9 @@ export interface ServerConfig extends Omit<z.output<typeof ServerConfigSchema>, 
   installerRoot: string;
 }
 
-export type ServerConfigOverrides = Partial<Pick<ServerConfigInput, 'port' | 'host' | 'databaseUrl' | 'publicUrl' | 'installerRoot' | 'logLevel' | 'keyType' | 'adminPassword'>>;
+export type ServerConfigOverrides = Partial<
+  Pick<ServerConfigInput, 'port' | 'host' | 'databaseUrl' | 'publicUrl' | 'installerRoot' | 'logLevel' | 'keyType' | 'adminPassword' | 'workers'>
+>;
 
 const ENV: Record<string, keyof ServerConfigInput> = {
   PORT: 'port',
@@ -52,6 +56,7 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_INSTALLATION_TOKEN_TTL_SECONDS: 'installationTokenTtlSeconds',
   DS_CORS_ORIGINS: 'corsOrigins',
   DS_MESSAGE_RETENTION_SECONDS: 'messageRetentionSeconds',
+  DS_WORKERS: 'workers',
 };
 
 /**

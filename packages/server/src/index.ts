@@ -1,4 +1,5 @@
 export { startServer, initDs, migrateDatabase, backupDatabase, loadConfig } from './main.js';
+export { startServers } from './cluster.js';
 export type { RunningServer, ServerConfig, ServerConfigOverrides } from './main.js';
 export { createApp } from './app.js';
 export { openDatabase, migrateToLatest } from './db/database.js';

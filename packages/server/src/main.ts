@@ -73,12 +73,16 @@ export async function startServer(
     void housekeeping();
     const housekeepingTimer = setInterval(() => void housekeeping(), 3600_000);
     housekeepingTimer.unref();
+    // Another DS process may rotate the DS keys: pick up the new ones within a minute.
+    const keyReloadTimer = setInterval(() => void keys.reload().catch((error) => logger.error('key reload failed', { error: (error as Error).message })), 60_000);
+    keyReloadTimer.unref();
 
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         logger.info('shutting down');
         clearInterval(housekeepingTimer);
+        clearInterval(keyReloadTimer);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             logger.warn('in-flight requests did not finish in time; closing their connections', { graceMs: config.shutdownGraceMs });

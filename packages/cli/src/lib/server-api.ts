@@ -9,6 +9,8 @@ export type { RunningServer, ServerConfig, ServerConfigOverrides };
 export interface ServerModule {
   loadConfig(env: NodeJS.ProcessEnv, overrides?: ServerConfigOverrides): ServerConfig;
   startServer(config: ServerConfig, options?: { adminPassword?: string }): Promise<RunningServer>;
+  /** Like startServer, in `workers` processes sharing the port; in a worker process it never resolves. */
+  startServers(config: ServerConfig, options: { workers: number; adminPassword?: string }): Promise<RunningServer>;
   initDs(config: ServerConfig, options?: { adminPassword?: string }): Promise<{ created: boolean; generatedPassword: string | null }>;
   migrateDatabase(config: ServerConfig): Promise<string[]>;
   backupDatabase(config: ServerConfig, file: string): Promise<{ path: string; bytes: number }>;

@@ -13,7 +13,7 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
   const min = ORDER[level];
   const log = (lvl: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`);
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, pid: process.pid, msg, ...fields })}\n`);
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

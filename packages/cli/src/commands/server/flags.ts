@@ -12,6 +12,7 @@ export interface ServerFlags {
   installerRoot?: string;
   logLevel?: ServerConfigOverrides['logLevel'];
   keyType?: ServerConfigOverrides['keyType'];
+  workers?: number;
 }
 
 export function withDatabaseFlag(command: Command): Command {
@@ -31,8 +32,15 @@ export function withServeFlags(command: Command): Command {
     )
       .option('--public-url <url>', 'base URL clients reach DS at (env DS_PUBLIC_URL; default http://HOST:PORT)')
       .option('--installer-root <dir>', 'the only folder file: installers may come from (env DS_INSTALLER_ROOT)')
-      .addOption(new Option('--log-level <level>', 'log level of the JSON lines on stderr (env DS_LOG_LEVEL)').choices(['debug', 'info', 'warn', 'error'])),
+      .addOption(new Option('--log-level <level>', 'log level of the JSON lines on stderr (env DS_LOG_LEVEL)').choices(['debug', 'info', 'warn', 'error']))
+      .option('--workers <n>', 'DS processes sharing the port, to use more cores (env DS_WORKERS; default 1)', parseWorkers),
   );
+}
+
+function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 64) throw new InvalidArgumentError('expected a number of processes from 1 to 64');
+  return n;
 }
 
 function parsePort(text: string): number {
@@ -52,6 +60,7 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     installerRoot: flags.installerRoot,
     logLevel: flags.logLevel,
     keyType: flags.keyType,
+    workers: flags.workers,
     ...extra,
   };
   try {

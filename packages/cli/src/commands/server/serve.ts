@@ -32,7 +32,8 @@ export async function startServing(options: ServerFlags, ctx: Context): Promise<
   });
   let running;
   try {
-    running = await server.startServer(config);
+    // With several workers this process becomes their primary; in a worker it never returns.
+    running = config.workers > 1 ? await server.startServers(config, { workers: config.workers }) : await server.startServer(config);
   } catch (error) {
     remove();
     throw error;

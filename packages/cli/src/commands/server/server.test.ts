@@ -13,7 +13,12 @@ function fakeServer(options: { initialAdminPassword?: string | null; created?: b
       calls.push({ fn: 'loadConfig', args: [env, overrides] });
       const port = overrides.port ?? (env.PORT ? Number(env.PORT) : 3000);
       if (Number.isNaN(port)) throw new Error('invalid configuration: PORT: expected number');
-      return { port, databaseUrl: overrides.databaseUrl ?? env.DATABASE_URL ?? './data/ds.db', publicUrl: 'http://pub.example' } as unknown as ServerConfig;
+      const workers = overrides.workers ?? (env.DS_WORKERS ? Number(env.DS_WORKERS) : 1);
+      return { port, workers, databaseUrl: overrides.databaseUrl ?? env.DATABASE_URL ?? './data/ds.db', publicUrl: 'http://pub.example' } as unknown as ServerConfig;
+    },
+    async startServers(config, opts) {
+      calls.push({ fn: 'startServers', args: [config, opts] });
+      return { url: `http://127.0.0.1:${config.port}`, publicUrl: config.publicUrl, initialAdminPassword: null, close: async () => void closed++ };
     },
     async startServer(config, opts) {
       calls.push({ fn: 'startServer', args: [config, opts] });
@@ -74,6 +79,22 @@ describe('ds serve', () => {
     expect(r.stderr).toContain('generated-secret');
     expect(r.stderr).toContain('ds login --url http://127.0.0.1:8080');
     expect(r.stderr).toContain('SIGTERM: stopping DS');
+  });
+
+  it('runs several DS processes with --workers', async () => {
+    const server = fakeServer();
+    let fire: ((signal: NodeJS.Signals) => void) | undefined;
+    const done = runDs(['serve', '--workers', '2'], { overrides: { loadServer: async () => server.module, onSignal: (h) => ((fire = h), () => {}) } });
+    await until(() => server.calls.some((c) => c.fn === 'startServers'));
+    fire!('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(server.calls.find((c) => c.fn === 'startServers')?.args[1]).toEqual({ workers: 2 });
+    expect(server.calls.some((c) => c.fn === 'startServer')).toBe(false);
+    expect(server.closed()).toBe(1);
+    const bad = await runDs(['serve', '--workers', 'many'], { overrides: { loadServer: async () => server.module } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--workers');
   });
 
   it('does not print a password on later starts', async () => {
