@@ -18,6 +18,7 @@ import type {
   Whoami,
   ConfigView,
   ContextConfig,
+  InstallerCheck,
 } from './schemas/admin.js';
 import type { Device, DeviceListQuery } from './schemas/device.js';
 
@@ -236,6 +237,10 @@ export class AdminClient {
   }
   revokeVersionKeys(id: string): Promise<Version> {
     return this.data('POST', `/admin/versions/${enc(id)}/revoke-key`, { body: {} });
+  }
+  /** Re-reads each `file:` installer and compares it with the checksum recorded when it was saved. */
+  verifyVersion(id: string): Promise<InstallerCheck[]> {
+    return this.data('GET', `/admin/versions/${enc(id)}/verify`);
   }
   /** The context config of a version, or of the DS-wide defaults when `id` is `default`. */
   getContextConfig(id: string): Promise<ConfigView> {

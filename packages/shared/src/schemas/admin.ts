@@ -262,6 +262,19 @@ export const VersionSchema = z.object({
 });
 export type Version = z.infer<typeof VersionSchema>;
 
+/** `ds version verify`: each installer's recorded checksum against what is there now. */
+export const InstallerCheckSchema = z.object({
+  os: z.enum(OS_JSON_VALUES),
+  uri: z.string(),
+  recorded: z.object({ sha256: z.string().nullable(), size: z.number().int().nullable() }),
+  /** What the file holds now (file: installers); null when it cannot be read or is not a file. */
+  actual: z.object({ sha256: z.string(), size: z.number().int() }).nullable(),
+  /** ok, changed (differs from the record), missing (cannot be read), unchecked (http(s): not fetched). */
+  status: z.enum(['ok', 'changed', 'missing', 'unchecked']),
+  detail: z.string().nullable(),
+});
+export type InstallerCheck = z.infer<typeof InstallerCheckSchema>;
+
 // ---------------------------------------------------------------- deletes
 
 export const DeleteResultSchema = z.object({
