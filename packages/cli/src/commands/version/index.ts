@@ -4,11 +4,13 @@ import { registerVersionConfig } from './config/index.js';
 import { registerVersionCreate } from './create.js';
 import { registerVersionDelete } from './delete.js';
 import { registerVersionGet } from './get.js';
+import { registerVersionInstaller } from './installer/index.js';
 import { registerVersionKeystore } from './keystore/index.js';
 import { registerVersionList } from './list.js';
 import { registerVersionRevokeKey } from './revoke-key.js';
 import { registerVersionRotateKey } from './rotate-key.js';
 import { registerVersionUpdate } from './update.js';
+import { registerVersionVerify } from './verify.js';
 
 export function registerVersion(program: Command, ctx: Context): void {
   const version = program.command('version').description('manage T1C versions, their installers, configs and installation API keys');
@@ -18,6 +20,8 @@ export function registerVersion(program: Command, ctx: Context): void {
     registerVersionCreate,
     registerVersionUpdate,
     registerVersionDelete,
+    registerVersionInstaller,
+    registerVersionVerify,
     registerVersionRotateKey,
     registerVersionRevokeKey,
     registerVersionConfig,

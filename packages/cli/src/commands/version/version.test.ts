@@ -118,6 +118,21 @@ describe('ds version update', () => {
   });
 });
 
+describe('ds version get', () => {
+  it('shows each installer with its URI, SHA-256 and size', async () => {
+    const v = version('3.8.1', {
+      installers: [
+        { os: 'WIN64', uri: 'file:///srv/t1c/win64.exe', sha256: SHA, size: 3_145_728 },
+        { os: 'MACOS', uri: 'https://cdn.example/t1c.dmg', sha256: null, size: null },
+      ],
+    });
+    const r = await runDs(['version', 'get', '3.8.1'], { routes: { 'GET /admin/versions/3.8.1': () => ok(v) } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/installer win64\s+│ file:\/\/\/srv\/t1c\/win64\.exe\s+│\n.*│ sha256 (ab){32}\s+│\n.*│ 3\.0 MiB \(3145728 bytes\)\s+│/);
+    expect(r.stdout).toMatch(/installer macos\s+│ https:\/\/cdn\.example\/t1c\.dmg\s+│\n.*│ no checksum\s+│/);
+  });
+});
+
 describe('ds version list', () => {
   it('shows the installer OS list; --csv keeps nested installers as JSON', async () => {
     const v = version('3.8.1', { recommended: true, installers: [{ os: 'WIN64', uri: 'file:///a,b.exe', sha256: null, size: null }] });

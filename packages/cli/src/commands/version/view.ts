@@ -25,11 +25,16 @@ export function versionFields(v: Version): [string, unknown][] {
       ? ([['installers', 'none']] as [string, unknown][])
       : v.installers.map((i): [string, unknown] => [
           `installer ${i.os.toLowerCase()}`,
-          [i.uri, i.sha256 ? `sha256 ${i.sha256}` : 'no checksum', ...(i.size === null ? [] : [formatBytes(i.size)])].join('\n'),
+          [i.uri, i.sha256 ? `sha256 ${i.sha256}` : 'no checksum', ...(i.size === null ? [] : [formatSize(i.size)])].join('\n'),
         ])),
     ['context config digest', v.contextConfig.digest],
     ['keystore config digest', v.sslKeystoreConfig.digest],
     ...keyFields(v.installationKeys),
     ...(v.installationApiKey ? ([['installationApiKey', v.installationApiKey]] as [string, unknown][]) : []),
   ];
+}
+
+/** `1536` → `1.5 KiB (1536 bytes)`: the exact count too, to compare with `ls -l` or a changed file. */
+export function formatSize(bytes: number): string {
+  return bytes < 1024 ? formatBytes(bytes) : `${formatBytes(bytes)} (${bytes} bytes)`;
 }
