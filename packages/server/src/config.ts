@@ -26,6 +26,14 @@ export const ServerConfigSchema = z.object({
   messageRetentionSeconds: z.coerce.number().int().min(600).default(7 * 86400),
   /** DS processes sharing the port (node:cluster); more than one uses more cores for device messages. */
   workers: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * How http(s) installers reach clients: `stream` (DS fetches from the origin and streams the bytes
+   * through) or `redirect` (302 to the origin URL, for installers behind a CDN). file: installers
+   * are always streamed.
+   */
+  downloads: z.enum(['stream', 'redirect']).default('stream'),
+  /** How long DS waits for an origin's response headers, and at most between two body chunks. */
+  originTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
@@ -57,6 +65,8 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_CORS_ORIGINS: 'corsOrigins',
   DS_MESSAGE_RETENTION_SECONDS: 'messageRetentionSeconds',
   DS_WORKERS: 'workers',
+  DS_DOWNLOADS: 'downloads',
+  DS_ORIGIN_TIMEOUT_MS: 'originTimeoutMs',
 };
 
 /**

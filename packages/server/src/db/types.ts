@@ -174,6 +174,25 @@ export interface DeviceMessageTable {
   receivedAt: string;
 }
 
+/** One installer download (complete or partial), for the downloads report. */
+export interface DownloadEventTable {
+  id: string;
+  /** The day the download started, `YYYY-MM-DD` (UTC). */
+  day: string;
+  /** Upper case, as in `installers.os`. */
+  os: string;
+  version: string;
+  browserName: string | null;
+  browserMajor: string | null;
+  /** Body bytes DS handed to the connection (a resumed download counts only its range). */
+  bytes: number;
+  /** 1 when every byte of the answered range (or whole file) left DS. */
+  complete: Flag;
+  /** The HTTP status answered: 200, 206, or 302 in redirect mode. */
+  status: number;
+  createdAt: string;
+}
+
 export interface Database {
   organizations: OrganizationTable;
   labels: LabelTable;
@@ -190,6 +209,7 @@ export interface Database {
   deviceCounters: DeviceCounterTable;
   labelDailyCounters: LabelDailyCounterTable;
   deviceMessages: DeviceMessageTable;
+  downloadEvents: DownloadEventTable;
 }
 
 export type Db = Kysely<Database>;
@@ -208,3 +228,5 @@ export type UserRow = Selectable<UserTable>;
 export type AdminTokenRow = Selectable<AdminTokenTable>;
 export type DsKeyRow = Selectable<DsKeyTable>;
 export type DeviceRow = Selectable<DeviceTable>;
+export type DownloadEventRow = Selectable<DownloadEventTable>;
+export type NewDownloadEvent = Insertable<DownloadEventTable>;

@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-devices.js';
+import * as m0003 from './0003-downloads.js';
 
 /** Every migration, in order. Listed explicitly so bundling cannot lose or reorder one. */
 export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-devices': m0002,
+  '0003-downloads': m0003,
 };
