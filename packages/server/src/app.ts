@@ -11,6 +11,7 @@ import { createSyncStore } from './db/sync-store.js';
 import { adminDeviceRoutes } from './devices/admin.routes.js';
 import { DeviceKeyCache } from './devices/device-keys.js';
 import { deviceRoutes } from './devices/devices.routes.js';
+import { downloadRoutes } from './downloads/downloads.routes.js';
 import { adminKeyRoutes, jwksRoutes } from './keys/keys.routes.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { tokenExchangeRoutes } from './tokens/tokens.routes.js';
@@ -66,9 +67,10 @@ export function createApp(deps: AppDeps) {
   const browserCors = cors({
     origin: originMatcher(deps.config.corsOrigins),
     credentials: true,
-    allowHeaders: ['Authorization', 'apikey', 'Content-Type', 'Accept-Language', 'X-CSRF-Token', 'X-T1C-BILLING-TAG'],
+    // Range and the conditional headers let a page resume a download with fetch().
+    allowHeaders: ['Authorization', 'apikey', 'Content-Type', 'Accept-Language', 'X-CSRF-Token', 'X-T1C-BILLING-TAG', 'Range', 'If-Range', 'If-None-Match'],
     allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    exposeHeaders: ['X-Request-Id', 'Content-Disposition', 'X-Checksum-Sha256', 'Digest', 'Retry-After'],
+    exposeHeaders: ['X-Request-Id', 'Content-Disposition', 'X-Checksum-Sha256', 'Digest', 'Retry-After', 'ETag', 'Content-Range', 'Accept-Ranges'],
     maxAge: 600,
   });
   for (const path of ['/system/*', '/.well-known/*', '/tokens/*', '/versions/*', '/downloads/*']) api.use(path, browserCors);
@@ -76,6 +78,7 @@ export function createApp(deps: AppDeps) {
   api.route('/.well-known', jwksRoutes(services));
   api.route('/tokens', tokenExchangeRoutes(services));
   api.route('/versions', publicVersionRoutes(services));
+  api.route('/downloads', downloadRoutes(services));
   api.route('/devices', deviceRoutes(services));
   api.route('/admin/keys', adminKeyRoutes(services));
   api.route('/admin/devices', adminDeviceRoutes(services));
@@ -100,7 +103,14 @@ export function createApp(deps: AppDeps) {
       for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
       if (error.status >= 500) services.logger.error(error.message, { requestId, code: error.code });
       return c.json(
-        { success: false, code: error.code, description: error.message, requestId, ...(error.details !== undefined ? { details: error.details } : {}) },
+        {
+          success: false,
+          code: error.code,
+          description: error.message,
+          requestId,
+          ...(error.details !== undefined ? { details: error.details } : {}),
+          ...(error.data !== undefined ? { data: error.data } : {}),
+        },
         error.status as 400,
       );
     }

@@ -1,6 +1,10 @@
 import { ERROR_CODES, type ErrorCode } from '@ds/shared';
 
-/** An expected failure with a DS error code; `app.onError` turns it into the error envelope. */
+/**
+ * An expected failure with a DS error code; `app.onError` turns it into the error envelope.
+ * `data` goes into the envelope's `data` field, for the few errors whose contract carries a payload
+ * (OS_NOT_DETECTED and INSTALLER_NOT_FOUND answer `data.available`).
+ */
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly status: number;
@@ -9,6 +13,7 @@ export class AppError extends Error {
     description?: string,
     readonly details?: unknown,
     readonly headers?: Record<string, string>,
+    readonly data?: unknown,
   ) {
     super(description ?? ERROR_CODES[code].description);
     this.status = ERROR_CODES[code].status;

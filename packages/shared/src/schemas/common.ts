@@ -51,5 +51,7 @@ export const ErrorEnvelopeSchema = z.object({
   description: z.string(),
   requestId: z.string(),
   details: z.unknown().optional(),
+  /** A payload some errors carry by contract, e.g. `{available: [{os, url}]}` with OS_NOT_DETECTED. */
+  data: z.unknown().optional(),
 });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;

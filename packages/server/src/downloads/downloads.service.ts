@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { OS_VALUES, SemverSchema, parseOs, type InstallerOs, type InstallerOsJson } from '@ds/shared';
+import type { Services } from '../context.js';
+import type { InstallerRow, VersionRow } from '../db/types.js';
+import { iso } from '../lib/clock.js';
+import { AppError, invalid, notFound } from '../lib/errors.js';
+import { resolveInstallerFile } from '../versions/installer-files.js';
+import { downloadUrl } from '../versions/version-info.js';
+import { findVersion, latestVersion, listInstallers } from '../versions/versions.repository.js';
+import { insertDownloadEvent, touchInstallerMtime } from './downloads.repository.js';
+import type { DetectedClient } from './user-agent-os.js';
+
+/** Read size for installer files: 1 MiB chunks stream about 1.7 × faster than Node's 64 KiB. */
+export const CHUNK_SIZE = 1024 * 1024;
+
+/** A version's installer chosen for a download. */
+export interface DownloadTarget {
+  version: VersionRow;
+  installer: InstallerRow;
+  /** Every installer of that version, for the choice list. */
+  installers: InstallerRow[];
+}
+
+/** One entry of the choice list of OS_NOT_DETECTED and INSTALLER_NOT_FOUND. */
+export interface Choice {
+  os: InstallerOsJson;
+  url: string;
+}
+
+/** The choice list: a DS download link per installer of the version (never a path or origin). */
+export function choicesOf(services: Services, version: VersionRow, installers: InstallerRow[]): Choice[] {
+  const order = (os: string) => OS_VALUES.indexOf(os.toLowerCase() as InstallerOs);
+  return [...installers]
+    .sort((a, b) => order(a.os) - order(b.os))
+    .map((i) => ({ os: i.os.toUpperCase() as InstallerOsJson, url: downloadUrl(services.config.publicUrl, i.os, version.id) }));
+}
+
+const withChoices = (services: Services, code: 'OS_NOT_DETECTED' | 'INSTALLER_NOT_FOUND', description: string, version: VersionRow, installers: InstallerRow[]) =>
+  new AppError(code, description, undefined, undefined, { available: choicesOf(services, version, installers) });
+
+async function latestAllowed(services: Services): Promise<VersionRow> {
+  const row = await latestVersion(services.db, { allowedOnly: true });
+  if (!row) throw notFound('an allowed version');
+  return row;
+}
+
+/**
+ * Installers that serve a visitor, best first: a 64-bit Windows runs the 32-bit installer, a Mac
+ * with Apple silicon the universal/Intel one (Rosetta). Nothing else is substituted.
+ */
+const COMPATIBLE: Record<InstallerOs, InstallerOs[]> = {
+  win64: ['win64', 'win32'],
+  win32: ['win32'],
+  macosarm: ['macosarm', 'macos'],
+  macos: ['macos'],
+  linux64: ['linux64'],
+  linux32: ['linux32'],
+  unix: ['unix'],
+};
+
+/** `/installer`: the latest allowed version's installer for the visitor's detected os. */
+export async function targetForClient(services: Services, client: DetectedClient): Promise<DownloadTarget> {
+  const version = await latestAllowed(services);
+  const installers = await listInstallers(services.db, [version.id]);
+  if (client.os === undefined) {
+    throw withChoices(services, 'OS_NOT_DETECTED', `the operating system could not be told from the User-Agent (${client.reason}); choose an installer`, version, installers);
+  }
+  for (const os of COMPATIBLE[client.os]) {
+    const installer = installers.find((i) => i.os.toLowerCase() === os);
+    if (installer) return { version, installer, installers };
+  }
+  throw withChoices(services, 'INSTALLER_NOT_FOUND', `version ${version.id} has no installer for ${client.os}; choose another`, version, installers);
+}
+
+/** `/installers/{os}` and `/installers/{os}/versions/{version}`. */
+export async function targetFor(services: Services, osParam: string, versionParam?: string): Promise<DownloadTarget> {
+  const os = parseOs(osParam);
+  if (!os) throw new AppError('UNKNOWN_OS', `${JSON.stringify(osParam.slice(0, 40))} is not an os; one of ${OS_VALUES.join(', ')}`);
+  let version: VersionRow;
+  if (versionParam === undefined) {
+    version = await latestAllowed(services);
+  } else {
+    // Path parameters arrive percent-decoded: "..", "/", "\0" and the like all fail here.
+    const parsed = SemverSchema.safeParse(versionParam);
+    if (!parsed.success) throw invalid('version', parsed.error.issues[0]?.message ?? 'must be a semantic version');
+    const row = await findVersion(services.db, parsed.data);
+    if (!row) throw notFound(`version ${parsed.data}`);
+    if (row.allowed !== 1) throw new AppError('VERSION_NOT_ALLOWED', `version ${row.id} is no longer allowed; download a newer one`);
+    version = row;
+  }
+  const installers = await listInstallers(services.db, [version.id]);
+  const installer = installers.find((i) => i.os.toLowerCase() === os);
+  if (!installer) throw withChoices(services, 'INSTALLER_NOT_FOUND', `version ${version.id} has no installer for ${os}`, version, installers);
+  return { version, installer, installers };
+}
+
+/** The scheme of an installer URI: `file` or `http(s)`. */
+export function isFileInstaller(installer: InstallerRow): boolean {
+  return /^file:/i.test(installer.uri);
+}
+
+/** The file name clients save an installer under: the last path segment of its URI. */
+export function installerFileName(installer: InstallerRow): string {
+  try {
+    const url = new URL(installer.uri);
+    const last = url.pathname.split('/').filter(Boolean).pop();
+    if (last) return decodeURIComponent(last);
+  } catch {
+    // fall through
+  }
+  return basename(installer.uri) || 'installer';
+}
+
+// ------------------------------------------------------------------ file installers
+
+/** A file: installer opened for sending, checked against its record. The caller closes it. */
+export interface OpenedFile {
+  handle: FileHandle;
+  size: number;
+  mtime: Date;
+  sha256: string | null;
+  name: string;
+}
+
+/** SHA-256 of an open file, read in 1 MiB chunks at explicit positions. */
+async function sha256Of(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+/**
+ * Hashes of files whose size or mtime differ from their record, by (path, size, mtime): a changed
+ * gigabyte file is hashed once, not once per request, and concurrent requests share the work.
+ */
+const hashes = new Map<string, Promise<string>>();
+const HASH_CACHE_SIZE = 64;
+
+function cachedHash(key: string, compute: () => Promise<string>): Promise<string> {
+  let hit = hashes.get(key);
+  if (!hit) {
+    hit = compute();
+    hit.catch(() => hashes.delete(key));
+    if (hashes.size >= HASH_CACHE_SIZE) hashes.delete(hashes.keys().next().value!);
+    hashes.set(key, hit);
+  }
+  return hit;
+}
+
+/**
+ * Opens a file: installer for download. The path is resolved again inside the installer root (the
+ * root or a symlink may have moved since the version was saved); the file is stat'ed on every
+ * request and hashed only when its size or mtime differ from the record. A file whose content no
+ * longer has the recorded SHA-256 is refused (409): DS never serves bytes that contradict the
+ * checksum it advertises. Checks and reads go through one open descriptor, so a file replaced
+ * meanwhile (rename over it) is either the old one throughout or refused.
+ */
+export async function openFileInstaller(services: Services, target: DownloadTarget): Promise<OpenedFile> {
+  const { version, installer } = target;
+  const what = `the ${installer.os.toLowerCase()} installer of version ${version.id}`;
+  const refuse = (problem: string, log: Record<string, unknown>) => {
+    services.logger.warn('installer file refused', { version: version.id, os: installer.os, uri: installer.uri, problem, ...log });
+    return new AppError('INSTALLER_CHANGED', `${what} ${problem}; an operator must check it (ds version verify ${version.id})`);
+  };
+  let path: string;
+  try {
+    path = await resolveInstallerFile(installer.uri, services.config.installerRoot, 'uri');
+  } catch (error) {
+    throw refuse('is missing or no longer inside the installer root', { error: (error as Error).message });
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw refuse('cannot be read', { error: (error as Error).message });
+  }
+  try {
+    const info = await handle.stat();
+    const recordedSize = installer.size === null ? null : Number(installer.size);
+    const mtime = iso(info.mtime);
+    if (info.size !== recordedSize || mtime !== installer.mtime) {
+      const actual = await cachedHash(`${path}\0${info.size}\0${info.mtimeMs}\0${info.ino}`, () => sha256Of(handle));
+      if (installer.sha256 !== null && actual !== installer.sha256) {
+        throw refuse('changed after its checksum was recorded', { recorded: installer.sha256, actual, size: info.size });
+      }
+      // Same content, new mtime (copied again, touched): remember it so the next request only stats.
+      if (installer.sha256 !== null) {
+        await touchInstallerMtime(services.db, { versionId: installer.versionId, os: installer.os, uri: installer.uri, sha256: installer.sha256 }, mtime).catch(
+          (error: Error) => services.logger.warn('could not record an installer mtime', { error: error.message }),
+        );
+      }
+    }
+    return { handle, size: info.size, mtime: info.mtime, sha256: installer.sha256, name: installerFileName(installer) };
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------ origins
+
+/** Fetches an http(s) installer from its origin; failures and slowness become 502 ORIGIN_FAILED. */
+export async function fetchOrigin(
+  services: Services,
+  target: DownloadTarget,
+  method: 'GET' | 'HEAD',
+  forward: Record<string, string>,
+): Promise<{ response: Response; controller: AbortController }> {
+  const { installer, version } = target;
+  const ms = services.config.originTimeoutMs;
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, ms);
+  const fail = (problem: string, log: Record<string, unknown>) => {
+    services.logger.warn('installer origin failed', { version: version.id, os: installer.os, uri: installer.uri, problem, ...log });
+    // The description never names the origin: clients only ever see DS URLs.
+    return new AppError('ORIGIN_FAILED', `the origin of the ${installer.os.toLowerCase()} installer of version ${version.id} ${problem}`);
+  };
+  try {
+    // identity: a compressed answer would be decoded by fetch and no longer match Content-Length/Range.
+    const response = await fetch(installer.uri, {
+      method,
+      headers: { ...forward, 'accept-encoding': 'identity', 'user-agent': `T1C-DS/${services.version}` },
+      redirect: 'follow',
+      signal: controller.signal,
+    });
+    return { response, controller };
+  } catch (error) {
+    if (timedOut) throw fail(`did not answer within ${ms} ms`, {});
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw fail('cannot be reached', { error: (error as Error).message, cause: cause?.code ?? cause?.message });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An origin answer DS does not pass on (anything but 200, 206, 304 and 416). */
+export function originStatusError(services: Services, target: DownloadTarget, status: number): AppError {
+  services.logger.warn('installer origin failed', { version: target.version.id, os: target.installer.os, uri: target.installer.uri, status });
+  return new AppError('ORIGIN_FAILED', `the origin of the ${target.installer.os.toLowerCase()} installer of version ${target.version.id} answered ${status}`);
+}
+
+// ------------------------------------------------------------------ events
+
+export interface DownloadOutcome {
+  target: DownloadTarget;
+  client: { browserName: string | null; browserMajor: string | null };
+  status: number;
+  bytes: number;
+  complete: boolean;
+  startedAt: Date;
+}
+
+/**
+ * Records a download for the report. Called once the response has ended (or broke off); never
+ * awaited by the download and never throws: a database hiccup costs a row, not a download.
+ */
+export function recordDownload(services: Services, outcome: DownloadOutcome): Promise<void> {
+  const started = iso(outcome.startedAt);
+  return insertDownloadEvent(services.db, {
+    id: crypto.randomUUID(),
+    day: started.slice(0, 10),
+    os: outcome.target.installer.os.toUpperCase(),
+    version: outcome.target.version.id,
+    browserName: outcome.client.browserName?.slice(0, 64) ?? null,
+    browserMajor: outcome.client.browserMajor?.slice(0, 16) ?? null,
+    bytes: outcome.bytes,
+    complete: outcome.complete ? 1 : 0,
+    status: outcome.status,
+    createdAt: started,
+  }).catch((error: Error) => services.logger.error('download event not recorded', { error: error.message, version: outcome.target.version.id }));
+}
