@@ -27,6 +27,7 @@ const ROUTES: Route[] = [
   { family: 'labels', method: 'POST', path: '/v3_5/admin/labels/acme-web/rotate-key', body: {}, scope: 'labels:write', orgScoped: true },
   { family: 'labels', method: 'POST', path: '/v3_5/admin/labels/acme-web/revoke-key', body: {}, scope: 'labels:write', orgScoped: true },
   { family: 'versions', method: 'GET', path: '/v3_5/admin/versions', scope: 'versions:read', orgScoped: false },
+  { family: 'versions', method: 'GET', path: '/v3_5/admin/versions/3.8.1/verify', scope: 'versions:read', orgScoped: false },
   { family: 'versions', method: 'PUT', path: '/v3_5/admin/versions/9.9.9', body: {}, scope: 'versions:write', orgScoped: true },
   { family: 'versions', method: 'DELETE', path: '/v3_5/admin/versions/3.8.1', scope: 'versions:write', orgScoped: true },
   { family: 'versions', method: 'POST', path: '/v3_5/admin/versions/3.8.1/rotate-key', body: {}, scope: 'versions:write', orgScoped: true },

@@ -53,6 +53,7 @@ export function versionRoutes(services: Services) {
     const { force } = query(c, ForceQuerySchema);
     return ok(c, await service.deleteVersion(services, c.req.param('id'), force));
   });
+  app.get('/:id/verify', requireScope('versions:read'), async (c) => ok(c, await service.verifyVersion(services, c.req.param('id'))));
   app.post('/:id/rotate-key', requireScope('versions:write'), async (c) => {
     const { graceSeconds } = await jsonBody(c, RotateKeyRequestSchema);
     return ok(c, await service.rotateVersionKey(services, c.req.param('id'), graceSeconds));

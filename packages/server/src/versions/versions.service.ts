@@ -10,8 +10,10 @@ import {
   type Version,
 
   type InstallerOsJson,
+  type InstallerCheck,
   VersionPutSchema,
 } from '@ds/shared';
+import { stat } from 'node:fs/promises';
 import type { z } from 'zod';
 import { apiKeyInfosOf, issueApiKey, revokeApiKeys, rotateApiKey } from '../apikeys/api-keys.service.js';
 import type { Services } from '../context.js';
@@ -29,7 +31,7 @@ import {
   parseJson,
   type DefaultConfigs,
 } from './configs.js';
-import { checkInstaller, type CheckedInstaller } from './installer-files.js';
+import { checkInstaller, resolveInstallerFile, sha256File, type CheckedInstaller } from './installer-files.js';
 import * as repo from './versions.repository.js';
 
 type VersionPutBody = z.output<typeof VersionPutSchema>;
@@ -169,6 +171,44 @@ export async function deleteVersion(services: Services, id: string, force: boole
   });
   services.configCache.clear();
   return result;
+}
+
+/**
+ * `ds version verify`: each installer's recorded checksum and size against the file as it is now.
+ * file: installers are hashed again in full (downloads only hash when size or mtime changed);
+ * http(s) installers are not fetched.
+ */
+export async function verifyVersion(services: Services, id: string): Promise<InstallerCheck[]> {
+  await requireVersion(services.db, id);
+  const installers = await repo.listInstallers(services.db, [id]);
+  const checks: InstallerCheck[] = [];
+  for (const installer of installers) {
+    const recorded = { sha256: installer.sha256, size: installer.size === null ? null : Number(installer.size) };
+    const base = { os: installer.os as InstallerOsJson, uri: installer.uri, recorded };
+    if (!/^file:/i.test(installer.uri)) {
+      checks.push({ ...base, actual: null, status: 'unchecked', detail: 'http(s) installers are not fetched; the origin serves what it has' });
+      continue;
+    }
+    let path: string;
+    let actual: { sha256: string; size: number };
+    try {
+      path = await resolveInstallerFile(installer.uri, services.config.installerRoot, 'uri');
+      const info = await stat(path);
+      actual = { sha256: await sha256File(path), size: info.size };
+    } catch (error) {
+      checks.push({ ...base, actual: null, status: 'missing', detail: (error as Error).message.replace(/^uri: /, '') });
+      continue;
+    }
+    const changed: string[] = [];
+    if (recorded.sha256 !== null && actual.sha256 !== recorded.sha256) changed.push('SHA-256');
+    if (recorded.size !== null && actual.size !== recorded.size) changed.push(`size (${recorded.size} → ${actual.size} bytes)`);
+    checks.push(
+      changed.length === 0
+        ? { ...base, actual, status: 'ok', detail: null }
+        : { ...base, actual, status: 'changed', detail: `${changed.join(' and ')} differ from the record; downloads are refused until the version is saved again` },
+    );
+  }
+  return checks;
 }
 
 export async function rotateVersionKey(services: Services, id: string, graceSeconds = 0): Promise<{ installationApiKey: string }> {
