@@ -712,12 +712,20 @@ describe('over a real connection', () => {
   let server: Server;
   let base: string;
   let file: ReturnType<typeof installerFile>;
+  let origin: Origin;
   const SIZE = 48 * 1024 * 1024;
 
   beforeAll(async () => {
     await setup();
+    origin = await startOrigin();
     file = installerFile('t1c-big.exe', randomBytes(SIZE));
-    await putVersion('3.8.1', { installers: [{ os: 'win64', uri: file.uri }] });
+    await putVersion('3.8.1', {
+      installers: [
+        { os: 'win64', uri: file.uri },
+        { os: 'linux64', uri: `${origin.url}/files/t1c-3.8.1.msi` },
+        { os: 'macos', uri: `${origin.url}/stall.msi` },
+      ],
+    });
     server = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: ctx.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
     });
@@ -726,20 +734,31 @@ describe('over a real connection', () => {
   afterAll(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+    origin.server.closeAllConnections();
+    await new Promise((resolve) => origin.server.close(resolve));
     await ctx.close();
   });
 
   const openFds = () => readdirSync('/proc/self/fd').length;
 
-  /** GET with a fresh connection; stops reading and destroys the socket after `stopAfter` bytes. */
-  function download(path: string, headers: Record<string, string>, stopAfter = Infinity) {
+  /**
+   * GET with a fresh connection; stops reading and destroys the socket after `stopAfter` bytes.
+   * A slow reader pauses now and then, so the socket fills and DS's writes wait in Node's buffers.
+   */
+  function download(path: string, headers: Record<string, string>, stopAfter = Infinity, slow = false) {
     return new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; aborted: boolean }>((resolve, reject) => {
       const req = httpGet(`${base}${path}`, { headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         let length = 0;
+        let pauseAt = 512 * 1024;
         res.on('data', (chunk: Buffer) => {
           chunks.push(chunk);
           length += chunk.length;
+          if (slow && length >= pauseAt) {
+            pauseAt += 2 * 1024 * 1024;
+            res.pause();
+            setTimeout(() => res.resume(), 15);
+          }
           if (length >= stopAfter) {
             req.destroy();
             resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), aborted: true });
@@ -751,6 +770,80 @@ describe('over a real connection', () => {
       req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
     });
   }
+
+  it('concurrent whole and partial downloads are byte-exact (buffers are reused only once sent)', async () => {
+    const url = `${D}/installers/win64/versions/3.8.1`;
+    const ranges = Array.from({ length: 6 }, () => {
+      const start = Math.floor(Math.random() * (SIZE - 1));
+      return [start, Math.min(SIZE - 1, start + Math.floor(Math.random() * 8 * 1024 * 1024))] as const;
+    });
+    const [wholes, parts] = await Promise.all([
+      Promise.all(Array.from({ length: 4 }, (_, i) => download(url, {}, Infinity, i % 2 === 0))),
+      Promise.all(ranges.map(([start, end], i) => download(url, { range: `bytes=${start}-${end}` }, Infinity, i % 2 === 0))),
+    ]);
+    for (const whole of wholes) {
+      expect(whole.status).toBe(200);
+      expect(sha256(whole.body)).toBe(sha256(file.data));
+    }
+    parts.forEach((part, i) => {
+      const [start, end] = ranges[i]!;
+      expect(part.status).toBe(206);
+      expect(part.headers['content-range']).toBe(`bytes ${start}-${end}/${SIZE}`);
+      expect(part.body.equals(file.data.subarray(start, end + 1))).toBe(true);
+    });
+  });
+
+  it('sends the request id, CORS headers with Vary: Origin, and the checksum on streamed responses', async () => {
+    const res = await download(`${D}/installer`, { 'user-agent': CHROME_WIN, origin: 'https://www.example.com', range: 'bytes=0-99' });
+    expect(res.status).toBe(206);
+    expect(res.headers).toMatchObject({
+      'x-request-id': expect.any(String),
+      'access-control-allow-origin': 'https://www.example.com',
+      'x-checksum-sha256': sha256(file.data),
+      'content-length': '100',
+      'content-type': 'application/vnd.microsoft.portable-executable',
+    });
+    expect(res.headers.vary).toMatch(/User-Agent/);
+    expect(res.headers.vary).toMatch(/Origin/);
+    expect(res.body.equals(file.data.subarray(0, 100))).toBe(true);
+  });
+
+  it('HEAD over a socket: the length, no body', async () => {
+    const res = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = httpGet(`${base}${D}/installers/win64`, { method: 'HEAD', agent: false }, (r) => {
+        let body = '';
+        r.on('data', (chunk) => (body += chunk));
+        r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body }));
+      });
+      req.on('error', reject);
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-length']).toBe(String(SIZE));
+    expect(res.body).toBe('');
+  });
+
+  it('an origin streams through a socket; one that stalls mid-body breaks the connection', async () => {
+    const good = await download(`${D}/installers/linux64`, {});
+    expect(good.status).toBe(200);
+    expect(good.body.equals(origin.data)).toBe(true);
+    ctx.config.originTimeoutMs = 300;
+    try {
+      const broken = await new Promise<{ status: number; received: number; error: string }>((resolve) => {
+        httpGet(`${base}${D}/installers/macos`, { agent: false }, (res) => {
+          let received = 0;
+          res.on('data', (chunk: Buffer) => (received += chunk.length));
+          res.on('error', (error) => resolve({ status: res.statusCode!, received, error: error.message }));
+          res.on('end', () => resolve({ status: res.statusCode!, received, error: 'none' }));
+        });
+      });
+      expect(broken.status).toBe(200);
+      expect(broken.error).toMatch(/aborted/);
+      expect(broken.received).toBe(100_000);
+    } finally {
+      ctx.config.originTimeoutMs = 30_000;
+    }
+    await vi.waitFor(async () => expect(await events()).toContainEqual(expect.objectContaining({ os: 'MACOS', complete: 0, bytes: 100_000 })));
+  });
 
   it('a download broken off mid-stream is resumed with Range and If-Range into the exact file', async () => {
     const before = await events();
