@@ -61,10 +61,10 @@ describe.skipIf(process.env.DS_TEST_DB === 'postgres' || !existsSync('/usr/bin/c
 
   it('curl -C - resumes a download that broke off and ends with the exact file', async () => {
     const target = join(dir, 'resumed.exe');
-    // A slow download that is cut after a second: a partial file is left behind.
-    await run('curl', ['-sS', '--limit-rate', '1M', '--max-time', '1', '-o', target, `${url}/v3_5/downloads/installers/win64/versions/3.8.1`]).catch((error: { code?: number }) => {
-      expect(error.code).toBe(28); // curl: operation timed out
-    });
+    // A download that broke off after its first 2 MiB: only they are on disk. (Fetched as a range
+    // so the test does not depend on timing; a real broken connection is covered by the server's
+    // socket tests.)
+    await run('curl', ['-sS', '-f', '-r', '0-2097151', '-o', target, `${url}/v3_5/downloads/installers/win64/versions/3.8.1`]);
     const partial = statSync(target).size;
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(installer.length);
