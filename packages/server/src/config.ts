@@ -44,9 +44,8 @@ export interface ServerConfig extends Omit<z.output<typeof ServerConfigSchema>, 
   installerRoot: string;
 }
 
-export type ServerConfigOverrides = Partial<
-  Pick<ServerConfigInput, 'port' | 'host' | 'databaseUrl' | 'publicUrl' | 'installerRoot' | 'logLevel' | 'keyType' | 'adminPassword' | 'workers'>
->;
+/** Explicit values (`ds serve` flags) that win over the environment: any setting. */
+export type ServerConfigOverrides = Partial<ServerConfigInput>;
 
 const ENV: Record<string, keyof ServerConfigInput> = {
   PORT: 'port',

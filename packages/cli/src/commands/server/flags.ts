@@ -13,6 +13,15 @@ export interface ServerFlags {
   logLevel?: ServerConfigOverrides['logLevel'];
   keyType?: ServerConfigOverrides['keyType'];
   workers?: number;
+  corsOrigins?: string;
+  tokenIssuer?: string;
+  appTokenTtl?: string;
+  installationTokenTtl?: string;
+  sessionTtl?: string;
+  bodyLimit?: string;
+  messageRetention?: string;
+  downloads?: 'stream' | 'redirect';
+  originTimeoutMs?: string;
 }
 
 export function withDatabaseFlag(command: Command): Command {
@@ -33,7 +42,16 @@ export function withServeFlags(command: Command): Command {
       .option('--public-url <url>', 'base URL clients reach DS at (env DS_PUBLIC_URL; default http://HOST:PORT)')
       .option('--installer-root <dir>', 'the only folder file: installers may come from (env DS_INSTALLER_ROOT)')
       .addOption(new Option('--log-level <level>', 'log level of the JSON lines on stderr (env DS_LOG_LEVEL)').choices(['debug', 'info', 'warn', 'error']))
-      .option('--workers <n>', 'DS processes sharing the port, to use more cores (env DS_WORKERS; default 1)', parseWorkers),
+      .option('--workers <n>', 'DS processes sharing the port, to use more cores (env DS_WORKERS; default 1)', parseWorkers)
+      .option('--cors-origins <list>', 'origins browsers may call the public endpoints from: * or a comma-separated list (env DS_CORS_ORIGINS)')
+      .option('--token-issuer <iss>', 'iss of application and installation JWTs (env DS_TOKEN_ISSUER)')
+      .option('--app-token-ttl <seconds>', 'application JWT lifetime (env DS_APP_TOKEN_TTL_SECONDS)')
+      .option('--installation-token-ttl <seconds>', 'installation JWT lifetime (env DS_INSTALLATION_TOKEN_TTL_SECONDS)')
+      .option('--session-ttl <seconds>', 'admin session lifetime (env DS_SESSION_TTL_SECONDS)')
+      .option('--body-limit <bytes>', 'larger request bodies get 413 (env DS_BODY_LIMIT_BYTES)')
+      .option('--message-retention <seconds>', 'how long processed device messages are kept (env DS_MESSAGE_RETENTION_SECONDS)')
+      .addOption(new Option('--downloads <mode>', 'stream installers from their origin or redirect to it (env DS_DOWNLOADS)').choices(['stream', 'redirect']))
+      .option('--origin-timeout-ms <ms>', 'how long to wait for an installer origin (env DS_ORIGIN_TIMEOUT_MS)'),
   );
 }
 
@@ -61,6 +79,15 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     logLevel: flags.logLevel,
     keyType: flags.keyType,
     workers: flags.workers,
+    corsOrigins: flags.corsOrigins,
+    tokenIssuer: flags.tokenIssuer,
+    applicationTokenTtlSeconds: flags.appTokenTtl,
+    installationTokenTtlSeconds: flags.installationTokenTtl,
+    sessionTtlSeconds: flags.sessionTtl,
+    bodyLimitBytes: flags.bodyLimit,
+    messageRetentionSeconds: flags.messageRetention,
+    downloads: flags.downloads,
+    originTimeoutMs: flags.originTimeoutMs,
     ...extra,
   };
   try {

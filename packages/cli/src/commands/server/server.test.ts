@@ -81,6 +81,29 @@ describe('ds serve', () => {
     expect(r.stderr).toContain('SIGTERM: stopping DS');
   });
 
+  it('passes every setting flag on as an override', async () => {
+    const server = fakeServer();
+    let fire: ((signal: NodeJS.Signals) => void) | undefined;
+    const done = runDs(
+      ['serve', '--cors-origins', 'https://*.acme.com', '--downloads', 'redirect', '--origin-timeout-ms', '5000', '--app-token-ttl', '600', '--session-ttl', '3600', '--body-limit', '65536', '--message-retention', '86400', '--token-issuer', 'acme', '--installation-token-ttl', '120'],
+      { overrides: { loadServer: async () => server.module, onSignal: (h) => ((fire = h), () => {}) } },
+    );
+    await until(() => server.calls.some((c) => c.fn === 'startServer'));
+    fire!('SIGTERM');
+    expect((await done).code).toBe(0);
+    expect(server.calls[0]!.args[1]).toEqual({
+      corsOrigins: 'https://*.acme.com',
+      downloads: 'redirect',
+      originTimeoutMs: '5000',
+      applicationTokenTtlSeconds: '600',
+      sessionTtlSeconds: '3600',
+      bodyLimitBytes: '65536',
+      messageRetentionSeconds: '86400',
+      tokenIssuer: 'acme',
+      installationTokenTtlSeconds: '120',
+    });
+  });
+
   it('runs several DS processes with --workers', async () => {
     const server = fakeServer();
     let fire: ((signal: NodeJS.Signals) => void) | undefined;
