@@ -23,6 +23,8 @@ export function installerOsFor(name: string | undefined, architecture: string | 
   if (/^win|windows/.test(os)) return arch === '' || is64 ? 'win64' : 'win32';
   if (/mac|darwin|os x/.test(os)) return isArm ? 'macosarm' : 'macos';
   if (/linux|ubuntu|debian|fedora|centos|red hat|suse|mint|arch|gentoo|mandriva|slackware|kubuntu|xubuntu|manjaro/.test(os)) {
+    // There is no ARM Linux installer: an x86 one would not run.
+    if (isArm) return undefined;
     return arch === '' || is64 ? 'linux64' : 'linux32';
   }
   if (/bsd|solaris|sunos|aix|hp-ux|unix|illumos/.test(os)) return 'unix';
