@@ -5,6 +5,7 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { AppDeps, AppEnv, Services } from './context.js';
+import { BackgroundWork } from './lib/background.js';
 import { AppError } from './lib/errors.js';
 import { FailureLimiter } from './lib/rate-limit.js';
 import { createSyncStore } from './db/sync-store.js';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps) {
     configCache: new ConfigCache(deps.clock),
     deviceKeys: new DeviceKeyCache(),
     syncStore: createSyncStore(deps.database),
+    background: new BackgroundWork(),
   };
   const app = new Hono<AppEnv>();
 

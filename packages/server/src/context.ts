@@ -2,6 +2,7 @@ import type { DatabaseHandle } from './db/database.js';
 import type { Db } from './db/types.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
+import type { BackgroundWork } from './lib/background.js';
 import type { FailureLimiter } from './lib/rate-limit.js';
 import type { ServerConfig } from './config.js';
 import type { SyncStore } from './db/sync-store.js';
@@ -32,6 +33,7 @@ export interface Services extends AppDeps {
   configCache: ConfigCache;
   deviceKeys: DeviceKeyCache;
   syncStore: SyncStore;
+  background: BackgroundWork;
 }
 
 export type AppEnv = {

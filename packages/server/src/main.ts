@@ -95,6 +95,8 @@ export async function startServer(
           });
           server.closeIdleConnections();
         });
+        // Download events of responses that just ended are written before the database closes.
+        await app.services.background.drain(5000);
         await database.close();
         logger.info('stopped');
       })());

@@ -57,7 +57,7 @@ export async function sendInstaller(
   const head = c.req.method === 'HEAD';
   // Recorded after the response has ended or broken off, never awaited by the download.
   const record = (status: number) => (end: BodyEnd) => {
-    void settled(c, end).then((complete) => recordDownload(services, { target, client, status, bytes: end.sent, complete, startedAt }));
+    services.background.track(settled(c, end).then((complete) => recordDownload(services, { target, client, status, bytes: end.sent, complete, startedAt })));
   };
   const common: Headers = {
     'Content-Disposition': contentDisposition(installerFileName(target.installer)),
