@@ -1,7 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
-import type { DeviceRow, Executor } from './types.js';
+import type { DeviceRow, DeviceUserAgentTable, Executor } from './types.js';
 
 /** Everything one sync writes, in one transaction. */
 export interface SyncWrite {
@@ -14,7 +14,7 @@ export interface SyncWrite {
   version: string;
   jwksVersion: string;
   labels: string[];
-  userAgents: { uaHash: string; userAgent: string; browserName: string | null; browserMajor: string | null; osName: string | null; osVersion: string | null }[];
+  userAgents: Omit<DeviceUserAgentTable, 'deviceId' | 'firstSeenAt' | 'lastSeenAt'>[];
   /** Keep at most this many User-Agents per device (most recently seen). */
   userAgentLimit: number;
   deviceCounters: { label: string; module: string; useCase: string; month: string; counter: number }[];

@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
 import { UAParser } from 'ua-parser-js';
+import type { DeviceUserAgentTable } from '../db/types.js';
 
-export interface ParsedUserAgent {
-  uaHash: string;
-  userAgent: string;
-  browserName: string | null;
-  browserMajor: string | null;
-  osName: string | null;
-  osVersion: string | null;
-}
+/** A User-Agent as a device's row keeps it. */
+export type ParsedUserAgent = Omit<DeviceUserAgentTable, 'deviceId' | 'firstSeenAt' | 'lastSeenAt'>;
 
 /** Raw User-Agent strings are kept up to this length (longer ones are cut). */
 export const USER_AGENT_MAX_LENGTH = 512;
