@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { ErrorCode } from './errors.js';
 import { isErrorCode } from './errors.js';
 import type {
@@ -21,6 +22,20 @@ import type {
   InstallerCheck,
 } from './schemas/admin.js';
 import type { Device, DeviceListQuery } from './schemas/device.js';
+import {
+  DeviceReportRowSchema,
+  DownloadReportRowSchema,
+  RolloverResultSchema,
+  TransactionReportRowSchema,
+  type DeviceReportQueryInput,
+  type DeviceReportRow,
+  type DownloadReportQueryInput,
+  type DownloadReportRow,
+  type RolloverRequest,
+  type RolloverResult,
+  type TransactionReportQueryInput,
+  type TransactionReportRow,
+} from './schemas/reports.js';
 
 /** A DS key pair as operators see it (public information only). */
 export interface DsKeyInfo {
@@ -141,6 +156,21 @@ export class AdminClient {
 
   private async data<T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
     return (await this.raw(method, path, options)).body.data as T;
+  }
+
+  /**
+   * Like {@link data}, and checks the answer against `schema`. Resolves with the data exactly as DS
+   * sent it (fields the schema does not know included), so `--json` shows what DS answered.
+   */
+  private async checked<S extends z.ZodType>(schema: S, method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<z.output<S>> {
+    const { status, body } = await this.raw(method, path, options);
+    const result = schema.safeParse(body.data);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const where = issue && issue.path.length > 0 ? ` at data.${issue.path.join('.')}` : '';
+      throw new DsApiError(status, 'BAD_RESPONSE', `DS answered ${method} ${path} with data this client does not understand${where}: ${issue?.message ?? 'invalid'}`, body.requestId ?? null);
+    }
+    return body.data as z.output<S>;
   }
 
   private async page<T>(path: string, query: Query): Promise<PageResult<T>> {
@@ -301,6 +331,29 @@ export class AdminClient {
     return this.data('DELETE', `/admin/devices/${enc(id)}`);
   }
 
+  // ------------------------------------------------------------ reports and counters
+
+  /** Transactions counted per label (and device), grouped by `by`; the current month by default. */
+  transactionsReport(query: TransactionReportQueryInput = {}): Promise<TransactionReportRow[]> {
+    const { by, ...filters } = query;
+    return this.checked(TransactionReportRowSchema.array(), 'GET', '/admin/reports/transactions', { query: { ...filters, by: commaList(by) } });
+  }
+  /** Device counts (active, stopped, not allowed) per value of `by`, or one row for all devices. */
+  devicesReport(query: DeviceReportQueryInput = {}): Promise<DeviceReportRow[]> {
+    const { staleIntervals, ...rest } = query;
+    // Coerced by the server, so the input type is wider than a query value; send it as given.
+    return this.checked(DeviceReportRowSchema.array(), 'GET', '/admin/reports/devices', { query: { ...rest, staleIntervals: staleIntervals as Query[string] } });
+  }
+  /** Installer downloads grouped by `by`; the current month by day by default. Not for users limited to an organization. */
+  downloadsReport(query: DownloadReportQueryInput = {}): Promise<DownloadReportRow[]> {
+    const { by, ...filters } = query;
+    return this.checked(DownloadReportRowSchema.array(), 'GET', '/admin/reports/downloads', { query: { ...filters, by: commaList(by) } });
+  }
+  /** Runs the month rollover now: `month`, or every closed month that still has work. One result per month rolled. */
+  rolloverCounters(body: RolloverRequest = {}): Promise<RolloverResult[]> {
+    return this.checked(RolloverResultSchema.array(), 'POST', '/admin/counters/rollover', { body });
+  }
+
   // ------------------------------------------------------------ DS keys
 
   listKeys(): Promise<DsKeyInfo[]> {
@@ -320,6 +373,11 @@ export class AdminClient {
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);
+}
+
+/** A list query value as DS reads it: `a,b,c` (a string is sent as given). */
+function commaList(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
 }
 
 function configBase(id: string): string {
