@@ -9,6 +9,7 @@ import { BackgroundWork } from './lib/background.js';
 import { AppError } from './lib/errors.js';
 import { FailureLimiter } from './lib/rate-limit.js';
 import { createSyncStore } from './db/sync-store.js';
+import { counterRoutes, reportRoutes } from './counters/counters.routes.js';
 import { adminDeviceRoutes } from './devices/admin.routes.js';
 import { DeviceKeyCache } from './devices/device-keys.js';
 import { deviceRoutes } from './devices/devices.routes.js';
@@ -93,6 +94,8 @@ export function createApp(deps: AppDeps) {
   api.route('/admin/users', userRoutes(services));
   api.route('/admin/tokens', tokenRoutes(services));
   api.route('/admin/system', adminSystemRoutes(services));
+  api.route('/admin/reports', reportRoutes(services));
+  api.route('/admin/counters', counterRoutes(services));
   app.route(API_PREFIX, api);
 
   app.notFound((c) =>

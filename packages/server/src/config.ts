@@ -24,6 +24,10 @@ export const ServerConfigSchema = z.object({
   corsOrigins: z.string().default('*'),
   /** How long processed device messages are kept to answer retries. */
   messageRetentionSeconds: z.coerce.number().int().min(600).default(7 * 86400),
+  /** Archived months of label counters older than this many months are deleted; 0 keeps them forever. */
+  counterRetentionMonths: z.coerce.number().int().min(0).max(1200).default(0),
+  /** Download events older than this many days are deleted; 0 keeps them forever. */
+  downloadRetentionDays: z.coerce.number().int().min(0).max(36500).default(0),
   /** DS processes sharing the port (node:cluster); more than one uses more cores for device messages. */
   workers: z.coerce.number().int().min(1).max(64).default(1),
   /**
@@ -63,6 +67,8 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_INSTALLATION_TOKEN_TTL_SECONDS: 'installationTokenTtlSeconds',
   DS_CORS_ORIGINS: 'corsOrigins',
   DS_MESSAGE_RETENTION_SECONDS: 'messageRetentionSeconds',
+  DS_COUNTER_RETENTION_MONTHS: 'counterRetentionMonths',
+  DS_DOWNLOAD_RETENTION_DAYS: 'downloadRetentionDays',
   DS_WORKERS: 'workers',
   DS_DOWNLOADS: 'downloads',
   DS_ORIGIN_TIMEOUT_MS: 'originTimeoutMs',

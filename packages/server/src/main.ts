@@ -6,6 +6,7 @@ import { loadConfig, type ServerConfig, type ServerConfigOverrides } from './con
 import { backupSqlite, migrateToLatest, openDatabase } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { CounterScheduler } from './counters/scheduler.js';
 import { pruneDeviceMessages } from './devices/devices.service.js';
 import { DsKeyStore } from './keys/keystore.js';
 import { ensureInitialized } from './setup/setup.service.js';
@@ -73,6 +74,9 @@ export async function startServer(
     void housekeeping();
     const housekeepingTimer = setInterval(() => void housekeeping(), 3600_000);
     housekeepingTimer.unref();
+    // Month rollover and retention: every process checks each minute; a lock row elects one.
+    const scheduler = new CounterScheduler(app.services);
+    scheduler.start();
     // Another DS process may rotate the DS keys: pick up the new ones within a minute.
     const keyReloadTimer = setInterval(() => void keys.reload().catch((error) => logger.error('key reload failed', { error: (error as Error).message })), 60_000);
     keyReloadTimer.unref();
@@ -83,6 +87,7 @@ export async function startServer(
         logger.info('shutting down');
         clearInterval(housekeepingTimer);
         clearInterval(keyReloadTimer);
+        await scheduler.stop();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             logger.warn('in-flight requests did not finish in time; closing their connections', { graceMs: config.shutdownGraceMs });

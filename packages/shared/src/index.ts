@@ -3,6 +3,7 @@ export * from './os.js';
 export * from './digest.js';
 export * from './schemas/common.js';
 export * from './schemas/admin.js';
+export * from './schemas/reports.js';
 export * from './admin-client.js';
 export * from './schemas/device.js';
 export * from './device/identity.js';

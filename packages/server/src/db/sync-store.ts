@@ -19,6 +19,8 @@ export interface SyncWrite {
   userAgentLimit: number;
   deviceCounters: { label: string; module: string; useCase: string; month: string; counter: number }[];
   dailyCounters: { label: string; module: string; useCase: string; day: string; counter: number }[];
+  /** Transactions dated in months that have ended, for their archived rows. */
+  monthlyCounters: { label: string; module: string; useCase: string; month: string; counter: number }[];
 }
 
 /**
@@ -72,6 +74,10 @@ function sqliteSyncStore(withRaw: NonNullable<DatabaseHandle['withRawSqlite']>):
       `insert into label_daily_counters (label, module, use_case, day, counter) values (?, ?, ?, ?, ?)
        on conflict (label, module, use_case, day) do update set counter = label_daily_counters.counter + excluded.counter`,
     ),
+    monthlyCounter: s.prepare(
+      `insert into label_monthly_counters (label, module, use_case, month, counter) values (?, ?, ?, ?, ?)
+       on conflict (label, module, use_case, month) do update set counter = label_monthly_counters.counter + excluded.counter`,
+    ),
   });
   const use = <T>(fn: (st: ReturnType<typeof prepare>, s: SQLite.Database) => T) =>
     withRaw((s) => {
@@ -94,6 +100,7 @@ function sqliteSyncStore(withRaw: NonNullable<DatabaseHandle['withRawSqlite']>):
           if (w.userAgents.length > 0) st.trimUserAgents.run(w.deviceId, w.deviceId, w.userAgentLimit);
           for (const c of w.deviceCounters) st.deviceCounter.run(w.deviceId, c.label, c.module, c.useCase, c.month, c.counter, w.now);
           for (const c of w.dailyCounters) st.dailyCounter.run(c.label, c.module, c.useCase, c.day, c.counter);
+          for (const c of w.monthlyCounters) st.monthlyCounter.run(c.label, c.module, c.useCase, c.month, c.counter);
           return true;
         })(),
       ),
@@ -170,6 +177,17 @@ function kyselySyncStore(handle: DatabaseHandle): SyncStore {
               .onConflict((oc) =>
                 oc.columns(['label', 'module', 'useCase', 'day']).doUpdateSet((eb) => ({
                   counter: sql<number>`${eb.ref('labelDailyCounters.counter')} + ${eb.ref('excluded.counter')}`,
+                })),
+              )
+              .execute();
+          }
+          if (w.monthlyCounters.length > 0) {
+            await trx
+              .insertInto('labelMonthlyCounters')
+              .values(w.monthlyCounters)
+              .onConflict((oc) =>
+                oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb) => ({
+                  counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,
                 })),
               )
               .execute();

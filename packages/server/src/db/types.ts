@@ -165,6 +165,33 @@ export interface LabelDailyCounterTable {
   counter: number;
 }
 
+/** Per label, per (module, useCase, month), for months that have ended. */
+export interface LabelMonthlyCounterTable {
+  label: string;
+  module: string;
+  useCase: string;
+  month: string;
+  counter: number;
+}
+
+/** The rollover of one month: started, and completed when nothing was left to move. */
+export interface CounterRolloverTable {
+  month: string;
+  startedAt: string;
+  completedAt: string | null;
+  dailyRowsArchived: ColumnType<number, number | undefined, number>;
+  deviceRowsReset: ColumnType<number, number | undefined, number>;
+  deviceRowsDeleted: ColumnType<number, number | undefined, number>;
+}
+
+/** A lease on a job that one DS process at a time may run. */
+export interface JobLockTable {
+  name: string;
+  holder: string;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
 export interface DeviceMessageTable {
   deviceId: string;
   jti: string;
@@ -208,6 +235,9 @@ export interface Database {
   deviceUserAgents: DeviceUserAgentTable;
   deviceCounters: DeviceCounterTable;
   labelDailyCounters: LabelDailyCounterTable;
+  labelMonthlyCounters: LabelMonthlyCounterTable;
+  counterRollovers: CounterRolloverTable;
+  jobLocks: JobLockTable;
   deviceMessages: DeviceMessageTable;
   downloadEvents: DownloadEventTable;
 }

@@ -110,7 +110,17 @@ export async function applySync(services: Services, device: DeviceRow, jti: stri
   };
 
   const currentMonth = monthOf(nowIso.slice(0, 10));
-  const daily = aggregate(body.transactions.map((t) => ({ key: [t.label, t.module, t.useCase, t.txDate].join('\u0000'), counter: t.counter })));
+  // A month that has ended is kept per month (API.md section 4): transactions dated in one go to
+  // its archived row, whether or not its rollover has run yet, so a late sync is never lost and
+  // never lands in daily rows the rollover has already flattened.
+  const daily = aggregate(
+    body.transactions.filter((t) => monthOf(t.txDate) >= currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase, t.txDate].join('\u0000'), counter: t.counter })),
+  );
+  const closed = aggregate(
+    body.transactions
+      .filter((t) => monthOf(t.txDate) < currentMonth)
+      .map((t) => ({ key: [t.label, t.module, t.useCase, monthOf(t.txDate)].join('\u0000'), counter: t.counter })),
+  );
   const perDevice = aggregate(
     body.transactions.filter((t) => monthOf(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
   );
@@ -132,6 +142,10 @@ export async function applySync(services: Services, device: DeviceRow, jti: stri
     dailyCounters: [...daily].map(([key, counter]) => {
       const [label = '', module = '', useCase = '', day = ''] = key.split('\u0000');
       return { label, module, useCase, day, counter };
+    }),
+    monthlyCounters: [...closed].map(([key, counter]) => {
+      const [label = '', module = '', useCase = '', month = ''] = key.split('\u0000');
+      return { label, module, useCase, month, counter };
     }),
   });
   if (!written) {

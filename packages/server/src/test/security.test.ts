@@ -38,6 +38,10 @@ const ROUTES: Route[] = [
   { family: 'users', method: 'DELETE', path: '/v3_5/admin/users/admin', scope: 'users:write', orgScoped: true },
   { family: 'tokens', method: 'GET', path: '/v3_5/admin/tokens?all=true', scope: 'tokens:read', orgScoped: true },
   { family: 'system', method: 'GET', path: '/v3_5/admin/system/info', scope: 'system:read', orgScoped: true },
+  { family: 'reports', method: 'GET', path: '/v3_5/admin/reports/transactions?organization=acme', scope: 'reports:read', orgScoped: true },
+  { family: 'reports', method: 'GET', path: '/v3_5/admin/reports/devices?organization=acme', scope: 'reports:read', orgScoped: true },
+  { family: 'reports', method: 'GET', path: '/v3_5/admin/reports/downloads', scope: 'reports:read', orgScoped: true },
+  { family: 'counters', method: 'POST', path: '/v3_5/admin/counters/rollover', body: {}, scope: 'counters:write', orgScoped: true },
 ];
 
 let ctx: TestContext;

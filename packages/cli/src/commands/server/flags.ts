@@ -20,6 +20,8 @@ export interface ServerFlags {
   sessionTtl?: string;
   bodyLimit?: string;
   messageRetention?: string;
+  counterRetentionMonths?: string;
+  downloadRetentionDays?: string;
   downloads?: 'stream' | 'redirect';
   originTimeoutMs?: string;
 }
@@ -50,6 +52,8 @@ export function withServeFlags(command: Command): Command {
       .option('--session-ttl <seconds>', 'admin session lifetime (env DS_SESSION_TTL_SECONDS)')
       .option('--body-limit <bytes>', 'larger request bodies get 413 (env DS_BODY_LIMIT_BYTES)')
       .option('--message-retention <seconds>', 'how long processed device messages are kept (env DS_MESSAGE_RETENTION_SECONDS)')
+      .option('--counter-retention-months <n>', 'delete archived monthly counters older than this; 0 keeps them forever (env DS_COUNTER_RETENTION_MONTHS)')
+      .option('--download-retention-days <n>', 'delete download events older than this; 0 keeps them forever (env DS_DOWNLOAD_RETENTION_DAYS)')
       .addOption(new Option('--downloads <mode>', 'stream installers from their origin or redirect to it (env DS_DOWNLOADS)').choices(['stream', 'redirect']))
       .option('--origin-timeout-ms <ms>', 'how long to wait for an installer origin (env DS_ORIGIN_TIMEOUT_MS)'),
   );
@@ -86,6 +90,8 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     sessionTtlSeconds: flags.sessionTtl,
     bodyLimitBytes: flags.bodyLimit,
     messageRetentionSeconds: flags.messageRetention,
+    counterRetentionMonths: flags.counterRetentionMonths,
+    downloadRetentionDays: flags.downloadRetentionDays,
     downloads: flags.downloads,
     originTimeoutMs: flags.originTimeoutMs,
     ...extra,

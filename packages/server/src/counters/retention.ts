@@ -1,0 +1,34 @@
+import type { Services } from '../context.js';
+import { addDays, addMonths, dayOf, monthOf } from '../lib/months.js';
+
+const BATCH = 10_000;
+
+/**
+ * Deletes archived label months and download events past their configured retention (0 keeps
+ * them forever), in batches so no transaction holds the write lock for long.
+ */
+export async function applyRetention(services: Services): Promise<{ archivedRows: number; downloadEvents: number }> {
+  const { db, config, clock } = services;
+  const now = clock.now();
+  let archivedRows = 0;
+  let downloadEvents = 0;
+  if (config.counterRetentionMonths > 0) {
+    // Months before this one are deleted; the current month always stays.
+    const keepFrom = addMonths(monthOf(now), -config.counterRetentionMonths);
+    const result = await db.deleteFrom('labelMonthlyCounters').where('month', '<', keepFrom).executeTakeFirst();
+    archivedRows = Number(result.numDeletedRows);
+  }
+  if (config.downloadRetentionDays > 0) {
+    const keepFrom = addDays(dayOf(now), -config.downloadRetentionDays);
+    for (;;) {
+      const result = await db
+        .deleteFrom('downloadEvents')
+        .where('id', 'in', (eb) => eb.selectFrom('downloadEvents').select('id').where('day', '<', keepFrom).limit(BATCH))
+        .executeTakeFirst();
+      const n = Number(result.numDeletedRows);
+      downloadEvents += n;
+      if (n < BATCH) break;
+    }
+  }
+  return { archivedRows, downloadEvents };
+}

@@ -1,0 +1,111 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { DatabaseKind } from '../db/database.js';
+import type { Executor } from '../db/types.js';
+
+/** A position in the primary-key order of `label_daily_counters`. */
+export type DailyKey = [label: string, module: string, useCase: string, day: string];
+
+/**
+ * The key of the `size`-th daily row of the days [from, until) after `after`: the end of the next
+ * batch, or undefined when fewer rows are left (the last batch takes them all).
+ */
+export async function dailyBatchEnd(db: Executor, from: string, until: string, after: DailyKey | undefined, size: number): Promise<DailyKey | undefined> {
+  const row = await db
+    .selectFrom('labelDailyCounters')
+    .select(['label', 'module', 'useCase', 'day'])
+    .where('day', '>=', from)
+    .where('day', '<', until)
+    .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('label', 'module', 'useCase', 'day'), '>', eb.tuple(...after!))))
+    .orderBy(['label', 'module', 'useCase', 'day'])
+    .limit(1)
+    .offset(size - 1)
+    .executeTakeFirst();
+  return row ? [row.label, row.module, row.useCase, row.day] : undefined;
+}
+
+/**
+ * Moves the daily rows of the days [from, until) with keys in (after, upTo] into the archived
+ * rows of `month`, adding to what is there, and deletes them. Call inside a transaction; answers
+ * how many daily rows were moved. On PostgreSQL the rows moved are exactly the rows deleted (one
+ * statement, DELETE ... RETURNING feeding the INSERT), so a concurrent writer can never slip a row
+ * in between; SQLite has one writer at a time, so the INSERT ... SELECT and the DELETE see the same rows.
+ */
+export async function moveDailyRows(trx: Executor, kind: DatabaseKind, month: string, from: string, until: string, after: DailyKey | undefined, upTo: DailyKey | undefined): Promise<number> {
+  const range = (eb: any): Expression<SqlBool> => {
+    const conditions = [eb('day', '>=', from), eb('day', '<', until)];
+    if (after) conditions.push(eb(eb.refTuple('label', 'module', 'useCase', 'day'), '>', eb.tuple(...after)));
+    if (upTo) conditions.push(eb(eb.refTuple('label', 'module', 'useCase', 'day'), '<=', eb.tuple(...upTo)));
+    return eb.and(conditions);
+  };
+  const addToArchive = (oc: any) =>
+    oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb: any) => ({
+      counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,
+    }));
+  // The count is for the record only; the rows moved are decided by the statements below.
+  const counted = await trx.selectFrom('labelDailyCounters').select((eb) => eb.fn.countAll<number>().as('n')).where(range).executeTakeFirstOrThrow();
+  if (Number(counted.n) === 0) return 0;
+  const sumByKey = (from: 'moved' | 'labelDailyCounters') => (db: any) =>
+    db
+      .selectFrom(from)
+      .select((eb: any) => ['label', 'module', 'useCase', eb.val(month).as('month'), eb.fn.sum('counter').as('counter')])
+      .$if(from === 'labelDailyCounters', (q: any) => q.where(range))
+      .groupBy(['label', 'module', 'useCase']);
+  if (kind === 'postgres') {
+    await trx
+      .with('moved', (db) => db.deleteFrom('labelDailyCounters').where(range).returning(['label', 'module', 'useCase', 'counter']))
+      .insertInto('labelMonthlyCounters')
+      .columns(['label', 'module', 'useCase', 'month', 'counter'])
+      .expression(sumByKey('moved'))
+      .onConflict(addToArchive)
+      .execute();
+  } else {
+    await trx
+      .insertInto('labelMonthlyCounters')
+      .columns(['label', 'module', 'useCase', 'month', 'counter'])
+      .expression(sumByKey('labelDailyCounters'))
+      .onConflict(addToArchive)
+      .execute();
+    await trx.deleteFrom('labelDailyCounters').where(range).execute();
+  }
+  return Number(counted.n);
+}
+
+/** The first day in [from, until) that has daily rows, if any. */
+export async function firstDailyDayIn(db: Executor, from: string, until: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('labelDailyCounters')
+    .select((eb) => eb.fn.min<string>('day').as('day'))
+    .where('day', '>=', from)
+    .where('day', '<', until)
+    .executeTakeFirst();
+  return row?.day ?? undefined;
+}
+
+/** The device id `size` rows after `after` in key order: the end of the next batch. */
+export async function deviceBatchEnd(db: Executor, after: string | undefined, size: number): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('deviceCounters')
+    .select('deviceId')
+    .$if(after !== undefined, (q) => q.where('deviceId', '>', after!))
+    .orderBy('deviceId')
+    .limit(1)
+    .offset(size - 1)
+    .executeTakeFirst();
+  return row?.deviceId;
+}
+
+/**
+ * For the devices in (after, upTo]: deletes the rows not updated during `month` (their month is
+ * older) and sets the rows of `month` to zero for the month after it.
+ */
+export async function resetDeviceRows(trx: Executor, month: string, after: string | undefined, upTo: string | undefined): Promise<{ reset: number; deleted: number }> {
+  const inRange = <Q extends { where: (...args: any[]) => Q }>(q: Q): Q => {
+    let out = q;
+    if (after !== undefined) out = out.where('deviceId', '>', after);
+    if (upTo !== undefined) out = out.where('deviceId', '<=', upTo);
+    return out;
+  };
+  const deleted = await inRange(trx.deleteFrom('deviceCounters').where('month', '<', month)).executeTakeFirst();
+  const reset = await inRange(trx.updateTable('deviceCounters').set({ counter: 0 }).where('month', '=', month).where('counter', '<>', 0)).executeTakeFirst();
+  return { reset: Number(reset.numUpdatedRows), deleted: Number(deleted.numDeletedRows) };
+}

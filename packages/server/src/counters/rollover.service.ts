@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { RolloverResult } from '@ds/shared';
+import type { Services } from '../context.js';
+import { AppError } from '../lib/errors.js';
+import { iso } from '../lib/clock.js';
+import { addMonths, firstDay, monthOf } from '../lib/months.js';
+import { acquireLease, releaseLease, renewLease } from './job-lock.js';
+import * as repo from './rollover.repository.js';
+
+export const ROLLOVER_JOB = 'counters.rollover';
+/** A holder that stops renewing (killed, hung) loses the job after this long. */
+const LEASE_MS = 60_000;
+
+export interface RolloverOptions {
+  /** Rows per database transaction: each batch holds the write lock only briefly. */
+  batchSize?: number;
+  /** Called after each batch (benchmarks measure progress; tests stop a rollover midway). */
+  onBatch?: (progress: { month: string; phase: 'labels' | 'devices'; rows: number }) => void | Promise<void>;
+}
+
+/** Identifies this process in the lock row (for the operator reading a CONFLICT). */
+export const processHolderId = () => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+function holderOf(services: Services): string {
+  const s = services as Services & { jobHolderId?: string };
+  s.jobHolderId ??= processHolderId();
+  return s.jobHolderId;
+}
+
+/**
+ * The months a rollover without `--month` works on: every closed month that still has daily label
+ * rows, and the month that just ended until its rollover has completed once.
+ */
+export async function pendingMonths(services: Services): Promise<string[]> {
+  const current = monthOf(services.clock.now());
+  const previous = addMonths(current, -1);
+  const months = new Set<string>();
+  const done = await services.db.selectFrom('counterRollovers').select('completedAt').where('month', '=', previous).executeTakeFirst();
+  if (!done?.completedAt) months.add(previous);
+  // Closed months that still have daily rows (a rollover never run, or stopped midway).
+  for (let from = ''; ; ) {
+    const day = await repo.firstDailyDayIn(services.db, from, firstDay(current));
+    if (!day) break;
+    months.add(day.slice(0, 7));
+    from = firstDay(addMonths(day.slice(0, 7), 1));
+  }
+  return [...months].sort();
+}
+
+/**
+ * Rolls over the given closed month, or every pending one: daily label rows become archived month
+ * rows, per-device rows of the month are reset and older ones deleted. Takes the rollover lease
+ * first: when another DS process holds it, throws CONFLICT (the scheduler just tries later).
+ * Every batch is one transaction that moves rows (adds to the archive and deletes the daily rows
+ * it added), so a run stopped anywhere leaves every transaction counted once, and the next run
+ * finishes the month.
+ */
+export async function rollover(services: Services, month: string | undefined, options: RolloverOptions = {}): Promise<RolloverResult[]> {
+  const current = monthOf(services.clock.now());
+  if (month !== undefined && month >= current) {
+    throw new AppError('VALIDATION_ERROR', `month: ${month} has not ended yet (the current month is ${current}); only closed months can be rolled over`);
+  }
+  const holder = holderOf(services);
+  if (!(await acquireLease(services.db, ROLLOVER_JOB, holder, services.clock.now(), LEASE_MS))) {
+    const lock = await services.db.selectFrom('jobLocks').selectAll().where('name', '=', ROLLOVER_JOB).executeTakeFirst();
+    throw new AppError('CONFLICT', `another DS process (${lock?.holder ?? 'unknown'}) is rolling over the counters until ${lock?.expiresAt ?? 'soon'}; try again later`);
+  }
+  try {
+    const months = month !== undefined ? [month] : await pendingMonths(services);
+    const results: RolloverResult[] = [];
+    for (const m of months) results.push(await rolloverMonth(services, m, holder, options));
+    return results;
+  } finally {
+    await releaseLease(services.db, ROLLOVER_JOB, holder);
+  }
+}
+
+async function rolloverMonth(services: Services, month: string, holder: string, options: RolloverOptions): Promise<RolloverResult> {
+  const { db, clock } = services;
+  const batchSize = options.batchSize ?? 20_000;
+  await db
+    .insertInto('counterRollovers')
+    .values({ month, startedAt: iso(clock.now()) })
+    .onConflict((oc) => oc.column('month').doNothing())
+    .execute();
+  const keepLease = async () => {
+    if (!(await renewLease(db, ROLLOVER_JOB, holder, clock.now(), LEASE_MS))) {
+      throw new AppError('CONFLICT', 'the rollover lease was lost to another DS process; it will finish the month');
+    }
+  };
+
+  const from = firstDay(month);
+  const until = firstDay(addMonths(month, 1));
+  let archived = 0;
+  let after: repo.DailyKey | undefined;
+  for (;;) {
+    const upTo = await repo.dailyBatchEnd(db, from, until, after, batchSize);
+    const moved = await db.transaction().execute(async (trx) => {
+      const n = await repo.moveDailyRows(trx, services.database.kind, month, from, until, after, upTo);
+      if (n > 0) {
+        await trx
+          .updateTable('counterRollovers')
+          .set((eb) => ({ dailyRowsArchived: eb('dailyRowsArchived', '+', n) }))
+          .where('month', '=', month)
+          .execute();
+      }
+      return n;
+    });
+    archived += moved;
+    await options.onBatch?.({ month, phase: 'labels', rows: moved });
+    if (!upTo) break;
+    after = upTo;
+    await keepLease();
+  }
+
+  // Per device: rows last updated before this month go, rows of this month start again from zero.
+  // Rows a sync already moved to a later month are not touched.
+  let reset = 0;
+  let deleted = 0;
+  let deviceAfter: string | undefined;
+  for (;;) {
+    const upTo = await repo.deviceBatchEnd(db, deviceAfter, batchSize);
+    const done = await db.transaction().execute(async (trx) => {
+      const r = await repo.resetDeviceRows(trx, month, deviceAfter, upTo);
+      if (r.reset + r.deleted > 0) {
+        await trx
+          .updateTable('counterRollovers')
+          .set((eb) => ({ deviceRowsReset: eb('deviceRowsReset', '+', r.reset), deviceRowsDeleted: eb('deviceRowsDeleted', '+', r.deleted) }))
+          .where('month', '=', month)
+          .execute();
+      }
+      return r;
+    });
+    reset += done.reset;
+    deleted += done.deleted;
+    await options.onBatch?.({ month, phase: 'devices', rows: done.reset + done.deleted });
+    if (!upTo) break;
+    deviceAfter = upTo;
+    await keepLease();
+  }
+
+  const completedAt = iso(clock.now());
+  await db.updateTable('counterRollovers').set({ completedAt }).where('month', '=', month).where('completedAt', 'is', null).execute();
+  const record = await db.selectFrom('counterRollovers').select('completedAt').where('month', '=', month).executeTakeFirstOrThrow();
+  if (archived + reset + deleted > 0) services.logger.info('counters rolled over', { month, dailyRowsArchived: archived, deviceRowsReset: reset, deviceRowsDeleted: deleted });
+  return { month, dailyRowsArchived: archived, deviceRowsReset: reset, deviceRowsDeleted: deleted, completedAt: record.completedAt ?? completedAt };
+}
