@@ -38,7 +38,7 @@ export async function run(options: DownloadsReportOptions, ctx: Context): Promis
     throw withHint(
       error,
       (e) => e.status === 403 && e.code === 'FORBIDDEN',
-      'downloads belong to no organization, so users limited to one organization cannot see them; ask an administrator of all of DS',
+      'the download report covers all of DS (downloads belong to no organization): use a login or token that is not limited to an organization',
     );
   }
   // The server's default when --by is not given; the table needs to know the columns.

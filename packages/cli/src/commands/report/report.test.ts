@@ -303,7 +303,7 @@ describe('ds report downloads', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
       'error: FORBIDDEN: users limited to an organization cannot read the download report (request req-1)\n' +
-        'hint: downloads belong to no organization, so users limited to one organization cannot see them; ask an administrator of all of DS\n',
+        'hint: the download report covers all of DS (downloads belong to no organization): use a login or token that is not limited to an organization\n',
     );
   });
 
