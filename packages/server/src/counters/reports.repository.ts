@@ -162,8 +162,15 @@ export async function deviceMetrics(db: Executor, input: DeviceMetricsInput): Pr
     countWhere(eb, eb(lastSeen, '<', versionThreshold(eb))).as('stopped'),
     countWhere(eb, eb.or([eb('v.id', 'is', null), eb('v.allowed', '=', 0)])).as('notAllowed'),
   ]);
-  if (key !== undefined) q = q.groupBy(key).orderBy('devices', 'desc').orderBy(key);
+  if (key !== undefined) q = q.groupBy(key);
   const rows = (await q.execute()) as DeviceMetricsRow[];
+  // Most devices first, unknown values last (the dialects disagree on where NULL sorts).
+  const rank = (r: DeviceMetricsRow) => [-Number(r.devices), r.key == null ? 1 : 0, r.key ?? ''] as const;
+  rows.sort((a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+    return 0;
+  });
   return rows.map((r) => ({
     ...(key !== undefined ? { key: r.key ?? null } : {}),
     devices: Number(r.devices),

@@ -153,7 +153,7 @@ export async function devicesReport(services: Services, principal: Principal, qu
   const byVersion = new Map<string, string>();
   for (const v of versions) byVersion.set(v.id, await staleBefore(v.id));
   // An unknown version syncs with the DS-wide defaults.
-  const otherwise = await staleBefore('\u0000unknown');
+  const otherwise = await staleBefore('');
   return repo.deviceMetrics(services.db, { now, staleBefore: { byVersion, otherwise }, organizationId, label: query.label, by: query.by });
 }
 

@@ -16,7 +16,7 @@ export async function dailyBatchEnd(db: Executor, from: string, until: string, a
     .where('day', '>=', from)
     .where('day', '<', until)
     .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('label', 'module', 'useCase', 'day'), '>', eb.tuple(...after!))))
-    .orderBy(['label', 'module', 'useCase', 'day'])
+    .orderBy('label').orderBy('module').orderBy('useCase').orderBy('day')
     .limit(1)
     .offset(size - 1)
     .executeTakeFirst();
