@@ -29,6 +29,11 @@ export interface SimulationOptions {
   keyType: KeyTypeChoice;
   /** Pause between two syncs of one device (0: as fast as the concurrency allows). */
   intervalMs: number;
+  /**
+   * Transactions are dated on one of the last `spreadDays` days (1: today), as a device that was
+   * offline reports older usage; DS keeps dates of closed months in their archived rows.
+   */
+  spreadDays?: number;
   /** Label names the simulated web apps use. */
   labels: string[];
   seed: number;
@@ -97,6 +102,8 @@ export interface SimulationSummary {
   /** Transaction entries DS acknowledged. */
   transactionEntries: number;
   unacknowledgedEntries: number;
+  /** Every acknowledged transaction summed by month, label, module and use case: what the billing report must show. */
+  acknowledged: { month: string; label: string; module: string; useCase: string; transactions: number }[];
 }
 
 export interface SimulationResult {
@@ -288,7 +295,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       const now = options.clock.now();
       const usage = activity(random, profile);
       for (const t of usage.transactions) {
-        client.recordTransaction({ label: t.label, module: t.module, useCase: t.useCase, count: t.count, date: now });
+        const daysBack = (options.spreadDays ?? 1) > 1 ? Math.floor(random() * options.spreadDays!) : 0;
+        client.recordTransaction({ label: t.label, module: t.module, useCase: t.useCase, count: t.count, date: new Date(now.getTime() - daysBack * 86_400_000) });
         client.recordUsage(t.label, t.userAgent);
       }
       client.setStatus(usage.status);
@@ -368,8 +376,20 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     transactionsSent: devices.reduce((sum, d) => sum + [...d.acknowledged.values()].reduce((a, b) => a + b, 0), 0),
     transactionEntries: devices.reduce((sum, d) => sum + d.acknowledgedEntries, 0),
     unacknowledgedEntries: devices.reduce((sum, d) => sum + d.unacknowledgedEntries, 0),
+    acknowledged: ledger(devices),
   };
   return { summary, devices };
+}
+
+function ledger(devices: SimulatedDevice[]): SimulationSummary['acknowledged'] {
+  const all = new Map<string, number>();
+  for (const d of devices) for (const [key, n] of d.acknowledged) all.set(key, (all.get(key) ?? 0) + n);
+  return [...all]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, transactions]) => {
+      const [month = '', label = '', module = '', useCase = ''] = key.split('\t');
+      return { month, label, module, useCase, transactions };
+    });
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

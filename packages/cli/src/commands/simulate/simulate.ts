@@ -19,6 +19,7 @@ export interface SimulateOptions {
   keyType: KeyTypeChoice;
   /** Seconds. */
   interval: number;
+  days: number;
   labels?: string[];
   seed?: number;
   verify?: boolean;
@@ -38,6 +39,7 @@ export function registerSimulate(program: Command, ctx: Context): void {
     .addOption(new Option('--duration <duration>', 'sync until this much time has passed (30s, 5m) instead of --syncs').argParser(parsePositiveDuration))
     .option('--concurrency <n>', 'most requests in flight at once', parsePositive, 8)
     .addOption(new Option('--key-type <type>', 'device key type; mixed is a realistic spread').choices(['rsa', 'ec', 'ec-p384', 'mixed']).default('mixed'))
+    .option('--days <n>', 'date transactions on one of the last n days, as devices that were offline report older usage (default 1: today)', parsePositive, 1)
     .option('--interval <duration>', "pause between one device's syncs (overrides the DS sync interval; 0: as fast as --concurrency allows)", parseDuration, 0)
     .option('--labels <names>', 'label names the simulated web apps use, comma separated (default: every label DS lists when logged in, else demo-label)', collectList)
     .option('--seed <n>', 'seed of the random choices, for a repeatable run', parseCount)
@@ -84,6 +86,7 @@ export async function run(options: SimulateOptions, ctx: Context): Promise<void>
       concurrency: options.concurrency,
       keyType: options.keyType,
       intervalMs: options.interval * 1000,
+      spreadDays: options.days,
       labels,
       seed,
       fetch: ctx.fetch,
