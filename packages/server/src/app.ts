@@ -10,6 +10,7 @@ import { AppError } from './lib/errors.js';
 import { FailureLimiter } from './lib/rate-limit.js';
 import { createSyncStore } from './db/sync-store.js';
 import { counterRoutes, reportRoutes } from './counters/counters.routes.js';
+import { dashboardRoutes } from './dashboard/dashboard.routes.js';
 import { adminDeviceRoutes } from './devices/admin.routes.js';
 import { DeviceKeyCache } from './devices/device-keys.js';
 import { deviceRoutes } from './devices/devices.routes.js';
@@ -97,6 +98,8 @@ export function createApp(deps: AppDeps) {
   api.route('/admin/reports', reportRoutes(services));
   api.route('/admin/counters', counterRoutes(services));
   app.route(API_PREFIX, api);
+  // The analytics dashboard for people: HTML pages with a cookie session, outside the API.
+  app.route('/dashboard', dashboardRoutes(services));
 
   app.notFound((c) =>
     c.json({ success: false, code: 'ROUTE_NOT_FOUND', description: `no route ${c.req.method} ${c.req.path}`, requestId: c.var.requestId }, 404),

@@ -1,0 +1,279 @@
+import { LoginRequestSchema, NameSchema, type TransactionReportQuery } from '@ds/shared';
+import { Hono, type Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import type { Child } from 'hono/jsx';
+import type { AppEnv, Services } from '../context.js';
+import { transactionsReport } from '../counters/reports.service.js';
+import { AppError } from '../lib/errors.js';
+import { addMonths, monthOf, monthsBetween } from '../lib/months.js';
+import { clientAddress } from '../lib/respond.js';
+import { parseWith, validationError } from '../lib/validate.js';
+import * as auth from '../users/auth.service.js';
+import { requireScopeOf, type Principal } from '../users/principal.js';
+import { dashboardAssets } from './assets.js';
+import { toCsv, transactionCsvFields } from './csv.js';
+import * as data from './dashboard.service.js';
+import {
+  BASE,
+  clearLoginNonce,
+  clearSessionCookie,
+  CSRF_FIELD,
+  CsrfTokens,
+  LOGIN_COOKIE,
+  loginNonce,
+  safeNext,
+  sameOrigin,
+  sessionPrincipal,
+  SESSION_COOKIE,
+  setSessionCookie,
+} from './session.js';
+import { documentOf, ErrorPage, LoginPage } from './views/layout.js';
+import { DemographicsPage, OverviewPage, TransactionsPage } from './views/pages.js';
+
+type DashboardEnv = {
+  Variables: AppEnv['Variables'] & {
+    /** The session token of the cookie, once verified. */
+    sessionToken: string;
+    /** The CSRF token of this session, for the forms of the page. */
+    csrf: string;
+  };
+};
+
+/** Only this DS's own files; nothing framed, nothing inline. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+const securityHeaders = createMiddleware<DashboardEnv>(async (c, next) => {
+  await next();
+  c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  c.header('X-Frame-Options', 'DENY');
+  c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Referrer-Policy', 'same-origin');
+  c.header('Cross-Origin-Opener-Policy', 'same-origin');
+  c.header('Cross-Origin-Resource-Policy', 'same-origin');
+  // Pages hold data of the logged-in user: never kept by the browser or a proxy.
+  if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+});
+
+async function page(c: Context, element: Child, status = 200): Promise<Response> {
+  return c.html(await documentOf(element), status as 200);
+}
+
+const session = (c: Context<DashboardEnv>) => ({ principal: c.var.principal, csrf: c.var.csrf });
+
+/** `?organization=`: empty means all (or, for a limited user, their own). */
+function organizationParam(c: Context): string | undefined {
+  const value = c.req.query('organization');
+  if (value === undefined || value === '') return undefined;
+  return parseWith(NameSchema, value, 'query parameter organization');
+}
+
+/** The transactions page's filters from the query string; empty fields mean "all". */
+function transactionFilters(c: Context): data.TransactionFilters {
+  const value = (name: string) => {
+    const v = c.req.query(name)?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const split = value('split');
+  if (split !== undefined && !(data.SPLITS as readonly string[]).includes(split)) {
+    throw new AppError('VALIDATION_ERROR', `invalid query: split: must be one of ${data.SPLITS.join(', ')}`);
+  }
+  return {
+    from: value('from'),
+    to: value('to'),
+    organization: value('organization'),
+    label: value('label'),
+    module: value('module'),
+    useCase: value('useCase'),
+    split: split as data.Split | undefined,
+  };
+}
+
+function transactionQuery(services: Services, filters: data.TransactionFilters): TransactionReportQuery {
+  const parsed = data.transactionQuery(services, filters);
+  if (!parsed.success) throw validationError(parsed.error, 'query');
+  return parsed.data;
+}
+
+/** The query string that reproduces a transactions view exactly (for the CSV link). */
+function transactionSearch(query: TransactionReportQuery, split: data.Split | undefined): string {
+  const params = new URLSearchParams();
+  for (const key of ['from', 'to', 'organization', 'label', 'module', 'useCase'] as const) {
+    const v = query[key];
+    if (v !== undefined) params.set(key, v);
+  }
+  if (split) params.set('split', split);
+  return params.toString();
+}
+
+/** The months the per-month chart shows: every month of the period, or those with data when the period is very long. */
+function monthsOf(query: TransactionReportQuery, current: string, rows: { month?: string | undefined }[]): string[] {
+  const from = (query.from ?? addMonths(current, 1 - data.MONTHS_SHOWN)).slice(0, 7);
+  const to = (query.to ?? current).slice(0, 7);
+  if (from > to) return [];
+  if (addMonths(from, 120) >= to) return monthsBetween(from, to);
+  return [...new Set(rows.map((r) => r.month).filter((m): m is string => m !== undefined))].sort();
+}
+
+/** The dashboard: pages for logged-in users at `/dashboard`, over the same report services as the admin API. */
+export function dashboardRoutes(services: Services) {
+  const app = new Hono<DashboardEnv>();
+  const csrf = new CsrfTokens(services);
+
+  app.use('*', securityHeaders);
+
+  app.get('/assets/:name', (c) => {
+    const asset = Object.values(dashboardAssets()).find((a) => a.name === c.req.param('name'));
+    if (!asset) return c.text('not found', 404);
+    const current = c.req.query('v') === asset.etag.slice(1, -1);
+    c.header('Cache-Control', current ? 'public, max-age=31536000, immutable' : 'no-cache');
+    c.header('ETag', asset.etag);
+    c.header('Vary', 'Accept-Encoding');
+    if (c.req.header('if-none-match') === asset.etag) return c.body(null, 304);
+    c.header('Content-Type', asset.type);
+    if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      c.header('Content-Encoding', 'gzip');
+      return c.body(new Uint8Array(asset.gzip));
+    }
+    return c.body(new Uint8Array(asset.body));
+  });
+
+  app.get('/login', async (c) => {
+    if (await sessionPrincipal(c, services)) return c.redirect(safeNext(c.req.query('next')), 303);
+    if (getCookie(c, SESSION_COOKIE)) clearSessionCookie(c, services);
+    const notice = c.req.query('out') !== undefined ? 'You have logged out.' : c.req.query('expired') !== undefined ? 'Your session has ended: log in again.' : undefined;
+    return page(c, <LoginPage csrf={await csrf.forLogin(loginNonce(c, services))} next={safeNext(c.req.query('next'))} notice={notice} />);
+  });
+
+  app.post('/login', async (c) => {
+    const form = await c.req.parseBody();
+    const next = safeNext(form.next);
+    const username = typeof form.username === 'string' ? form.username : '';
+    const nonce = getCookie(c, LOGIN_COOKIE);
+    const again = async (status: number, error: string) =>
+      page(c, <LoginPage csrf={await csrf.forLogin(loginNonce(c, services))} next={next} username={username} error={error} />, status);
+    if (!sameOrigin(c, services) || !nonce || !(await csrf.verify(csrf.forLogin(nonce), form[CSRF_FIELD]))) {
+      return again(403, 'This login form has expired or did not come from this site. Try again.');
+    }
+    const credentials = LoginRequestSchema.safeParse({ username, password: form.password });
+    if (!credentials.success) return again(400, 'Enter your username and password.');
+    try {
+      const result = await auth.login(services, credentials.data.username, credentials.data.password, clientAddress(c));
+      setSessionCookie(c, services, result.token, result.expiresAt);
+      clearLoginNonce(c, services);
+      return c.redirect(next, 303);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      if (error.code === 'RATE_LIMITED') {
+        for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+        return again(429, `Too many failed logins. ${error.message.replace(/^too many failed logins; /, '').replace(/^./, (ch) => ch.toUpperCase())}.`);
+      }
+      if (error.code === 'INVALID_CREDENTIALS') return again(401, 'Wrong username or password.');
+      throw error;
+    }
+  });
+
+  // Everything below needs a session.
+  app.use('*', async (c, next) => {
+    const found = await sessionPrincipal(c, services);
+    if (!found) {
+      const hadCookie = getCookie(c, SESSION_COOKIE) !== undefined;
+      const url = new URL(c.req.url);
+      const params = new URLSearchParams({ next: safeNext(c.req.method === 'GET' ? url.pathname + url.search : BASE) });
+      if (hadCookie) params.set('expired', '1');
+      return c.redirect(`${BASE}/login?${params}`, 303);
+    }
+    requireScopeOf(found.principal, 'reports:read');
+    c.set('principal', found.principal);
+    c.set('sessionToken', found.token);
+    c.set('csrf', await csrf.forSession(found.token));
+    await next();
+  });
+
+  app.post('/logout', async (c) => {
+    const form = await c.req.parseBody();
+    if (!sameOrigin(c, services) || !(await csrf.verify(csrf.forSession(c.var.sessionToken), form[CSRF_FIELD]))) {
+      return page(c, <ErrorPage title="Not logged out" message="This form has expired or did not come from this site: reload the page and try again." session={session(c)} />, 403);
+    }
+    await auth.logout(services, c.var.principal);
+    clearSessionCookie(c, services);
+    return c.redirect(`${BASE}/login?out=1`, 303);
+  });
+
+  app.get('/', async (c) => {
+    const organization = organizationParam(c);
+    const [overview, organizations] = await Promise.all([data.overview(services, c.var.principal, organization), pickerChoices(c.var.principal)]);
+    return page(c, <OverviewPage session={session(c)} data={overview} organizations={organizations} organization={organization} />);
+  });
+
+  app.get('/demographics', async (c) => {
+    const organization = organizationParam(c);
+    const [demographics, organizations] = await Promise.all([data.demographics(services, c.var.principal, organization), pickerChoices(c.var.principal)]);
+    return page(c, <DemographicsPage session={session(c)} data={demographics} organizations={organizations} organization={organization} />);
+  });
+
+  app.get('/transactions', async (c) => {
+    const filters = transactionFilters(c);
+    const query = transactionQuery(services, filters);
+    const [rows, choices] = await Promise.all([transactionsReport(services, c.var.principal, query), data.filterChoices(services, c.var.principal, query)]);
+    const current = monthOf(services.clock.now());
+    return page(
+      c,
+      <TransactionsPage
+        session={session(c)}
+        query={query}
+        split={filters.split}
+        rows={rows}
+        choices={choices}
+        currentMonth={current}
+        months={monthsOf(query, current, rows)}
+        csvUrl={`${BASE}/transactions.csv?${transactionSearch(query, filters.split)}`}
+      />,
+    );
+  });
+
+  app.get('/transactions.csv', async (c) => {
+    const filters = transactionFilters(c);
+    const query = transactionQuery(services, filters);
+    const rows = await transactionsReport(services, c.var.principal, query);
+    const name = ['transactions', query.from, query.to, query.organization, query.label, query.module, query.useCase, filters.split]
+      .filter((part) => part !== undefined)
+      .join('-')
+      .replace(/[^A-Za-z0-9._-]/g, '_');
+    c.header('Content-Type', 'text/csv; charset=utf-8; header=present');
+    c.header('Content-Disposition', `attachment; filename="${name}.csv"`);
+    return c.body(toCsv(rows, transactionCsvFields(query.by, rows)));
+  });
+
+  app.all('*', (c) => page(c, <ErrorPage title="Page not found" message={`There is no dashboard page ${c.req.path}.`} session={session(c)} />, 404));
+
+  app.onError(async (error, c) => {
+    const who = c.var.principal && c.var.csrf ? session(c) : undefined;
+    if (error instanceof AppError && error.status < 500) {
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      const title =
+        error.status === 403 ? 'Not allowed' : error.status === 404 ? 'Not found' : error.status === 429 ? 'Too many requests' : 'This request cannot be answered';
+      return page(c, <ErrorPage title={title} message={error.message} session={who} />, error.status);
+    }
+    const requestId = c.var.requestId ?? 'unknown';
+    services.logger.error('dashboard error', { requestId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    return page(c, <ErrorPage title="Something went wrong" message={`DS could not show this page; the request id is ${requestId} in the server log.`} session={who} />, 500);
+  });
+
+  /** Organizations an unrestricted principal may pick; none for a limited one (its own is fixed). */
+  function pickerChoices(principal: Principal): Promise<string[]> {
+    if (principal.organizationId !== null) return Promise.resolve([]);
+    return data.listOrganizationNames(services, principal);
+  }
+
+  return app;
+}

@@ -1,0 +1,197 @@
+import {
+  DeviceReportQuerySchema,
+  DownloadReportQuerySchema,
+  TransactionReportQuerySchema,
+  type DeviceDimension,
+  type DeviceReportRow,
+  type DownloadReportRow,
+  type TransactionDimension,
+  type TransactionReportQuery,
+} from '@ds/shared';
+import type { Services } from '../context.js';
+import { devicesReport, downloadsReport, transactionsReport } from '../counters/reports.service.js';
+import { listLabels } from '../labels/labels.service.js';
+import { addMonths, monthOf } from '../lib/months.js';
+import { listOrganizations } from '../organizations/organizations.service.js';
+import type { Principal } from '../users/principal.js';
+import { latestVersion } from '../versions/versions.repository.js';
+
+// What the dashboard pages show, read through the same report services as `ds report` and the
+// admin API: this module only chooses the queries and arranges the answers.
+
+/** Downloads belong to no organization, so only principals that see all of DS see them. */
+export const seesDownloads = (principal: Principal) => principal.organizationId === null;
+
+/** How many months the dashboard looks back by default: this one and the eleven before it. */
+export const MONTHS_SHOWN = 12;
+
+export interface Overview {
+  currentMonth: string;
+  previousMonth: string;
+  devices: DeviceReportRow;
+  latestVersion: string | null;
+  /** Devices per version, most used first; `latest` marks the latest allowed version. */
+  versions: { version: string; devices: number; latest: boolean; allowed: boolean }[];
+  onLatest: number;
+  transactionsThisMonth: number;
+  transactionsLastMonth: number;
+  /** null when the principal may not see downloads. */
+  downloadsThisMonth: number | null;
+}
+
+const sum = <T>(rows: readonly T[], value: (row: T) => number) => rows.reduce((total, row) => total + value(row), 0);
+
+const EMPTY_DEVICES: DeviceReportRow = { devices: 0, active24h: 0, active30d: 0, active7d: 0, stopped: 0, notAllowed: 0 };
+
+function devicesBy(services: Services, principal: Principal, by: DeviceDimension | undefined, organization: string | undefined) {
+  return devicesReport(services, principal, DeviceReportQuerySchema.parse({ ...(by ? { by } : {}), ...(organization ? { organization } : {}) }));
+}
+
+export async function overview(services: Services, principal: Principal, organization: string | undefined): Promise<Overview> {
+  const currentMonth = monthOf(services.clock.now());
+  const previousMonth = addMonths(currentMonth, -1);
+  const [totals, byVersion, transactions, downloads, latest] = await Promise.all([
+    devicesBy(services, principal, undefined, organization),
+    devicesBy(services, principal, 'version', organization),
+    transactionsReport(
+      services,
+      principal,
+      TransactionReportQuerySchema.parse({ from: previousMonth, to: currentMonth, by: 'month', ...(organization ? { organization } : {}) }),
+    ),
+    seesDownloads(principal)
+      ? downloadsReport(services, principal, DownloadReportQuerySchema.parse({ from: currentMonth, to: currentMonth, by: 'month' }))
+      : Promise.resolve(null),
+    latestVersion(services.db, { allowedOnly: true }),
+  ]);
+  const devices = totals[0] ?? EMPTY_DEVICES;
+  const versions = byVersion
+    .filter((row) => row.devices > 0)
+    .map((row) => ({
+      version: row.key ?? '(unknown)',
+      devices: row.devices,
+      latest: latest !== undefined && row.key === latest.id,
+      allowed: row.notAllowed === 0,
+    }))
+    .sort((a, b) => b.devices - a.devices || a.version.localeCompare(b.version));
+  return {
+    currentMonth,
+    previousMonth,
+    devices,
+    latestVersion: latest?.id ?? null,
+    versions,
+    onLatest: sum(versions.filter((v) => v.latest), (v) => v.devices),
+    transactionsThisMonth: sum(transactions.filter((r) => r.month === currentMonth), (r) => r.transactions),
+    transactionsLastMonth: sum(transactions.filter((r) => r.month === previousMonth), (r) => r.transactions),
+    downloadsThisMonth: downloads === null ? null : sum(downloads, (r) => r.downloads),
+  };
+}
+
+export interface Demographics {
+  /** Registered devices (a device counts once here, but once per browser it reported in `byBrowser`). */
+  total: number;
+  byOs: DeviceReportRow[];
+  byBrowser: DeviceReportRow[];
+  byVersion: DeviceReportRow[];
+  byStatus: DeviceReportRow[];
+  /** Downloads of the last {@link MONTHS_SHOWN} months; null when the principal may not see downloads. */
+  downloads: { from: string; to: string; byOs: DownloadReportRow[]; byBrowser: DownloadReportRow[] } | null;
+}
+
+export async function demographics(services: Services, principal: Principal, organization: string | undefined): Promise<Demographics> {
+  const to = monthOf(services.clock.now());
+  const from = addMonths(to, 1 - MONTHS_SHOWN);
+  const downloadsBy = (by: 'os' | 'browser') => downloadsReport(services, principal, DownloadReportQuerySchema.parse({ from, to, by }));
+  const [totals, byOs, byBrowser, byVersion, byStatus, downloadsByOs, downloadsByBrowser] = await Promise.all([
+    devicesBy(services, principal, undefined, organization),
+    devicesBy(services, principal, 'os', organization),
+    devicesBy(services, principal, 'browser', organization),
+    devicesBy(services, principal, 'version', organization),
+    devicesBy(services, principal, 'status', organization),
+    seesDownloads(principal) ? downloadsBy('os') : null,
+    seesDownloads(principal) ? downloadsBy('browser') : null,
+  ]);
+  const mostFirst = <T extends { key?: string | null | undefined; devices: number }>(rows: T[]) =>
+    rows.filter((r) => r.devices > 0).sort((a, b) => b.devices - a.devices || String(a.key).localeCompare(String(b.key)));
+  const mostDownloaded = (rows: DownloadReportRow[]) => [...rows].sort((a, b) => b.downloads - a.downloads);
+  return {
+    total: totals[0]?.devices ?? 0,
+    byOs: mostFirst(byOs),
+    byBrowser: mostFirst(byBrowser),
+    byVersion: mostFirst(byVersion),
+    byStatus: mostFirst(byStatus),
+    downloads:
+      downloadsByOs && downloadsByBrowser ? { from, to, byOs: mostDownloaded(downloadsByOs), byBrowser: mostDownloaded(downloadsByBrowser) } : null,
+  };
+}
+
+/** The dimensions the transactions page can break its rows down by, beside month and day. */
+export const SPLITS = ['organization', 'label', 'module', 'useCase'] as const satisfies readonly TransactionDimension[];
+export type Split = (typeof SPLITS)[number];
+
+/** The transactions page's query string, before validation by the report's own schema. */
+export interface TransactionFilters {
+  from?: string | undefined;
+  to?: string | undefined;
+  organization?: string | undefined;
+  label?: string | undefined;
+  module?: string | undefined;
+  useCase?: string | undefined;
+  split?: Split | undefined;
+}
+
+/**
+ * The report query of the transactions page: per day for the current month and per month before
+ * it (`by` month then day), optionally broken down by one more dimension.
+ */
+export function transactionQuery(services: Services, filters: TransactionFilters) {
+  const current = monthOf(services.clock.now());
+  return TransactionReportQuerySchema.safeParse({
+    from: filters.from ?? addMonths(current, 1 - MONTHS_SHOWN),
+    to: filters.to ?? current,
+    ...(filters.organization ? { organization: filters.organization } : {}),
+    ...(filters.label ? { label: filters.label } : {}),
+    ...(filters.module ? { module: filters.module } : {}),
+    ...(filters.useCase ? { useCase: filters.useCase } : {}),
+    by: ['month', 'day', ...(filters.split ? [filters.split] : [])],
+  });
+}
+
+export interface FilterChoices {
+  /** Organizations the principal may pick; one for an organization-limited principal. */
+  organizations: string[];
+  labels: string[];
+  modules: string[];
+  useCases: string[];
+}
+
+/** What the filters offer: only what the principal may see, within the chosen organization. */
+export async function filterChoices(services: Services, principal: Principal, query: TransactionReportQuery): Promise<FilterChoices> {
+  const scope = { from: query.from, to: query.to, ...(query.organization ? { organization: query.organization } : {}) };
+  const valuesOf = async (by: 'module' | 'useCase') => {
+    const rows = await transactionsReport(services, principal, TransactionReportQuerySchema.parse({ ...scope, by }));
+    return [...new Set(rows.map((r) => r[by]).filter((v): v is string => typeof v === 'string'))].sort();
+  };
+  const [organizations, labels, modules, useCases] = await Promise.all([
+    listOrganizationNames(services, principal),
+    allPages((page) => listLabels(services, principal, page, query.organization)).then((items) => items.map((l) => l.name)),
+    valuesOf('module'),
+    valuesOf('useCase'),
+  ]);
+  return { organizations, labels, modules, useCases };
+}
+
+/** The organizations the principal may see, by name. */
+export async function listOrganizationNames(services: Services, principal: Principal): Promise<string[]> {
+  return (await allPages((page) => listOrganizations(services, principal, page))).map((o) => o.name);
+}
+
+async function allPages<T>(fetchPage: (page: { limit: number; cursor?: string }) => Promise<{ items: T[]; next: string | null }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage({ limit: 500, ...(cursor ? { cursor } : {}) });
+    items.push(...page.items);
+    cursor = page.next ?? undefined;
+  } while (cursor && items.length < 10_000);
+  return items;
+}

@@ -1,0 +1,144 @@
+import type { Child } from 'hono/jsx';
+
+// Pieces the pages share. Every chart is drawn by the dashboard script from the data attribute of
+// its canvas, and the same numbers are always in a table beside it: screen readers, and
+// browsers without scripts, read the table.
+
+export const formatCount = (n: number) => n.toLocaleString('en-US');
+
+/** `0.4567` → `45.7 %`; a dash when there is nothing to divide. */
+export function formatShare(part: number, whole: number): string {
+  if (whole <= 0) return '–';
+  return `${((part / whole) * 100).toFixed(1)} %`;
+}
+
+export interface ChartData {
+  type: 'bar' | 'doughnut';
+  labels: string[];
+  datasets: { label: string; data: number[] }[];
+  /** Stacked bars (several datasets). */
+  stacked?: boolean;
+  /** Horizontal bars: long category names read better. */
+  horizontal?: boolean;
+}
+
+/** A chart: a canvas the script draws on, described for screen readers, with its data in `table`. */
+export function ChartFigure(props: { id: string; title: string; data: ChartData; table: Child; wide?: boolean }) {
+  const empty = props.data.datasets.every((d) => d.data.every((v) => v === 0));
+  return (
+    <figure class={props.wide ? 'chart wide' : 'chart'} aria-labelledby={`${props.id}-title`}>
+      <figcaption id={`${props.id}-title`}>{props.title}</figcaption>
+      <div class="chart-body">
+        {empty ? (
+          <p class="empty">Nothing to show yet.</p>
+        ) : (
+          <div class="canvas-box">
+            <canvas
+              id={props.id}
+              role="img"
+              aria-label={`${props.title}: chart; the same numbers are in the table beside it`}
+              data-chart={JSON.stringify(props.data)}
+            ></canvas>
+          </div>
+        )}
+        <div class="table-box" role="region" aria-label={`${props.title}: table`} tabindex={0}>
+          {props.table}
+        </div>
+      </div>
+    </figure>
+  );
+}
+
+/** A table of (name, count, share) rows with a total. */
+export function CountTable(props: { caption: string; keyHeader: string; countHeader: string; rows: { key: string; count: number }[]; total?: number }) {
+  const total = props.total ?? props.rows.reduce((s, r) => s + r.count, 0);
+  return (
+    <table>
+      <caption class="visually-hidden">{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{props.keyHeader}</th>
+          <th scope="col" class="num">
+            {props.countHeader}
+          </th>
+          <th scope="col" class="num">
+            Share
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.length === 0 ? (
+          <tr>
+            <td colspan={3}>None</td>
+          </tr>
+        ) : (
+          props.rows.map((r) => (
+            <tr>
+              <th scope="row">{r.key}</th>
+              <td class="num" data-value={r.count}>
+                {formatCount(r.count)}
+              </td>
+              <td class="num">{formatShare(r.count, total)}</td>
+            </tr>
+          ))
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+/** Key figures: a definition list whose values carry their raw number in `data-value`. */
+export function Stats(props: { items: { id: string; term: string; value: number | string; detail?: string | undefined }[] }) {
+  return (
+    <dl class="stats">
+      {props.items.map((item) => (
+        <div class="stat">
+          <dt>{item.term}</dt>
+          <dd data-stat={item.id} data-value={typeof item.value === 'number' ? item.value : undefined}>
+            {typeof item.value === 'number' ? formatCount(item.value) : item.value}
+          </dd>
+          {item.detail ? <dd class="detail">{item.detail}</dd> : null}
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/**
+ * The organization picker of the overview and demographics pages: admins choose one or all; a
+ * user limited to one organization is told which one, with nothing to choose.
+ */
+export function OrganizationPicker(props: { action: string; organizations: string[]; selected: string | undefined; limitedTo: string | null }) {
+  if (props.limitedTo !== null) {
+    return (
+      <p class="scope">
+        Organization: <strong>{props.limitedTo}</strong> (your account sees this organization only)
+      </p>
+    );
+  }
+  return (
+    <form class="picker" method="get" action={props.action}>
+      <label for="organization">Organization</label>
+      <select id="organization" name="organization">
+        <option value="" selected={!props.selected}>
+          All organizations
+        </option>
+        {props.organizations.map((name) => (
+          <option value={name} selected={name === props.selected}>
+            {name}
+          </option>
+        ))}
+      </select>
+      <button type="submit">Show</button>
+    </form>
+  );
+}
+
+/** Why an organization-limited user sees no downloads. */
+export function DownloadsHidden() {
+  return (
+    <p class="notice" data-downloads-hidden="">
+      Installer downloads are not shown: downloads belong to no organization, so only users who see all of DS see them.
+    </p>
+  );
+}
