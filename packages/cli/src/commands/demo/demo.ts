@@ -48,10 +48,13 @@ async function prepare(served: Served, ctx: Context): Promise<string[]> {
   const head = [`DS demo: ${url}${config.publicUrl !== url ? ` (public URL ${config.publicUrl})` : ''}`, ''];
   const login = [`Log in:  ds login --url ${url}`, ...(generated ? [`         username admin, password ${generated}  (shown once)`] : [])];
   const placeholders = { labelKey: '<label API key>', installationKey: '<installation key>' };
+  const now = ctx.clock.now();
+  // The demo's usage reaches back three months: the report starts there.
+  const reportFrom = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)).toISOString().slice(0, 7);
 
   if (!password) {
     ctx.note('demo: this database was initialised before and DS_ADMIN_PASSWORD is not set: no demo data is made, DS just serves');
-    return [...head, ...login, '', 'No demo data was made (the admin password is not known).', ...tryLines(url, placeholders)];
+    return [...head, ...login, '', 'No demo data was made (the admin password is not known).', ...tryLines(url, placeholders, reportFrom)];
   }
   let admin: AdminClient;
   try {
@@ -60,7 +63,7 @@ async function prepare(served: Served, ctx: Context): Promise<string[]> {
   } catch (error) {
     if (!(error instanceof DsApiError && error.code === 'INVALID_CREDENTIALS')) throw error;
     ctx.note('demo: DS_ADMIN_PASSWORD is not the password of user admin on this database: no demo data is made, DS just serves');
-    return [...head, ...login, '', 'No demo data was made (DS_ADMIN_PASSWORD did not log in).', ...tryLines(url, placeholders)];
+    return [...head, ...login, '', 'No demo data was made (DS_ADMIN_PASSWORD did not log in).', ...tryLines(url, placeholders, reportFrom)];
   }
 
   if (await getOrUndefined(() => admin.getOrganization(DEMO_ORGANIZATION))) {
@@ -71,7 +74,7 @@ async function prepare(served: Served, ctx: Context): Promise<string[]> {
       '',
       `The demo data exists already; its keys were shown when it was made.`,
       `New ones: ds label rotate-key ${DEMO_LABELS[0]}, ds version rotate-key 3.8.1`,
-      ...tryLines(url, placeholders),
+      ...tryLines(url, placeholders, reportFrom),
     ];
   }
 
@@ -88,11 +91,13 @@ async function prepare(served: Served, ctx: Context): Promise<string[]> {
     labelKey ? `Label API key of ${DEMO_LABELS[0]}:  ${labelKey}` : `Label ${DEMO_LABELS[0]} existed already: its key is not shown`,
     installationKey ? `Installation key of 3.8.1:  ${installationKey}` : 'Version 3.8.1 existed already: its installation key is not shown',
     'These keys are shown once: DS keeps only their hashes.',
-    ...tryLines(url, { labelKey: labelKey ?? placeholders.labelKey, installationKey: installationKey ?? placeholders.installationKey }),
+    ...tryLines(url, { labelKey: labelKey ?? placeholders.labelKey, installationKey: installationKey ?? placeholders.installationKey }, reportFrom),
   ];
 }
 
 /** A short simulation so DS has devices and counters to show. */
+const DEMO_DAYS = 90;
+
 async function simulate(ctx: Context, url: string, data: DemoData): Promise<void> {
   let devices = 0;
   let syncs = 0;
@@ -108,6 +113,9 @@ async function simulate(ctx: Context, url: string, data: DemoData): Promise<void
       concurrency: 8,
       keyType: 'mixed',
       intervalMs: 0,
+      // Usage spread over the last three months, so reports and the dashboard show a trend and
+      // closed months (DS files those dates under their archived months).
+      spreadDays: DEMO_DAYS,
       labels: [...DEMO_LABELS],
       seed: DEMO_SEED + devices,
       fetch: ctx.fetch,
@@ -121,11 +129,13 @@ async function simulate(ctx: Context, url: string, data: DemoData): Promise<void
   ctx.note(`demo: simulated ${devices} installations: ${syncs} syncs, ${transactions} transactions`);
 }
 
-function tryLines(url: string, keys: { labelKey: string; installationKey: string }): string[] {
+function tryLines(url: string, keys: { labelKey: string; installationKey: string }, reportFrom: string): string[] {
   return [
     '',
     'Try:',
     '  ds device list',
+    `  ds report transactions --from ${reportFrom} --by month,label`,
+    '  ds report devices --by browser',
     `  ds simulate --devices 50 --verify --installation-key ${keys.installationKey}`,
     `  curl -H 'apikey: ${keys.labelKey}' ${url}/v3_5/tokens/application`,
     '',
