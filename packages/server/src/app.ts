@@ -7,6 +7,7 @@ import { requestId } from 'hono/request-id';
 import type { AppDeps, AppEnv, Services } from './context.js';
 import { BackgroundWork } from './lib/background.js';
 import { AppError } from './lib/errors.js';
+import { newInstanceId } from './lib/instance.js';
 import { FailureLimiter } from './lib/rate-limit.js';
 import { createSyncStore } from './db/sync-store.js';
 import { counterRoutes, reportRoutes } from './counters/counters.routes.js';
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps) {
     deviceKeys: new DeviceKeyCache(),
     syncStore: createSyncStore(deps.database),
     background: new BackgroundWork(),
+    instanceId: newInstanceId(),
   };
   const app = new Hono<AppEnv>();
 

@@ -34,6 +34,8 @@ export interface Services extends AppDeps {
   deviceKeys: DeviceKeyCache;
   syncStore: SyncStore;
   background: BackgroundWork;
+  /** This app instance in job lock rows: who holds the month rollover, say. */
+  instanceId: string;
 }
 
 export type AppEnv = {

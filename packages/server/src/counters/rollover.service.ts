@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { RolloverResult } from '@ds/shared';
 import type { Services } from '../context.js';
 import { AppError } from '../lib/errors.js';
@@ -17,15 +15,6 @@ export interface RolloverOptions {
   batchSize?: number;
   /** Called after each batch (benchmarks measure progress; tests stop a rollover midway). */
   onBatch?: (progress: { month: string; phase: 'labels' | 'devices'; rows: number }) => void | Promise<void>;
-}
-
-/** Identifies this process in the lock row (for the operator reading a CONFLICT). */
-export const processHolderId = () => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-
-function holderOf(services: Services): string {
-  const s = services as Services & { jobHolderId?: string };
-  s.jobHolderId ??= processHolderId();
-  return s.jobHolderId;
 }
 
 /**
@@ -61,7 +50,7 @@ export async function rollover(services: Services, month: string | undefined, op
   if (month !== undefined && month >= current) {
     throw new AppError('VALIDATION_ERROR', `month: ${month} has not ended yet (the current month is ${current}); only closed months can be rolled over`);
   }
-  const holder = holderOf(services);
+  const holder = services.instanceId;
   if (!(await acquireLease(services.db, ROLLOVER_JOB, holder, services.clock.now(), LEASE_MS))) {
     const lock = await services.db.selectFrom('jobLocks').selectAll().where('name', '=', ROLLOVER_JOB).executeTakeFirst();
     throw new AppError('CONFLICT', `another DS process (${lock?.holder ?? 'unknown'}) is rolling over the counters until ${lock?.expiresAt ?? 'soon'}; try again later`);

@@ -2,7 +2,7 @@ import type { Services } from '../context.js';
 import { AppError } from '../lib/errors.js';
 import { acquireLease, releaseLease } from './job-lock.js';
 import { applyRetention } from './retention.js';
-import { pendingMonths, processHolderId, rollover } from './rollover.service.js';
+import { pendingMonths, rollover } from './rollover.service.js';
 
 const RETENTION_JOB = 'retention';
 
@@ -15,7 +15,6 @@ export class CounterScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastRetention = 0;
-  private readonly holder = processHolderId();
   private stopping = false;
 
   constructor(
@@ -62,13 +61,13 @@ export class CounterScheduler {
     const now = services.clock.now().getTime();
     if (now - this.lastRetention < this.retentionEveryMs) return;
     try {
-      if (!(await acquireLease(services.db, RETENTION_JOB, this.holder, services.clock.now(), 10 * 60_000))) return;
+      if (!(await acquireLease(services.db, RETENTION_JOB, services.instanceId, services.clock.now(), 10 * 60_000))) return;
       try {
         const removed = await applyRetention(services);
         this.lastRetention = now;
         if (removed.archivedRows + removed.downloadEvents > 0) services.logger.info('retention applied', removed);
       } finally {
-        await releaseLease(services.db, RETENTION_JOB, this.holder);
+        await releaseLease(services.db, RETENTION_JOB, services.instanceId);
       }
     } catch (error) {
       services.logger.error('retention failed', { error: (error as Error).message });
