@@ -6,7 +6,7 @@ import type { Child } from 'hono/jsx';
 import type { AppEnv, Services } from '../context.js';
 import { transactionsReport } from '../counters/reports.service.js';
 import { AppError } from '../lib/errors.js';
-import { addMonths, monthOf, monthsBetween } from '../lib/months.js';
+import { addDays, addMonths, dayOf, firstDay, monthOf, monthsBetween } from '../lib/months.js';
 import { clientAddress } from '../lib/respond.js';
 import { parseWith, validationError } from '../lib/validate.js';
 import * as auth from '../users/auth.service.js';
@@ -124,6 +124,16 @@ function monthsOf(query: TransactionReportQuery, current: string, rows: { month?
   return [...new Set(rows.map((r) => r.month).filter((m): m is string => m !== undefined))].sort();
 }
 
+/** The days of the current month within the period, up to today: the per-day chart shows quiet days too. */
+function daysOf(query: TransactionReportQuery, current: string, today: string): string[] {
+  const from = query.from === undefined || query.from.length === 7 ? firstDay(current) : query.from;
+  const last = query.to !== undefined && query.to.length === 10 && query.to < today ? query.to : today;
+  if ((query.from ?? current).slice(0, 7) > current || (query.to ?? current).slice(0, 7) < current) return [];
+  const days: string[] = [];
+  for (let d = from > firstDay(current) ? from : firstDay(current); d <= last; d = addDays(d, 1)) days.push(d);
+  return days;
+}
+
 /** The dashboard: pages for logged-in users at `/dashboard`, over the same report services as the admin API. */
 export function dashboardRoutes(services: Services) {
   const app = new Hono<DashboardEnv>();
@@ -236,6 +246,7 @@ export function dashboardRoutes(services: Services) {
         choices={choices}
         currentMonth={current}
         months={monthsOf(query, current, rows)}
+        days={daysOf(query, current, dayOf(services.clock.now()))}
         csvUrl={`${BASE}/transactions.csv?${transactionSearch(query, filters.split)}`}
       />,
     );

@@ -33,6 +33,8 @@ export function Layout(props: {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="same-origin" />
         <title>{`${props.title} · DS dashboard`}</title>
+        {/* No icon to fetch: browsers would otherwise ask for /favicon.ico. */}
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href={assets.style.url} />
         {props.charts ? <script defer src={assets.chart.url}></script> : null}
         {props.charts ? <script defer src={assets.script.url}></script> : null}

@@ -215,6 +215,8 @@ export function TransactionsPage(props: {
   choices: FilterChoices;
   currentMonth: string;
   months: string[];
+  /** The days of the current month the period covers, up to today. */
+  days: string[];
   csvUrl: string;
 }) {
   const { query, rows, split, choices } = props;
@@ -226,7 +228,7 @@ export function TransactionsPage(props: {
     label: name,
     data: props.months.map((m) => rows.filter((r) => r.month === m && seriesOf(r) === name).reduce((s, r) => s + r.transactions, 0)),
   }));
-  const days = [...new Set(rows.filter((r) => r.month === props.currentMonth && r.day).map((r) => r.day!))].sort();
+  const days = props.days;
   const perDay = series.map((name) => ({
     label: name,
     data: days.map((d) => rows.filter((r) => r.day === d && seriesOf(r) === name).reduce((s, r) => s + r.transactions, 0)),
