@@ -1,0 +1,406 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './browser.js';
+import { cleanEnv, freePort, parseCsv, ROOT, runDs, startServe, waitForOk, type ServeProcess } from './helpers.js';
+
+// The dashboard in headless Chromium against a real `ds serve` filled by `ds simulate`: what the
+// pages show is compared with what `ds report` prints for the same data. Screenshots of every
+// page at desktop and phone widths go to artifacts/screenshots/. The browser does not depend on
+// the database, so this runs in the SQLite pass only (the server tests cover both dialects).
+const PASSWORD = 'dashboard-e2e-password';
+const ALICE_PASSWORD = 'alice-e2e-password';
+const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+const WINDOWS_CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const MAC_SAFARI = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+
+const month = (offset = 0) => {
+  const d = new Date();
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1)).toISOString().slice(0, 7);
+};
+
+describe.skipIf(process.env.DS_TEST_DB === 'postgres')('the dashboard in a browser', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let url: string;
+  let server: ServeProcess;
+  let browser: Browser;
+  let attacker: Server;
+  let attackerOrigin: string;
+  /** Problems the pages reported: CSP violations, script errors. */
+  const problems: string[] = [];
+
+  /** `ds ... --json` as the admin, parsed. */
+  async function ds<T = any>(args: string[]): Promise<T> {
+    const result = await runDs([...args, '--json'], { env });
+    if (result.code !== 0) throw new Error(`ds ${args.join(' ')}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  async function newContext(viewport = DESKTOP, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport, acceptDownloads: true, ...(viewport === PHONE ? { isMobile: true, hasTouch: true } : {}), ...options });
+    context.on('page', watch);
+    return context;
+  }
+
+  function watch(page: Page) {
+    page.on('console', (m) => {
+      if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+  }
+
+  async function login(context: BrowserContext, username: string, password: string): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`${url}/dashboard`);
+    expect(new URL(page.url()).pathname).toBe('/dashboard/login');
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await Promise.all([page.waitForURL(`${url}/dashboard`), page.getByRole('button', { name: 'Log in' }).click()]);
+    return page;
+  }
+
+  const stat = async (page: Page, id: string) => Number(await page.getAttribute(`[data-stat="${id}"]`, 'data-value'));
+
+  async function screenshot(page: Page, name: string) {
+    await page.waitForLoadState('load');
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  }
+
+  /** The page's own checks: one h1, every field labelled, table headers scoped, charts drawn, nothing wider than the screen. */
+  async function checkPage(page: Page) {
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    expect(await page.locator('h1').count()).toBe(1);
+    const unlabelled = await page.$$eval('input:not([type=hidden]), select', (els) =>
+      els.filter((e) => !(e as HTMLInputElement).labels || (e as HTMLInputElement).labels!.length === 0).map((e) => e.outerHTML),
+    );
+    expect(unlabelled).toEqual([]);
+    expect(await page.locator('th:not([scope])').count()).toBe(0);
+    const canvases = await page.locator('canvas[data-chart]').count();
+    if (canvases > 0) await page.waitForFunction((n) => document.querySelectorAll('canvas[data-drawn]').length === n, canvases, { timeout: 10_000 });
+    expect(await page.locator('canvas[data-error]').count()).toBe(0);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ds-e2e-dashboard-'));
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    env = cleanEnv(dir, { XDG_CONFIG_HOME: join(dir, 'config'), DS_ADMIN_PASSWORD: PASSWORD, DATABASE_URL: join(dir, 'ds.db'), DS_INSTALLER_ROOT: dir });
+    server = startServe(['--port', String(port)], env);
+    await waitForOk(`${url}/v3_5/system/status`, server);
+
+    expect((await runDs(['login', '--url', url, '--username', 'admin', '--password-stdin'], { env, stdin: PASSWORD })).code).toBe(0);
+    for (const [org, label] of [['acme', 'acme-web'], ['globex', 'globex-web']] as const) {
+      expect((await runDs(['org', 'create', org], { env })).code).toBe(0);
+      expect((await runDs(['label', 'create', label, '--org', org], { env })).code).toBe(0);
+    }
+    const installers: string[] = [];
+    for (const [os, name] of [['win64', 't1c.msi'], ['macos', 't1c.dmg']]) {
+      const path = join(dir, 'installers', name);
+      mkdirSync(join(dir, 'installers'), { recursive: true });
+      writeFileSync(path, Buffer.alloc(4096, 7));
+      installers.push('--installer', `${os}=${pathToFileURL(path).href}`);
+    }
+    const older = (await ds(['version', 'create', '3.7.0', ...installers])).installationApiKey as string;
+    const latest = (await ds(['version', 'create', '3.8.1', '--recommended', ...installers])).installationApiKey as string;
+    const simulate = async (key: string, devices: number, labels: string, seed: number) => {
+      const sim = await runDs(['simulate', '--installation-key', key, '--devices', String(devices), '--syncs', '2', '--days', '10', '--labels', labels, '--seed', String(seed), '--json'], {
+        env,
+        timeoutMs: 90_000,
+      });
+      expect(sim.code, sim.stderr).toBe(0);
+    };
+    await simulate(latest, 5, 'acme-web', 11);
+    await simulate(latest, 3, 'globex-web', 12);
+    await simulate(older, 2, 'acme-web', 13);
+    // 3.7.0 is withdrawn after its devices synced: they are on a version no longer allowed.
+    expect((await runDs(['version', 'update', '3.7.0', '--no-allowed'], { env })).code).toBe(0);
+    for (const ua of [WINDOWS_CHROME, WINDOWS_CHROME, MAC_SAFARI]) {
+      const res = await fetch(`${url}/v3_5/downloads/installer`, { headers: { 'user-agent': ua } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const alice = await runDs(['user', 'create', 'alice', '--role', 'viewer', '--org', 'acme', '--password-stdin'], { env, stdin: ALICE_PASSWORD });
+    expect(alice.code, alice.stderr).toBe(0);
+
+    // A page on another site that posts forms to DS, as a cross-site request forgery would.
+    attacker = createServer((req, res) => {
+      const form = req.url === '/login' ? { action: 'login', fields: { username: 'alice', password: ALICE_PASSWORD, csrf: 'guessed' } } : { action: 'logout', fields: { csrf: 'guessed' } };
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        `<!doctype html><title>evil</title><form id="f" method="post" action="${url}/dashboard/${form.action}">` +
+          Object.entries(form.fields).map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`).join('') +
+          `</form><script>document.getElementById('f').submit()</script>`,
+      );
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    attackerOrigin = `http://localhost:${(attacker.address() as AddressInfo).port}`;
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => attacker?.close(resolve));
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs in, with a session cookie that is HttpOnly, SameSite=Strict, expiring and not Secure over plain http', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${url}/dashboard/login`);
+    await checkPage(page);
+    await screenshot(page, 'login-desktop');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong username or password.');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([page.waitForURL(`${url}/dashboard`), page.getByRole('button', { name: 'Log in' }).click()]);
+    const session = (await context.cookies(`${url}/dashboard`)).find((c) => c.name === 'ds_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false, path: '/dashboard' });
+    // Expiring: a persistent cookie that ends with the session (12 h by default).
+    expect(session!.expires * 1000).toBeGreaterThan(Date.now() + 11 * 3600_000);
+    expect(session!.expires * 1000).toBeLessThan(Date.now() + 13 * 3600_000);
+    // Scripts on the page cannot read it.
+    expect(await page.evaluate(() => document.cookie)).not.toContain('ds_session');
+    await context.close();
+  });
+
+  it('shows the overview with the numbers of ds report, for all organizations and for one', async () => {
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    await checkPage(page);
+    // JavaScript of the page, decoded (what the browser parses), whether it came from the cache or not.
+    const scriptBytes = await page.evaluate(() =>
+      (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((e) => e.initiatorType === 'script').reduce((s, e) => s + e.decodedBodySize, 0),
+    );
+
+    const [devices] = await ds<any[]>(['report', 'devices']);
+    const byVersion = await ds<any[]>(['report', 'devices', '--by', 'version']);
+    const transactions = await ds<any[]>(['report', 'transactions', '--from', month(-1), '--to', month(0), '--by', 'month']);
+    const downloads = await ds<any[]>(['report', 'downloads', '--from', month(0), '--to', month(0), '--by', 'month']);
+    const inMonth = (m: string) => transactions.filter((r) => r.month === m).reduce((s, r) => s + r.transactions, 0);
+    expect(devices.devices).toBe(10);
+    expect(await stat(page, 'devices')).toBe(devices.devices);
+    expect(await stat(page, 'active24h')).toBe(devices.active24h);
+    expect(await stat(page, 'active30d')).toBe(devices.active30d);
+    expect(await stat(page, 'stopped')).toBe(devices.stopped);
+    expect(await stat(page, 'notAllowed')).toBe(devices.notAllowed);
+    expect(devices.notAllowed).toBe(2);
+    expect(await stat(page, 'onLatest')).toBe(byVersion.find((r) => r.key === '3.8.1').devices);
+    expect(await stat(page, 'transactionsThisMonth')).toBe(inMonth(month(0)));
+    expect(await stat(page, 'transactionsThisMonth')).toBeGreaterThan(0);
+    expect(await stat(page, 'transactionsLastMonth')).toBe(inMonth(month(-1)));
+    expect(await stat(page, 'downloadsThisMonth')).toBe(downloads.reduce((s, r) => s + r.downloads, 0));
+    expect(await stat(page, 'downloadsThisMonth')).toBe(3);
+    expect(await page.locator('tr[data-version="3.7.0"] td').last().textContent()).toBe('no longer allowed');
+    expect(scriptBytes).toBeGreaterThan(100_000);
+    expect(scriptBytes).toBeLessThan(300 * 1024);
+    await screenshot(page, 'overview-desktop');
+
+    // Switch organization with the picker.
+    await page.getByLabel('Organization').selectOption('globex');
+    await Promise.all([page.waitForURL(/organization=globex/), page.getByRole('button', { name: 'Show' }).click()]);
+    const [globex] = await ds<any[]>(['report', 'devices', '--org', 'globex']);
+    const globexTransactions = await ds<any[]>(['report', 'transactions', '--org', 'globex', '--from', month(0), '--to', month(0), '--by', 'month']);
+    expect(await stat(page, 'devices')).toBe(globex.devices);
+    expect(await stat(page, 'devices')).toBe(3);
+    expect(await stat(page, 'transactionsThisMonth')).toBe(globexTransactions.reduce((s, r) => s + r.transactions, 0));
+
+    const phone = await newContext(PHONE, { storageState: await context.storageState() });
+    const small = await phone.newPage();
+    await small.goto(`${url}/dashboard`);
+    await checkPage(small);
+    await screenshot(small, 'overview-phone');
+    await phone.close();
+    await context.close();
+  });
+
+  it('shows demographics: devices by OS, browser, version and status, downloads by OS and browser', async () => {
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    await page.goto(`${url}/dashboard/demographics`);
+    await checkPage(page);
+    expect(await page.locator('canvas[data-drawn]').count()).toBe(6);
+    const byOs = await ds<any[]>(['report', 'devices', '--by', 'os']);
+    const osTable = page.getByRole('region', { name: 'Devices by operating system: table' });
+    for (const row of byOs.filter((r) => r.devices > 0)) {
+      const cell = osTable.locator('tr', { has: page.locator(`th[scope=row]`, { hasText: row.key ?? '(unknown)' }) }).locator('td').first();
+      expect(Number(await cell.getAttribute('data-value')), row.key).toBe(row.devices);
+    }
+    const byBrowser = await ds<any[]>(['report', 'devices', '--by', 'browser']);
+    const browserTable = page.getByRole('region', { name: 'Devices by browser: table' });
+    expect(await browserTable.locator('tbody tr').count()).toBe(byBrowser.filter((r) => r.devices > 0).length);
+    const downloadsByOs = page.getByRole('region', { name: 'Downloads by operating system: table' });
+    expect(await downloadsByOs.locator('tbody th').allTextContents()).toEqual(['WIN64', 'MACOS']);
+    await screenshot(page, 'demographics-desktop');
+    await page.setViewportSize(PHONE);
+    await checkPage(page);
+    await screenshot(page, 'demographics-phone');
+    await context.close();
+  });
+
+  it('filters transactions, and its CSV download is exactly ds report transactions --csv', async () => {
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    await page.getByRole('link', { name: 'Transactions', exact: true }).click();
+    await page.waitForURL(`${url}/dashboard/transactions`);
+    await checkPage(page);
+    const from = await page.inputValue('#from');
+    const to = await page.inputValue('#to');
+    expect(to).toBe(month(0));
+    const all = await ds<any[]>(['report', 'transactions', '--from', from, '--to', to, '--by', 'month,day']);
+    expect(await stat(page, 'total')).toBe(all.reduce((s, r) => s + r.transactions, 0));
+    await screenshot(page, 'transactions-desktop');
+
+    await page.getByLabel('Organization').selectOption('acme');
+    const modules = (await page.locator('#module option').allTextContents()).filter((m) => m !== 'All modules');
+    expect(modules.length).toBeGreaterThan(0);
+    await page.getByLabel('Module').selectOption(modules[0]!);
+    await page.getByLabel('Break down by').selectOption('useCase');
+    await Promise.all([page.waitForURL(/organization=acme/), page.getByRole('button', { name: 'Show' }).click()]);
+    await checkPage(page);
+    const args = ['--org', 'acme', '--module', modules[0]!, '--from', from, '--to', to, '--by', 'month,day,use-case'];
+    const rows = await ds<any[]>(['report', 'transactions', ...args]);
+    expect(rows.length).toBeGreaterThan(0);
+    const shown = await page.locator('#transactions-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    expect(shown).toEqual(rows.map((r) => [r.month, r.day ?? 'whole month', r.useCase, r.transactions.toLocaleString('en-US')]));
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+    const csv = readFileSync((await download.path())!, 'utf8');
+    const cli = await runDs(['report', 'transactions', ...args, '--csv'], { env });
+    expect(cli.code).toBe(0);
+    expect(csv).toBe(cli.stdout);
+    expect(parseCsv(csv)[0]).toEqual(['month', 'day', 'useCase', 'transactions']);
+    expect(download.suggestedFilename()).toMatch(/^transactions-.*\.csv$/);
+
+    const phone = await newContext(PHONE, { storageState: await context.storageState() });
+    const small = await phone.newPage();
+    await small.goto(page.url());
+    await checkPage(small);
+    await screenshot(small, 'transactions-phone');
+    await phone.close();
+    await context.close();
+  });
+
+  it('shows focus on the element the keyboard is on', async () => {
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).toBe('solid');
+    await context.close();
+  });
+
+  it('logs out, and the session is refused afterwards', async () => {
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    const cookie = (await context.cookies(`${url}/dashboard`)).find((c) => c.name === 'ds_session')!.value;
+    await Promise.all([page.waitForURL(`${url}/dashboard/login?out=1`), page.getByRole('button', { name: 'Log out' }).click()]);
+    expect(await page.getByRole('status').textContent()).toBe('You have logged out.');
+    await page.goto(`${url}/dashboard/transactions`);
+    expect(new URL(page.url()).pathname).toBe('/dashboard/login');
+    // The old cookie, replayed by hand, is refused: the session was ended on the server.
+    const replay = await fetch(`${url}/dashboard`, { headers: { cookie: `ds_session=${cookie}` }, redirect: 'manual' });
+    expect(replay.status).toBe(303);
+    expect((await fetch(`${url}/v3_5/admin/auth/whoami`, { headers: { authorization: `Bearer ${cookie}` } })).status).toBe(401);
+    await context.close();
+  });
+
+  it('an organization-limited user sees only its organization, and another one neither by URL nor by form field', async () => {
+    const context = await newContext();
+    const page = await login(context, 'alice', ALICE_PASSWORD);
+    await checkPage(page);
+    const [acme] = await ds<any[]>(['report', 'devices', '--org', 'acme']);
+    expect(await stat(page, 'devices')).toBe(acme.devices);
+    expect(await stat(page, 'devices')).toBe(7);
+    expect(await page.locator('[data-stat="downloadsThisMonth"]').count()).toBe(0);
+    expect(await page.locator('[data-downloads-hidden]').count()).toBe(1);
+    await screenshot(page, 'overview-limited-desktop');
+
+    await page.goto(`${url}/dashboard/transactions`);
+    expect(await page.locator('#organization option').allTextContents()).toEqual(['acme']);
+    expect(await page.locator('#label option').allTextContents()).toEqual(['All labels', 'acme-web']);
+    expect(await page.content()).not.toContain('globex');
+    const acmeRows = await ds<any[]>(['report', 'transactions', '--org', 'acme', '--from', await page.inputValue('#from'), '--to', month(0), '--by', 'month,day']);
+    expect(await stat(page, 'total')).toBe(acmeRows.reduce((s, r) => s + r.transactions, 0));
+
+    // Changing the URL.
+    for (const path of ['/dashboard?organization=globex', '/dashboard/demographics?organization=globex', '/dashboard/transactions?organization=globex']) {
+      const res = await page.goto(`${url}${path}`);
+      expect(res!.status(), path).toBe(403);
+      expect(await page.content()).not.toContain('globex-web');
+    }
+    expect((await page.request.get(`${url}/dashboard/transactions.csv?organization=globex`)).status()).toBe(403);
+
+    // Changing a form field: an option added to the organization select.
+    await page.goto(`${url}/dashboard/transactions`);
+    await page.evaluate(() => {
+      const select = document.querySelector<HTMLSelectElement>('#organization')!;
+      select.add(new Option('globex', 'globex', true, true));
+    });
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.url().includes('organization=globex')), page.getByRole('button', { name: 'Show' }).click()]);
+    expect(answer.status()).toBe(403);
+    // ...or another organization's label.
+    await page.goto(`${url}/dashboard/transactions`);
+    await page.evaluate(() => document.querySelector<HTMLSelectElement>('#label')!.add(new Option('globex-web', 'globex-web', true, true)));
+    const [byLabel] = await Promise.all([page.waitForResponse((r) => r.url().includes('label=globex-web')), page.getByRole('button', { name: 'Show' }).click()]);
+    if (byLabel.status() === 200) {
+      expect(await stat(page, 'total')).toBe(0);
+      const csv = await page.request.get(`${url}/dashboard/transactions.csv?label=globex-web`);
+      expect(await csv.text()).toBe('month,day,transactions\r\n');
+    } else {
+      expect(byLabel.status()).toBe(403);
+    }
+    await context.close();
+  });
+
+  it('refuses forms posted from another site: no logout, no login', async () => {
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    const evil = await context.newPage();
+    await evil.goto(`${attackerOrigin}/logout`);
+    await evil.waitForURL((u) => u.origin === url);
+    // Still logged in.
+    await page.goto(`${url}/dashboard`);
+    expect(new URL(page.url()).pathname).toBe('/dashboard');
+    expect(await page.locator('.who').textContent()).toContain('admin');
+
+    // Login CSRF: the attacker's form would log the victim in as someone else.
+    const victim = await newContext();
+    const tab = await victim.newPage();
+    const forged = tab.waitForResponse((r) => r.url() === `${url}/dashboard/login` && r.request().method() === 'POST');
+    await tab.goto(`${attackerOrigin}/login`);
+    expect((await forged).status()).toBe(403);
+    expect((await victim.cookies(`${url}/dashboard`)).some((c) => c.name === 'ds_session')).toBe(false);
+    await tab.goto(`${url}/dashboard`);
+    expect(new URL(tab.url()).pathname).toBe('/dashboard/login');
+    await victim.close();
+    await context.close();
+  });
+
+  it('sends a strict Content-Security-Policy and no page reported a CSP violation or script error', async () => {
+    const res = await fetch(`${url}/dashboard/login`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    // Wrong passwords and 403 pages log a console error for their status; nothing else may.
+    expect(problems.filter((p) => !/status of (401|403)/.test(p))).toEqual([]);
+  });
+});
