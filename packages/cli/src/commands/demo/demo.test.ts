@@ -58,6 +58,7 @@ describe('ds demo', () => {
     const url = field(text, /DS is listening on (http:\/\/127\.0\.0\.1:\d+)/);
     expect(text).toContain(`│ DS demo: ${url} `);
     expect(text).toContain(`ds login --url ${url}`);
+    expect(text).toContain(`│ Dashboard:  ${url}/dashboard  (the same user and password)`);
     const password = field(text, /username admin, password (\S+) {2}\(shown once\)/);
     const labelKey = field(text, /Label API key of demo-web: {2}(ds_lbl_\S+)/);
     const installationKey = field(text, /Installation key of 3\.8\.1: {2}(ds_ins_\S+)/);

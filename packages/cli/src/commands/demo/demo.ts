@@ -46,7 +46,11 @@ async function prepare(served: Served, ctx: Context): Promise<string[]> {
   const generated = running.initialAdminPassword;
   const password = ctx.env.DS_ADMIN_PASSWORD || generated;
   const head = [`DS demo: ${url}${config.publicUrl !== url ? ` (public URL ${config.publicUrl})` : ''}`, ''];
-  const login = [`Log in:  ds login --url ${url}`, ...(generated ? [`         username admin, password ${generated}  (shown once)`] : [])];
+  const login = [
+    `Log in:  ds login --url ${url}`,
+    ...(generated ? [`         username admin, password ${generated}  (shown once)`] : []),
+    `Dashboard:  ${url}/dashboard  (the same user and password)`,
+  ];
   const placeholders = { labelKey: '<label API key>', installationKey: '<installation key>' };
   const now = ctx.clock.now();
   // The demo's usage reaches back three months: the report starts there.
