@@ -11,7 +11,7 @@ import {
 import type { Services } from '../context.js';
 import { devicesReport, downloadsReport, transactionsReport } from '../counters/reports.service.js';
 import { listLabels } from '../labels/labels.service.js';
-import { addMonths, monthOf } from '../lib/months.js';
+import { addMonths, monthOf, monthsBetween } from '../lib/months.js';
 import { listOrganizations } from '../organizations/organizations.service.js';
 import type { Principal } from '../users/principal.js';
 import { latestVersion } from '../versions/versions.repository.js';
@@ -35,6 +35,8 @@ export interface Overview {
   onLatest: number;
   transactionsThisMonth: number;
   transactionsLastMonth: number;
+  /** The last {@link MONTHS_SHOWN} months, oldest first, this one included. */
+  transactionsByMonth: { month: string; transactions: number }[];
   /** null when the principal may not see downloads. */
   downloadsThisMonth: number | null;
 }
@@ -56,7 +58,7 @@ export async function overview(services: Services, principal: Principal, organiz
     transactionsReport(
       services,
       principal,
-      TransactionReportQuerySchema.parse({ from: previousMonth, to: currentMonth, by: 'month', ...(organization ? { organization } : {}) }),
+      TransactionReportQuerySchema.parse({ from: addMonths(currentMonth, 1 - MONTHS_SHOWN), to: currentMonth, by: 'month', ...(organization ? { organization } : {}) }),
     ),
     seesDownloads(principal)
       ? downloadsReport(services, principal, DownloadReportQuerySchema.parse({ from: currentMonth, to: currentMonth, by: 'month' }))
@@ -82,6 +84,10 @@ export async function overview(services: Services, principal: Principal, organiz
     onLatest: sum(versions.filter((v) => v.latest), (v) => v.devices),
     transactionsThisMonth: sum(transactions.filter((r) => r.month === currentMonth), (r) => r.transactions),
     transactionsLastMonth: sum(transactions.filter((r) => r.month === previousMonth), (r) => r.transactions),
+    transactionsByMonth: monthsBetween(addMonths(currentMonth, 1 - MONTHS_SHOWN), currentMonth).map((month) => ({
+      month,
+      transactions: sum(transactions.filter((r) => r.month === month), (r) => r.transactions),
+    })),
     downloadsThisMonth: downloads === null ? null : sum(downloads, (r) => r.downloads),
   };
 }

@@ -348,6 +348,20 @@ describe('dashboard pages', () => {
     expect(none.text).toBe('month,day,transactions\r\n');
   });
 
+  it('shows a month that has ended as one row: no day in the table or the CSV', async () => {
+    ctx.clock.set('2026-04-02T10:00:00.000Z');
+    const b = new Browser(ctx);
+    await b.login();
+    const overview = await b.get('/dashboard');
+    expect(stat(overview, 'transactionsThisMonth')).toBe(0);
+    expect(stat(overview, 'transactionsLastMonth')).toBe(14);
+    expect(overview.text).toContain('<th scope="row">2026-03</th><td class="num" data-value="14">14</td>');
+    const page = await b.get('/dashboard/transactions');
+    expect(page.text).toContain('<td>whole month</td>');
+    expect(page.text).toContain('<th scope="row">2026-04-02</th>');
+    expect((await b.get('/dashboard/transactions.csv')).text).toBe('month,day,transactions\r\n2026-03,,14\r\n');
+  });
+
   it('answers 400 for a filter the report does not take', async () => {
     const b = new Browser(ctx);
     await b.login();

@@ -50,8 +50,9 @@ export function ChartFigure(props: { id: string; title: string; data: ChartData;
 }
 
 /** A table of (name, count, share) rows with a total. */
-export function CountTable(props: { caption: string; keyHeader: string; countHeader: string; rows: { key: string; count: number }[]; total?: number }) {
+export function CountTable(props: { caption: string; keyHeader: string; countHeader: string; rows: { key: string; count: number }[]; total?: number; share?: boolean }) {
   const total = props.total ?? props.rows.reduce((s, r) => s + r.count, 0);
+  const share = props.share ?? true;
   return (
     <table>
       <caption class="visually-hidden">{props.caption}</caption>
@@ -61,15 +62,17 @@ export function CountTable(props: { caption: string; keyHeader: string; countHea
           <th scope="col" class="num">
             {props.countHeader}
           </th>
-          <th scope="col" class="num">
-            Share
-          </th>
+          {share ? (
+            <th scope="col" class="num">
+              Share
+            </th>
+          ) : null}
         </tr>
       </thead>
       <tbody>
         {props.rows.length === 0 ? (
           <tr>
-            <td colspan={3}>None</td>
+            <td colspan={share ? 3 : 2}>None</td>
           </tr>
         ) : (
           props.rows.map((r) => (
@@ -78,7 +81,7 @@ export function CountTable(props: { caption: string; keyHeader: string; countHea
               <td class="num" data-value={r.count}>
                 {formatCount(r.count)}
               </td>
-              <td class="num">{formatShare(r.count, total)}</td>
+              {share ? <td class="num">{formatShare(r.count, total)}</td> : null}
             </tr>
           ))
         )}

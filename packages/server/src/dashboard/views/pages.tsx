@@ -99,6 +99,20 @@ export function OverviewPage(props: { session: Session; data: Overview; organiza
           ]}
         />
         {data.downloadsThisMonth === null ? <DownloadsHidden /> : <DownloadsScope organization={props.organization} />}
+        <ChartFigure
+          id="chart-transactions"
+          title="Transactions per month"
+          data={{ type: 'bar', labels: data.transactionsByMonth.map((m) => m.month), datasets: [{ label: 'Transactions', data: data.transactionsByMonth.map((m) => m.transactions) }] }}
+          table={
+            <CountTable
+              caption="Transactions per month"
+              keyHeader="Month"
+              countHeader="Transactions"
+              share={false}
+              rows={data.transactionsByMonth.map((m) => ({ key: m.month === data.currentMonth ? `${m.month} (so far)` : m.month, count: m.transactions }))}
+            />
+          }
+        />
         <p>
           <a href={`${BASE}/transactions${props.organization ? `?organization=${encodeURIComponent(props.organization)}` : ''}`}>Transactions over time</a>
         </p>
