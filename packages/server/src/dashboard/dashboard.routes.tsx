@@ -140,6 +140,10 @@ export function dashboardRoutes(services: Services) {
   const csrf = new CsrfTokens(services);
 
   app.use('*', securityHeaders);
+  app.use('*', async (c, next) => {
+    if (c.req.path === `${BASE}/`) return c.redirect(BASE, 301);
+    await next();
+  });
 
   app.get('/assets/:name', (c) => {
     const asset = Object.values(dashboardAssets()).find((a) => a.name === c.req.param('name'));
@@ -178,6 +182,9 @@ export function dashboardRoutes(services: Services) {
     if (!credentials.success) return again(400, 'Enter your username and password.');
     try {
       const result = await auth.login(services, credentials.data.username, credentials.data.password, clientAddress(c));
+      // Logging in again (perhaps as someone else) ends the session this browser had.
+      const previous = await sessionPrincipal(c, services);
+      if (previous) await auth.logout(services, previous.principal);
       setSessionCookie(c, services, result.token, result.expiresAt);
       clearLoginNonce(c, services);
       return c.redirect(next, 303);

@@ -272,6 +272,22 @@ describe('dashboard login and session', () => {
     expect(res.headers.get('location')).toContain('expired=1');
   });
 
+  it('ends the previous session of the browser when it logs in again', async () => {
+    const b = new Browser(ctx);
+    await b.login();
+    const first = b.cookies.get('ds_session')!;
+    // A logged-in visitor of the login page goes straight to the dashboard.
+    expect((await b.get('/dashboard/login')).headers.get('location')).toBe('/dashboard');
+    b.cookies.delete('ds_login');
+    const form = await new Browser(ctx).get('/dashboard/login');
+    b.cookies.set('ds_login', form.setCookies.get('ds_login')!.split(';')[0]!.split('=')[1]!);
+    expect((await b.request('POST', '/dashboard/login', { form: { csrf: Browser.csrfOf(form), username: 'admin', password: ADMIN_PASSWORD } })).status).toBe(303);
+    expect(b.cookies.get('ds_session')).not.toBe(first);
+    expect((await ctx.request('GET', '/v3_5/admin/auth/whoami', { token: first })).status).toBe(401);
+    expect((await b.get('/dashboard')).status).toBe(200);
+    expect((await b.get('/dashboard/')).headers.get('location')).toBe('/dashboard');
+  });
+
   it('does not take an admin API token in the session cookie', async () => {
     const created = await ctx.request('POST', '/v3_5/admin/tokens', { token: await ctx.login(), body: { name: 'ci', scopes: ['reports:read'] } });
     const b = new Browser(ctx);
