@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './os.js';
 export * from './digest.js';
+export * from './csv.js';
 export * from './schemas/common.js';
 export * from './schemas/admin.js';
 export * from './schemas/reports.js';

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import { Option, type Command } from 'commander';
+import { toCsv } from '@ds/shared';
 import type { Context } from './context.js';
 
 /** `--json` / `--csv`; neither means a table. */
@@ -103,24 +104,8 @@ function csvKeys(rows: object[], schema: ObjectSchemaLike | undefined): string[]
   return keys;
 }
 
-/** RFC 4180: CRLF line endings, a header line, nested values as JSON in one field. */
-export function toCsv(rows: Record<string, unknown>[], keys: string[]): string {
-  if (keys.length === 0) return '';
-  const lines = [keys.map(csvField).join(',')];
-  for (const row of rows) lines.push(keys.map((key) => csvField(csvValue(row[key]))).join(','));
-  return lines.join('\r\n') + '\r\n';
-}
-
-function csvValue(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
-}
-
-/** Quotes a field when it holds a comma, a quote, CR or LF; quotes inside are doubled. */
-export function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
+/** RFC 4180 CSV (shared with the dashboard's downloads). */
+export { csvField, toCsv } from '@ds/shared';
 
 // ---------------------------------------------------------------- helpers
 

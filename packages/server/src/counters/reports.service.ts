@@ -99,7 +99,8 @@ export async function transactionsReport(services: Services, principal: Principa
 
   const rows = new Map<string, TransactionReportRow>();
   const add = (sum: repo.CounterSum, month: string | undefined, day: string | null | undefined) => {
-    const row: TransactionReportRow = { transactions: 0 };
+    // The dimensions first, in report order, then the sum (JSON readers see the same order as CSV).
+    const row = {} as TransactionReportRow;
     if (timed) row.month = month!;
     if (by.has('day')) row.day = day ?? null;
     if (group.organization) row.organization = sum.organization ?? null;
@@ -110,7 +111,7 @@ export async function transactionsReport(services: Services, principal: Principa
     const key = JSON.stringify(DIMENSION_ORDER.map((d) => row[d]));
     const existing = rows.get(key);
     if (existing) existing.transactions += sum.transactions;
-    else rows.set(key, { ...row, transactions: sum.transactions });
+    else rows.set(key, Object.assign(row, { transactions: sum.transactions }));
   };
 
   const db = services.db;
@@ -182,14 +183,14 @@ export async function downloadsReport(services: Services, principal: Principal, 
   );
   const rows = new Map<string, DownloadReportRow>();
   for (const s of sums) {
-    const row: DownloadReportRow = { downloads: 0, completed: 0, bytes: 0 };
+    const row = {} as DownloadReportRow;
     if (by.has('month')) row.month = s.day!.slice(0, 7);
     if (by.has('day')) row.day = s.day!;
     if (by.has('os')) row.os = s.os!;
     if (by.has('browser')) row.browser = s.browser ?? null;
     if (by.has('version')) row.version = s.version!;
     const key = JSON.stringify([row.month, row.day, row.os, row.browser, row.version]);
-    const existing = rows.get(key) ?? rows.set(key, row).get(key)!;
+    const existing = rows.get(key) ?? rows.set(key, Object.assign(row, { downloads: 0, completed: 0, bytes: 0 })).get(key)!;
     existing.downloads += s.downloads;
     existing.completed += s.completed;
     existing.bytes += s.bytes;

@@ -56,6 +56,19 @@ export const TransactionReportRowSchema = z.object({
 });
 export type TransactionReportRow = z.infer<typeof TransactionReportRowSchema>;
 
+/**
+ * The fields of transaction rows grouped by `by`, in its order (`month` comes with `day`, just
+ * before it), then `transactions`: the columns of the CSV export, in the CLI and the dashboard.
+ */
+export function transactionReportFields(by: readonly TransactionDimension[]): string[] {
+  const fields: string[] = [];
+  for (const dimension of by) {
+    if (dimension === 'day' && !fields.includes('month')) fields.push('month');
+    if (!fields.includes(dimension)) fields.push(dimension);
+  }
+  return [...fields, 'transactions'];
+}
+
 export const DEVICE_DIMENSIONS = ['os', 'browser', 'version', 'status', 'organization', 'label'] as const;
 export type DeviceDimension = (typeof DEVICE_DIMENSIONS)[number];
 

@@ -1,4 +1,4 @@
-import { DsApiError, NameSchema } from '@ds/shared';
+import { csvColumns, DsApiError, NameSchema } from '@ds/shared';
 import Table from 'cli-table3';
 import { InvalidArgumentError } from 'commander';
 import type { Context } from '../../lib/context.js';
@@ -36,7 +36,7 @@ export interface ReportLayout<T> {
 /** Prints report rows: a table (TOTAL row, bars on a terminal), or the rows exactly as DS sent them. */
 export function printReport<T extends object>(ctx: Context, format: FormatOptions, rows: T[], layout: ReportLayout<T>): void {
   if (format.json) return void ctx.stdout.write(json(rows));
-  if (format.csv) return void ctx.stdout.write(toCsv(rows as Record<string, unknown>[], csvFields(rows, layout.fields)));
+  if (format.csv) return void ctx.stdout.write(toCsv(rows, csvColumns(rows, layout.fields)));
   if (rows.length === 0) return ctx.note(layout.empty);
   const bar = ctx.terminal ? layout.bar : undefined;
   const max = bar ? Math.max(0, ...rows.map(bar)) : 0;
@@ -59,13 +59,6 @@ export function printReport<T extends object>(ctx: Context, format: FormatOption
 
 function align<T>(column: ReportColumn<T>, content: string): Table.Cell {
   return column.numeric ? { content, hAlign: 'right' } : content;
-}
-
-/** The fields of the rows: the known ones first, then any other field DS sent. */
-function csvFields(rows: object[], known: string[]): string[] {
-  const fields = [...known];
-  for (const row of rows) for (const key of Object.keys(row)) if (!fields.includes(key)) fields.push(key);
-  return fields;
 }
 
 /** How wide the longest bar is, in characters. */

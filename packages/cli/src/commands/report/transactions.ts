@@ -1,4 +1,4 @@
-import { TransactionReportQuerySchema, type TransactionDimension, type TransactionReportRow } from '@ds/shared';
+import { TransactionReportQuerySchema, transactionReportFields, type TransactionDimension, type TransactionReportRow } from '@ds/shared';
 import type { Command } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { withFormatOptions, type FormatOptions } from '../../lib/output.js';
@@ -58,7 +58,7 @@ export async function run(options: TransactionsReportOptions, ctx: Context): Pro
   const by = options.by ?? TransactionReportQuerySchema.shape.by.parse(undefined);
   printReport(ctx, options, rows, {
     columns: [...by.map(dimensionColumn), { header: 'Transactions', value: (r) => formatCount(r.transactions), numeric: true, total: (all) => formatCount(sum(all, (r) => r.transactions)) }],
-    fields: [...rowFields(by), 'transactions'],
+    fields: transactionReportFields(by),
     bar: by.includes('day') || by.includes('month') ? (r) => r.transactions : undefined,
     total: true,
     empty: 'no transactions in this period',
@@ -84,14 +84,4 @@ function dimensionColumn(dimension: TransactionDimension): ReportColumn<Transact
     case 'device':
       return { header: 'Device', value: (r) => r.device ?? '' };
   }
-}
-
-/** The fields of a row grouped by `by`, in its order: `month` comes with `day` too, just before it. */
-function rowFields(by: TransactionDimension[]): string[] {
-  const fields: string[] = [];
-  for (const dimension of by) {
-    if (dimension === 'day' && !fields.includes('month')) fields.push('month');
-    if (!fields.includes(dimension)) fields.push(dimension);
-  }
-  return fields;
 }
