@@ -1,22 +1,39 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { DatabaseKind } from '../db/database.js';
-import type { Executor } from '../db/types.js';
+import type { Database, Executor } from '../db/types.js';
 
-/** A position in the primary-key order of `label_daily_counters`. */
+/** A position in the primary-key order of `label_daily_counters`: label, module, use case, day. */
 export type DailyKey = [label: string, module: string, useCase: string, day: string];
 
+const DAILY_KEY = ['label', 'module', 'useCase', 'day'] as const;
+
 /**
- * The key of the `size`-th daily row of the days [from, until) after `after`: the end of the next
- * batch, or undefined when fewer rows are left (the last batch takes them all).
+ * The daily rows of `month` with keys in (after, upTo]. The bounds are on the primary key alone,
+ * so SQLite walks just that stretch of the (clustered) table; the month is a filter it cannot
+ * take an index for (a bound on `day` would make it walk the month in day order instead, through
+ * rows spread all over the table).
  */
-export async function dailyBatchEnd(db: Executor, from: string, until: string, after: DailyKey | undefined, size: number): Promise<DailyKey | undefined> {
+function batchRange(eb: ExpressionBuilder<Database, 'labelDailyCounters'>, month: string, after: DailyKey | undefined, upTo: DailyKey | undefined) {
+  const key = eb.refTuple(...DAILY_KEY);
+  const conditions = [eb(eb.fn<string>('substr', ['day', sql.lit(1), sql.lit(7)]), '=', month)];
+  if (after) conditions.push(eb(key, '>', eb.tuple(...after)));
+  if (upTo) conditions.push(eb(key, '<=', eb.tuple(...upTo)));
+  return eb.and(conditions);
+}
+
+/**
+ * The key `size` daily rows after `after` in primary-key order (rows of any month): the end of
+ * the next batch, or undefined when fewer are left (the last batch takes them all).
+ */
+export async function dailyBatchEnd(db: Executor, after: DailyKey | undefined, size: number): Promise<DailyKey | undefined> {
   const row = await db
     .selectFrom('labelDailyCounters')
-    .select(['label', 'module', 'useCase', 'day'])
-    .where('day', '>=', from)
-    .where('day', '<', until)
-    .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('label', 'module', 'useCase', 'day'), '>', eb.tuple(...after!))))
-    .orderBy('label').orderBy('module').orderBy('useCase').orderBy('day')
+    .select([...DAILY_KEY])
+    .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple(...DAILY_KEY), '>', eb.tuple(...after!))))
+    .orderBy('label')
+    .orderBy('module')
+    .orderBy('useCase')
+    .orderBy('day')
     .limit(1)
     .offset(size - 1)
     .executeTakeFirst();
@@ -24,19 +41,13 @@ export async function dailyBatchEnd(db: Executor, from: string, until: string, a
 }
 
 /**
- * Moves the daily rows of the days [from, until) with keys in (after, upTo] into the archived
- * rows of `month`, adding to what is there, and deletes them. Call inside a transaction; answers
+ * Moves the daily rows of `month` with keys in (after, upTo] into its archived rows, adding to what is there, and deletes them. Call inside a transaction; answers
  * how many daily rows were moved. On PostgreSQL the rows moved are exactly the rows deleted (one
  * statement, DELETE ... RETURNING feeding the INSERT), so a concurrent writer can never slip a row
  * in between; SQLite has one writer at a time, so the INSERT ... SELECT and the DELETE see the same rows.
  */
-export async function moveDailyRows(trx: Executor, kind: DatabaseKind, month: string, from: string, until: string, after: DailyKey | undefined, upTo: DailyKey | undefined): Promise<number> {
-  const range = (eb: any): Expression<SqlBool> => {
-    const conditions = [eb('day', '>=', from), eb('day', '<', until)];
-    if (after) conditions.push(eb(eb.refTuple('label', 'module', 'useCase', 'day'), '>', eb.tuple(...after)));
-    if (upTo) conditions.push(eb(eb.refTuple('label', 'module', 'useCase', 'day'), '<=', eb.tuple(...upTo)));
-    return eb.and(conditions);
-  };
+export async function moveDailyRows(trx: Executor, kind: DatabaseKind, month: string, after: DailyKey | undefined, upTo: DailyKey | undefined): Promise<number> {
+  const range = (eb: any): Expression<SqlBool> => batchRange(eb, month, after, upTo);
   const addToArchive = (oc: any) =>
     oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb: any) => ({
       counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,

@@ -1,21 +1,66 @@
-import type { Kysely } from 'kysely';
+import { SqliteAdapter, sql, type CreateTableBuilder, type Kysely } from 'kysely';
 
 // Frozen. Archived monthly label counters, the record of month rollovers, and the lock rows of
 // jobs that exactly one DS process may run at a time.
 export async function up(db: Kysely<any>): Promise<void> {
+  const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+  // On SQLite the counter tables are clustered by their primary key (WITHOUT ROWID): the rollover
+  // walks a month in key order, which then reads and deletes neighbouring rows instead of rows
+  // scattered over the file in the order syncs happened to write them, and an upsert updates one
+  // b-tree instead of two. PostgreSQL keeps its heap tables.
+  const clustered = <T extends string, C extends string>(table: CreateTableBuilder<T, C>) => (sqlite ? table.modifyEnd(sql`without rowid`) : table);
+
   // Per label, per (module, useCase, month), for months that have ended (API.md section 4).
+  await clustered(
+    db.schema
+      .createTable('label_monthly_counters')
+      .addColumn('label', 'text', (c) => c.notNull())
+      .addColumn('module', 'text', (c) => c.notNull())
+      .addColumn('use_case', 'text', (c) => c.notNull())
+      .addColumn('month', 'text', (c) => c.notNull())
+      .addColumn('counter', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('label_monthly_counters_pk', ['label', 'module', 'use_case', 'month']),
+  ).execute();
+  // Reports over all labels read a period's rows from these indexes alone (they cover the counter).
   await db.schema
-    .createTable('label_monthly_counters')
-    .addColumn('label', 'text', (c) => c.notNull())
-    .addColumn('module', 'text', (c) => c.notNull())
-    .addColumn('use_case', 'text', (c) => c.notNull())
-    .addColumn('month', 'text', (c) => c.notNull())
-    .addColumn('counter', 'bigint', (c) => c.notNull())
-    .addPrimaryKeyConstraint('label_monthly_counters_pk', ['label', 'module', 'use_case', 'month'])
+    .createIndex('label_monthly_counters_month_idx')
+    .on('label_monthly_counters')
+    .columns(['month', 'label', 'module', 'use_case', 'counter'])
     .execute();
-  await db.schema.createIndex('label_monthly_counters_month_idx').on('label_monthly_counters').columns(['month', 'label']).execute();
+
+  if (sqlite) {
+    await rebuildClustered(db, 'label_daily_counters', (t) =>
+      t
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('use_case', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('label_daily_counters_pk', ['label', 'module', 'use_case', 'day']),
+    );
+    await rebuildClustered(db, 'device_counters', (t) =>
+      t
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('use_case', 'text', (c) => c.notNull())
+        .addColumn('month', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_counters_pk', ['device_id', 'label', 'module', 'use_case']),
+    );
+  } else {
+    await db.schema.dropIndex('label_daily_counters_day_idx').execute();
+  }
+  // Replaces the (day, label) index of 0002 (a prefix of it); covers the reports over all labels.
+  await db.schema
+    .createIndex('label_daily_counters_period_idx')
+    .on('label_daily_counters')
+    .columns(['day', 'label', 'module', 'use_case', 'counter'])
+    .execute();
   // Reports of one organization read the current month's per-device rows of its labels.
   await db.schema.createIndex('device_counters_label_idx').on('device_counters').columns(['label', 'month']).execute();
+
   // One row per month whose rollover has started; completed_at is set when nothing is left to do.
   await db.schema
     .createTable('counter_rollovers')
@@ -34,6 +79,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('acquired_at', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .execute();
+}
+
+/** SQLite: the same table again, WITHOUT ROWID, with its rows (its old indexes go with the old table). */
+async function rebuildClustered(db: Kysely<any>, table: string, columns: (t: CreateTableBuilder<string, never>) => CreateTableBuilder<string, string>): Promise<void> {
+  const next = `${table}_clustered`;
+  await columns(db.schema.createTable(next)).modifyEnd(sql`without rowid`).execute();
+  await sql`insert into ${sql.table(next)} select * from ${sql.table(table)}`.execute(db);
+  await db.schema.dropTable(table).execute();
+  await db.schema.alterTable(next).renameTo(table).execute();
 }
 
 export async function down(): Promise<void> {
