@@ -144,6 +144,23 @@ describe('a year of syncs across month boundaries', () => {
     expect(sum(rows)).toBe(sum(sent));
   });
 
+  it('the per-label totals always equal the detail rows summed per label', async () => {
+    const db = ctx.app.services.db;
+    const byLabel = async (table: 'labelDailyCounters' | 'labelDailyTotals' | 'labelMonthlyCounters' | 'labelMonthlyTotals', period: 'day' | 'month') =>
+      new Map(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => [eb.ref('label').as('label'), eb.ref(period).as('period'), eb.fn.sum<number>('counter').as('n')])
+            .groupBy(['label', period])
+            .execute()
+        ).map((r) => [`${r.label}|${r.period}`, Number(r.n)]),
+      );
+    expect(await byLabel('labelDailyTotals', 'day')).toEqual(await byLabel('labelDailyCounters', 'day'));
+    expect(await byLabel('labelMonthlyTotals', 'month')).toEqual(await byLabel('labelMonthlyCounters', 'month'));
+    expect((await byLabel('labelMonthlyTotals', 'month')).size).toBeGreaterThan(11);
+  });
+
   it('reports the current month per day and closed months per month', async () => {
     const rows = await report('from=2026-10&to=2026-12&by=day');
     const expected = new Map<string, number>();
@@ -340,9 +357,12 @@ describe('a rollover stopped midway', () => {
         rows.push({ label: `l${label}`, module: 'm', useCase: 'u', day: `2026-02-${String(day).padStart(2, '0')}`, counter });
       }
     }
+    // As syncs write them: the detail rows and the per-label totals (one module and use case here).
     await db.insertInto('labelDailyCounters').values(rows).execute();
+    await db.insertInto('labelDailyTotals').values(rows.map((r) => ({ label: r.label, day: r.day, counter: r.counter }))).execute();
     // A little of February was archived already by a late sync.
     await db.insertInto('labelMonthlyCounters').values({ label: 'l3', module: 'm', useCase: 'u', month: '2026-02', counter: 1000 }).execute();
+    await db.insertInto('labelMonthlyTotals').values({ label: 'l3', month: '2026-02', counter: 1000 }).execute();
     total += 1000;
     ctx.clock.set('2026-03-01T00:05:00Z');
     let batches = 0;
@@ -357,6 +377,9 @@ describe('a rollover stopped midway', () => {
     // Half-rolled: some daily rows moved, the rest still there; reports already add up.
     const remaining = await db.selectFrom('labelDailyCounters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(remaining.n)).toBe(rows.length - 30);
+    // The detail reports (by module) and the totals reports (by month) agree while half-rolled.
+    const detailDuring = await ctx.request('GET', '/v3_5/admin/reports/transactions?from=2026-02&to=2026-02&by=month,module', { token: await ctx.login() });
+    expect(detailDuring.body.data).toEqual([{ month: '2026-02', module: 'm', transactions: total }]);
     const admin = await ctx.login();
     const during = await ctx.request('GET', '/v3_5/admin/reports/transactions?from=2026-02&to=2026-02&by=month', { token: admin });
     expect(during.body.data).toEqual([{ month: '2026-02', transactions: total }]);

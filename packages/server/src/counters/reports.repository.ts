@@ -31,7 +31,8 @@ export interface CounterSum {
   transactions: number;
 }
 
-type CounterTable = 'labelDailyCounters' | 'labelMonthlyCounters' | 'deviceCounters';
+/** Per-label totals have no module or use case: only for reports that neither split nor filter by them. */
+type CounterTable = 'labelDailyCounters' | 'labelMonthlyCounters' | 'labelDailyTotals' | 'labelMonthlyTotals' | 'deviceCounters';
 
 /**
  * Sums one counter table. `time` is the table's day or month column, restricted to [from, to];

@@ -115,19 +115,24 @@ export async function transactionsReport(services: Services, principal: Principa
   };
 
   const db = services.db;
+  // Reports that neither split nor filter by module or use case read the per-label totals: a few
+  // rows per label and day instead of one per module and use case.
+  const detail = group.module || group.useCase || query.module !== undefined || query.useCase !== undefined;
+  const daily = detail ? 'labelDailyCounters' : 'labelDailyTotals';
+  const monthly = detail ? 'labelMonthlyCounters' : 'labelMonthlyTotals';
   if (group.device) {
     for (const s of await repo.sumCounters(db, 'deviceCounters', { column: 'month', from: period.current, to: period.current }, filters, group)) add(s, period.current, undefined);
   } else {
     if (period.closed) {
       const { from, to } = period.closed;
-      for (const s of await repo.sumCounters(db, 'labelMonthlyCounters', { column: 'month', from, to }, filters, group)) add(s, s.time, null);
+      for (const s of await repo.sumCounters(db, monthly, { column: 'month', from, to }, filters, group)) add(s, s.time, null);
       // Daily rows of a closed month whose rollover has not run (or not finished) yet.
-      for (const s of await repo.sumCounters(db, 'labelDailyCounters', { column: 'day', from: firstDay(from), to: lastDay(to) }, filters, group)) {
+      for (const s of await repo.sumCounters(db, daily, { column: 'day', from: firstDay(from), to: lastDay(to) }, filters, group)) {
         add(s, s.time?.slice(0, 7), null);
       }
     }
     if (period.days) {
-      for (const s of await repo.sumCounters(db, 'labelDailyCounters', { column: 'day', ...period.days }, filters, group)) add(s, s.time?.slice(0, 7) ?? period.current, s.time);
+      for (const s of await repo.sumCounters(db, daily, { column: 'day', ...period.days }, filters, group)) add(s, s.time?.slice(0, 7) ?? period.current, s.time);
     }
   }
   return [...rows.values()].filter((r) => r.transactions !== 0).sort(compareRows);

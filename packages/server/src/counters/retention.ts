@@ -15,8 +15,11 @@ export async function applyRetention(services: Services): Promise<{ archivedRows
   if (config.counterRetentionMonths > 0) {
     // Months before this one are deleted; the current month always stays.
     const keepFrom = addMonths(monthOf(now), -config.counterRetentionMonths);
-    const result = await db.deleteFrom('labelMonthlyCounters').where('month', '<', keepFrom).executeTakeFirst();
-    archivedRows = Number(result.numDeletedRows);
+    archivedRows = await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('labelMonthlyTotals').where('month', '<', keepFrom).execute();
+      const result = await trx.deleteFrom('labelMonthlyCounters').where('month', '<', keepFrom).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
   }
   if (config.downloadRetentionDays > 0) {
     const keepFrom = addDays(dayOf(now), -config.downloadRetentionDays);

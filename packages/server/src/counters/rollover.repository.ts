@@ -1,11 +1,24 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type OnConflictBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { DatabaseKind } from '../db/database.js';
-import type { Database, Executor } from '../db/types.js';
+import type { Executor } from '../db/types.js';
 
-/** A position in the primary-key order of `label_daily_counters`: label, module, use case, day. */
-export type DailyKey = [label: string, module: string, useCase: string, day: string];
+/**
+ * A pair of tables the rollover moves between: the daily rows (key columns, then `day`) and the
+ * archived month rows (the same key columns, then `month`).
+ */
+interface Archive {
+  daily: 'labelDailyCounters' | 'labelDailyTotals';
+  monthly: 'labelMonthlyCounters' | 'labelMonthlyTotals';
+  key: readonly string[];
+}
 
-const DAILY_KEY = ['label', 'module', 'useCase', 'day'] as const;
+/** Per (label, module, use case): the rows the reports split by module or use case read. */
+export const DETAIL: Archive = { daily: 'labelDailyCounters', monthly: 'labelMonthlyCounters', key: ['label', 'module', 'useCase'] };
+/** Per label: the rows every other report reads. */
+export const TOTALS: Archive = { daily: 'labelDailyTotals', monthly: 'labelMonthlyTotals', key: ['label'] };
+
+/** A position in the primary-key order of a daily table: its key columns, then the day. */
+export type DailyKey = string[];
 
 /**
  * The daily rows of `month` with keys in (after, upTo]. The bounds are on the primary key alone,
@@ -13,83 +26,83 @@ const DAILY_KEY = ['label', 'module', 'useCase', 'day'] as const;
  * take an index for (a bound on `day` would make it walk the month in day order instead, through
  * rows spread all over the table).
  */
-function batchRange(eb: ExpressionBuilder<Database, 'labelDailyCounters'>, month: string, after: DailyKey | undefined, upTo: DailyKey | undefined) {
-  const key = eb.refTuple(...DAILY_KEY);
-  const conditions = [eb(eb.fn<string>('substr', ['day', sql.lit(1), sql.lit(7)]), '=', month)];
-  if (after) conditions.push(eb(key, '>', eb.tuple(...after)));
-  if (upTo) conditions.push(eb(key, '<=', eb.tuple(...upTo)));
-  return eb.and(conditions);
+function batchRange(archive: Archive, month: string, after: DailyKey | undefined, upTo: DailyKey | undefined) {
+  return (eb: ExpressionBuilder<any, any>): Expression<SqlBool> => {
+    const columns = [...archive.key, 'day'];
+    const key = eb.refTuple(...(columns as [string, string]));
+    const conditions = [eb(eb.fn<string>('substr', ['day', sql.lit(1), sql.lit(7)]), '=', month)];
+    if (after) conditions.push(eb(key, '>', eb.tuple(...(after as [string, string]))));
+    if (upTo) conditions.push(eb(key, '<=', eb.tuple(...(upTo as [string, string]))));
+    return eb.and(conditions);
+  };
 }
 
 /**
  * The key `size` daily rows after `after` in primary-key order (rows of any month): the end of
  * the next batch, or undefined when fewer are left (the last batch takes them all).
  */
-export async function dailyBatchEnd(db: Executor, after: DailyKey | undefined, size: number): Promise<DailyKey | undefined> {
-  const row = await db
-    .selectFrom('labelDailyCounters')
-    .select([...DAILY_KEY])
-    .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple(...DAILY_KEY), '>', eb.tuple(...after!))))
-    .orderBy('label')
-    .orderBy('module')
-    .orderBy('useCase')
-    .orderBy('day')
-    .limit(1)
-    .offset(size - 1)
-    .executeTakeFirst();
-  return row ? [row.label, row.module, row.useCase, row.day] : undefined;
+export async function dailyBatchEnd(db: Executor, archive: Archive, after: DailyKey | undefined, size: number): Promise<DailyKey | undefined> {
+  const columns = [...archive.key, 'day'];
+  let q = (db as Kysely<any>).selectFrom(archive.daily).select(columns);
+  if (after) q = q.where((eb) => eb(eb.refTuple(...(columns as [string, string])), '>', eb.tuple(...(after as [string, string]))));
+  for (const c of columns) q = q.orderBy(c);
+  const row = await q.limit(1).offset(size - 1).executeTakeFirst();
+  return row ? columns.map((c) => row[c] as string) : undefined;
 }
 
 /**
- * Moves the daily rows of `month` with keys in (after, upTo] into its archived rows, adding to what is there, and deletes them. Call inside a transaction; answers
- * how many daily rows were moved. On PostgreSQL the rows moved are exactly the rows deleted (one
- * statement, DELETE ... RETURNING feeding the INSERT), so a concurrent writer can never slip a row
- * in between; SQLite has one writer at a time, so the INSERT ... SELECT and the DELETE see the same rows.
+ * Moves the daily rows of `month` with keys in (after, upTo] into its archived rows, adding to
+ * what is there, and deletes them. Call inside a transaction; answers how many daily rows were
+ * moved. On PostgreSQL the rows moved are exactly the rows deleted (one statement, DELETE ...
+ * RETURNING feeding the INSERT), so a concurrent writer can never slip a row in between; SQLite
+ * has one writer at a time, so the INSERT ... SELECT and the DELETE see the same rows.
  */
-export async function moveDailyRows(trx: Executor, kind: DatabaseKind, month: string, after: DailyKey | undefined, upTo: DailyKey | undefined): Promise<number> {
-  const range = (eb: any): Expression<SqlBool> => batchRange(eb, month, after, upTo);
-  const addToArchive = (oc: any) =>
-    oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb: any) => ({
-      counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,
-    }));
+export async function moveDailyRows(trx: Executor, kind: DatabaseKind, archive: Archive, month: string, after: DailyKey | undefined, upTo: DailyKey | undefined): Promise<number> {
+  const db = trx as Kysely<any>;
+  const range = batchRange(archive, month, after, upTo);
   // The count is for the record only; the rows moved are decided by the statements below.
-  const counted = await trx.selectFrom('labelDailyCounters').select((eb) => eb.fn.countAll<number>().as('n')).where(range).executeTakeFirstOrThrow();
+  const counted = await db.selectFrom(archive.daily).select((eb) => eb.fn.countAll<number>().as('n')).where(range).executeTakeFirstOrThrow();
   if (Number(counted.n) === 0) return 0;
-  const sumByKey = (from: 'moved' | 'labelDailyCounters') => (db: any) =>
-    db
-      .selectFrom(from)
-      .select((eb: any) => ['label', 'module', 'useCase', eb.val(month).as('month'), eb.fn.sum('counter').as('counter')])
-      .$if(from === 'labelDailyCounters', (q: any) => q.where(range))
-      .groupBy(['label', 'module', 'useCase']);
+  const columns = [...archive.key, 'month', 'counter'];
+  const sums = (source: SelectQueryBuilder<any, any, any>) =>
+    source.select((eb) => [...archive.key, eb.val(month).as('month'), eb.fn.sum('counter').as('counter')]).groupBy([...archive.key]);
+  const addToArchive = (oc: OnConflictBuilder<any, any>) =>
+    oc.columns([...archive.key, 'month']).doUpdateSet((eb) => ({
+      counter: sql<number>`${eb.ref(`${archive.monthly}.counter`)} + ${eb.ref('excluded.counter')}`,
+    }));
   if (kind === 'postgres') {
-    await trx
-      .with('moved', (db) => db.deleteFrom('labelDailyCounters').where(range).returning(['label', 'module', 'useCase', 'counter']))
-      .insertInto('labelMonthlyCounters')
-      .columns(['label', 'module', 'useCase', 'month', 'counter'])
-      .expression(sumByKey('moved'))
+    await db
+      .with('moved', (d) => d.deleteFrom(archive.daily).where(range).returning([...archive.key, 'counter']))
+      .insertInto(archive.monthly)
+      .columns(columns)
+      .expression((d) => sums(d.selectFrom('moved')))
       .onConflict(addToArchive)
       .execute();
   } else {
-    await trx
-      .insertInto('labelMonthlyCounters')
-      .columns(['label', 'module', 'useCase', 'month', 'counter'])
-      .expression(sumByKey('labelDailyCounters'))
+    await db
+      .insertInto(archive.monthly)
+      .columns(columns)
+      .expression((d) => sums(d.selectFrom(archive.daily).where(range)))
       .onConflict(addToArchive)
       .execute();
-    await trx.deleteFrom('labelDailyCounters').where(range).execute();
+    await db.deleteFrom(archive.daily).where(range).execute();
   }
   return Number(counted.n);
 }
 
-/** The first day in [from, until) that has daily rows, if any. */
+/** The first day in [from, until) that has daily rows (detail or totals), if any. */
 export async function firstDailyDayIn(db: Executor, from: string, until: string): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('labelDailyCounters')
-    .select((eb) => eb.fn.min<string>('day').as('day'))
-    .where('day', '>=', from)
-    .where('day', '<', until)
-    .executeTakeFirst();
-  return row?.day ?? undefined;
+  const days: string[] = [];
+  for (const table of [DETAIL.daily, TOTALS.daily]) {
+    const row = await db
+      .selectFrom(table)
+      .select((eb) => eb.fn.min<string>('day').as('day'))
+      .where('day', '>=', from)
+      .where('day', '<', until)
+      .executeTakeFirst();
+    if (row?.day) days.push(row.day);
+  }
+  return days.sort()[0];
 }
 
 /** The device id `size` rows after `after` in key order: the end of the next batch. */

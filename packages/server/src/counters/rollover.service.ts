@@ -106,21 +106,26 @@ async function rolloverMonth(services: Services, month: string, holder: string, 
     }
   };
 
-  const archived = await inBatches<repo.DailyKey>(
-    'labels',
-    (after) => repo.dailyBatchEnd(db, after, batchSize),
-    async (trx, after, upTo) => {
-      const n = await repo.moveDailyRows(trx, services.database.kind, month, after, upTo);
-      if (n > 0) {
-        await trx
-          .updateTable('counterRollovers')
-          .set((eb) => ({ dailyRowsArchived: eb('dailyRowsArchived', '+', n) }))
-          .where('month', '=', month)
-          .execute();
-      }
-      return n;
-    },
-  );
+  // The per-label totals move like the detail rows; each move keeps its own sums whole, so a
+  // report reads the same from either at any moment.
+  const archive = (table: typeof repo.DETAIL, record: boolean) =>
+    inBatches<repo.DailyKey>(
+      'labels',
+      (after) => repo.dailyBatchEnd(db, table, after, batchSize),
+      async (trx, after, upTo) => {
+        const n = await repo.moveDailyRows(trx, services.database.kind, table, month, after, upTo);
+        if (n > 0 && record) {
+          await trx
+            .updateTable('counterRollovers')
+            .set((eb) => ({ dailyRowsArchived: eb('dailyRowsArchived', '+', n) }))
+            .where('month', '=', month)
+            .execute();
+        }
+        return n;
+      },
+    );
+  const archived = await archive(repo.DETAIL, true);
+  await archive(repo.TOTALS, false);
 
   // Per device: rows last updated before this month go, rows of this month start again from zero.
   // Rows a sync already moved to a later month are not touched.

@@ -21,6 +21,9 @@ export interface SyncWrite {
   dailyCounters: { label: string; module: string; useCase: string; day: string; counter: number }[];
   /** Transactions dated in months that have ended, for their archived rows. */
   monthlyCounters: { label: string; module: string; useCase: string; month: string; counter: number }[];
+  /** The same transactions per label only: per day, and per closed month. */
+  dailyTotals: { label: string; day: string; counter: number }[];
+  monthlyTotals: { label: string; month: string; counter: number }[];
 }
 
 /**
@@ -74,6 +77,14 @@ function sqliteSyncStore(withRaw: NonNullable<DatabaseHandle['withRawSqlite']>):
       `insert into label_daily_counters (label, module, use_case, day, counter) values (?, ?, ?, ?, ?)
        on conflict (label, module, use_case, day) do update set counter = label_daily_counters.counter + excluded.counter`,
     ),
+    dailyTotal: s.prepare(
+      `insert into label_daily_totals (label, day, counter) values (?, ?, ?)
+       on conflict (label, day) do update set counter = label_daily_totals.counter + excluded.counter`,
+    ),
+    monthlyTotal: s.prepare(
+      `insert into label_monthly_totals (label, month, counter) values (?, ?, ?)
+       on conflict (label, month) do update set counter = label_monthly_totals.counter + excluded.counter`,
+    ),
     monthlyCounter: s.prepare(
       `insert into label_monthly_counters (label, module, use_case, month, counter) values (?, ?, ?, ?, ?)
        on conflict (label, module, use_case, month) do update set counter = label_monthly_counters.counter + excluded.counter`,
@@ -101,6 +112,8 @@ function sqliteSyncStore(withRaw: NonNullable<DatabaseHandle['withRawSqlite']>):
           for (const c of w.deviceCounters) st.deviceCounter.run(w.deviceId, c.label, c.module, c.useCase, c.month, c.counter, w.now);
           for (const c of w.dailyCounters) st.dailyCounter.run(c.label, c.module, c.useCase, c.day, c.counter);
           for (const c of w.monthlyCounters) st.monthlyCounter.run(c.label, c.module, c.useCase, c.month, c.counter);
+          for (const c of w.dailyTotals) st.dailyTotal.run(c.label, c.day, c.counter);
+          for (const c of w.monthlyTotals) st.monthlyTotal.run(c.label, c.month, c.counter);
           return true;
         })(),
       ),
@@ -189,6 +202,24 @@ function kyselySyncStore(handle: DatabaseHandle): SyncStore {
                 oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb) => ({
                   counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,
                 })),
+              )
+              .execute();
+          }
+          if (w.dailyTotals.length > 0) {
+            await trx
+              .insertInto('labelDailyTotals')
+              .values(w.dailyTotals)
+              .onConflict((oc) =>
+                oc.columns(['label', 'day']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelDailyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
+              )
+              .execute();
+          }
+          if (w.monthlyTotals.length > 0) {
+            await trx
+              .insertInto('labelMonthlyTotals')
+              .values(w.monthlyTotals)
+              .onConflict((oc) =>
+                oc.columns(['label', 'month']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelMonthlyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
               )
               .execute();
           }

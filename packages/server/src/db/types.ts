@@ -174,6 +174,20 @@ export interface LabelMonthlyCounterTable {
   counter: number;
 }
 
+/** Per label, all modules and use cases: per day of the current month. */
+export interface LabelDailyTotalTable {
+  label: string;
+  day: string;
+  counter: number;
+}
+
+/** Per label, all modules and use cases: per month that has ended. */
+export interface LabelMonthlyTotalTable {
+  label: string;
+  month: string;
+  counter: number;
+}
+
 /** The rollover of one month: started, and completed when nothing was left to move. */
 export interface CounterRolloverTable {
   month: string;
@@ -236,6 +250,8 @@ export interface Database {
   deviceCounters: DeviceCounterTable;
   labelDailyCounters: LabelDailyCounterTable;
   labelMonthlyCounters: LabelMonthlyCounterTable;
+  labelDailyTotals: LabelDailyTotalTable;
+  labelMonthlyTotals: LabelMonthlyTotalTable;
   counterRollovers: CounterRolloverTable;
   jobLocks: JobLockTable;
   deviceMessages: DeviceMessageTable;

@@ -67,6 +67,16 @@ function aggregate<K extends string>(items: { key: K; counter: number }[]): Map<
   return out;
 }
 
+/** Sums `label \0 module \0 useCase \0 period` counters per `label \0 period` (the part at `periodAt`). */
+function totalsBy(counters: Map<string, number>, periodAt: number): Map<string, number> {
+  return aggregate(
+    [...counters].map(([key, counter]) => {
+      const parts = key.split('\u0000');
+      return { key: `${parts[0]}\u0000${parts[periodAt]}`, counter };
+    }),
+  );
+}
+
 /** Refuses transactions dated after tomorrow (UTC): a device clock that far ahead is wrong. */
 function checkTransactionDates(body: SyncRequest, now: Date): void {
   const latest = new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10);
@@ -146,6 +156,14 @@ export async function applySync(services: Services, device: DeviceRow, jti: stri
     monthlyCounters: [...closed].map(([key, counter]) => {
       const [label = '', module = '', useCase = '', month = ''] = key.split('\u0000');
       return { label, module, useCase, month, counter };
+    }),
+    dailyTotals: [...totalsBy(daily, 3)].map(([key, counter]) => {
+      const [label = '', day = ''] = key.split('\u0000');
+      return { label, day, counter };
+    }),
+    monthlyTotals: [...totalsBy(closed, 3)].map(([key, counter]) => {
+      const [label = '', month = ''] = key.split('\u0000');
+      return { label, month, counter };
     }),
   });
   if (!written) {

@@ -58,6 +58,29 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('label_daily_counters')
     .columns(['day', 'label', 'module', 'use_case', 'counter'])
     .execute();
+  // Per label only (all modules and use cases), per day of the current month and per closed
+  // month: written with the rows above, in the same transactions, so reports that do not split by
+  // module or use case read a few rows per label instead of every one.
+  await clustered(
+    db.schema
+      .createTable('label_daily_totals')
+      .addColumn('label', 'text', (c) => c.notNull())
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('counter', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('label_daily_totals_pk', ['label', 'day']),
+  ).execute();
+  await clustered(
+    db.schema
+      .createTable('label_monthly_totals')
+      .addColumn('label', 'text', (c) => c.notNull())
+      .addColumn('month', 'text', (c) => c.notNull())
+      .addColumn('counter', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('label_monthly_totals_pk', ['label', 'month']),
+  ).execute();
+  await db.schema.createIndex('label_monthly_totals_month_idx').on('label_monthly_totals').columns(['month', 'label', 'counter']).execute();
+  // Totals of what the counters of 0002 hold already.
+  await sql`insert into label_daily_totals (label, day, counter) select label, day, sum(counter) from label_daily_counters group by label, day`.execute(db);
+
   // Reports of one organization read the current month's per-device rows of its labels.
   await db.schema.createIndex('device_counters_label_idx').on('device_counters').columns(['label', 'month']).execute();
 
