@@ -166,13 +166,21 @@ describe('reports and the month rollover', () => {
       const day = `${month}-${String((i % 28) + 1).padStart(2, '0')}`;
       total += i + 1;
       await sqlDb.exec('insert into label_daily_counters (label, module, use_case, day, counter) values (?, ?, ?, ?, ?)', [`race-${i % 30}`, 'm', `u${Math.floor(i / 30)}`, day, i + 1]);
+      // As a sync writes them: the per-label total beside the detail row.
+      await sqlDb.exec(
+        'insert into label_daily_totals (label, day, counter) values (?, ?, ?) on conflict (label, day) do update set counter = label_daily_totals.counter + excluded.counter',
+        [`race-${i % 30}`, day, i + 1],
+      );
     }
-    const sumArchived = async () => Number((await sqlDb.exec("select coalesce(sum(counter), 0) as n from label_monthly_counters where label like 'race-%'"))[0]!.n);
+    const sumArchived = async (table = 'label_monthly_counters') => Number((await sqlDb.exec(`select coalesce(sum(counter), 0) as n from ${table} where label like 'race-%'`))[0]!.n);
     expect(await sumArchived()).toBe(0);
 
     const [a, b] = await Promise.all([serve(), serve()]);
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && Number((await sqlDb.exec('select count(*) as n from label_daily_counters where day < ?', [`${monthOf(new Date())}-01`]))[0]!.n) > 0) {
+    const leftOver = async () =>
+      Number((await sqlDb.exec('select count(*) as n from label_daily_counters where day < ?', [`${monthOf(new Date())}-01`]))[0]!.n) +
+      Number((await sqlDb.exec('select count(*) as n from label_daily_totals where day < ?', [`${monthOf(new Date())}-01`]))[0]!.n);
+    while (Date.now() < deadline && (await leftOver()) > 0) {
       await new Promise((r) => setTimeout(r, 200));
     }
     // Let both schedulers finish their first tick, then stop both.
@@ -180,6 +188,7 @@ describe('reports and the month rollover', () => {
     await stop(a.server);
     await stop(b.server);
     expect(await sumArchived()).toBe(total);
+    expect(await sumArchived('label_monthly_totals')).toBe(total);
     const rolled = [a.server, b.server].flatMap((s) => jsonLines(s.stderr()).filter((l) => l.msg === 'counters rolled over'));
     expect(rolled).toHaveLength(1);
     expect(rolled[0]).toMatchObject({ month, dailyRowsArchived: 300 });
