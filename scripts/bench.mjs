@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { ROOT, installAndBuild, log, run } from './lib.mjs';
 
-const ALL = ['sync', 'downloads'];
+const ALL = ['sync', 'downloads', 'reports'];
 const args = process.argv.slice(2);
 const dash = args.indexOf('--');
 const names = (dash === -1 ? args : args.slice(0, dash)).filter((a) => !a.startsWith('-'));

@@ -1,0 +1,41 @@
+// bench:reports — a stand-in for syncs while a rollover runs: every `interval` ms, one small write
+// transaction on the same SQLite file (BEGIN IMMEDIATE; add 1 to one daily label row of today;
+// COMMIT), timing how long each waited. Writes "ready" to stderr when started; when its stdin
+// closes, prints the samples as JSON ([epoch ms at start, ms taken, error?]) and exits.
+// Usage: node bench/reports-probe.mjs <database file> <day YYYY-MM-DD> [interval ms]
+import { setTimeout as sleep } from 'node:timers/promises';
+import SQLite from '../packages/server/node_modules/better-sqlite3/lib/index.js';
+
+const [path, day, interval = '20'] = process.argv.slice(2);
+const db = new SQLite(path, { fileMustExist: true });
+db.pragma('synchronous = NORMAL');
+// Far above DS's 5 s, so the probe measures how long a writer is kept waiting, not when it gives up.
+db.pragma('busy_timeout = 120000');
+const add = db.prepare(
+  `insert into label_daily_counters (label, module, use_case, day, counter) values ('bench-probe', 'probe', 'probe', ?, 1)
+   on conflict (label, module, use_case, day) do update set counter = counter + 1`,
+);
+
+let stop = false;
+process.stdin.on('data', () => {});
+process.stdin.once('end', () => (stop = true));
+process.stdin.once('close', () => (stop = true));
+process.stderr.write('ready\n');
+
+const samples = [];
+while (!stop) {
+  const epoch = performance.timeOrigin + performance.now();
+  const started = performance.now();
+  try {
+    db.exec('begin immediate');
+    add.run(day);
+    db.exec('commit');
+    samples.push([epoch, performance.now() - started]);
+  } catch (error) {
+    if (db.inTransaction) db.exec('rollback');
+    samples.push([epoch, performance.now() - started, error.code ?? error.message]);
+  }
+  await sleep(Number(interval));
+}
+db.close();
+process.stdout.write(JSON.stringify(samples));
