@@ -396,12 +396,26 @@ describe('a rollover stopped midway', () => {
     expect(sum(after.body.data)).toBe(total);
   });
 
+  it('a second rollover in the same process is refused while one runs', async () => {
+    const db = ctx.app.services.db;
+    await db
+      .insertInto('labelDailyCounters')
+      .values(Array.from({ length: 20 }, (_, i) => ({ label: `s${i}`, module: 'm', useCase: 'u', day: '2026-03-10', counter: 1 })))
+      .execute();
+    ctx.clock.set('2026-04-01T00:05:00Z');
+    const first = rollover(ctx.app.services, undefined, { batchSize: 2, pauseMs: 20 });
+    await new Promise((r) => setTimeout(r, 30));
+    await expect(rollover(ctx.app.services, undefined)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await first).map((r) => [r.month, r.dailyRowsArchived])).toEqual([['2026-03', 20]]);
+  });
+
   it('a crashed holder blocks the job only until its lease expires', async () => {
     const db = ctx.app.services.db;
     const t0 = new Date('2026-03-01T00:10:00Z');
     expect(await acquireLease(db, 'test-job', 'crashed', t0, 60_000)).toBe(true);
     expect(await acquireLease(db, 'test-job', 'other', new Date(t0.getTime() + 30_000), 60_000)).toBe(false);
-    expect(await acquireLease(db, 'test-job', 'crashed', new Date(t0.getTime() + 30_000), 60_000)).toBe(true);
+    // Not even by its holder: a second run in the same process waits its turn.
+    expect(await acquireLease(db, 'test-job', 'crashed', new Date(t0.getTime() + 30_000), 60_000)).toBe(false);
     expect(await acquireLease(db, 'test-job', 'other', new Date(t0.getTime() + 91_000), 60_000)).toBe(true);
     await releaseLease(db, 'test-job', 'other');
     expect(await acquireLease(db, 'test-job', 'third', new Date(t0.getTime() + 92_000), 60_000)).toBe(true);

@@ -4,7 +4,8 @@ import type { Executor } from '../db/types.js';
 /**
  * A lease on a named job in the `job_locks` table, so that of several DS processes sharing a
  * database exactly one runs the job. Taking it is one atomic upsert that succeeds only when the
- * row is free, expired or already ours; a crashed holder's lease simply runs out. Works the same
+ * row is free or expired (not when we hold it: two runs in one process must not overlap either);
+ * a crashed holder's lease simply runs out. Works the same
  * on SQLite and PostgreSQL (ARCHITECTURE.md: the scheduler takes a lock row).
  */
 export async function acquireLease(db: Executor, name: string, holder: string, now: Date, leaseMs: number): Promise<boolean> {
@@ -16,7 +17,7 @@ export async function acquireLease(db: Executor, name: string, holder: string, n
       oc
         .column('name')
         .doUpdateSet({ holder: row.holder, acquiredAt: row.acquiredAt, expiresAt: row.expiresAt })
-        .where((eb) => eb.or([eb('jobLocks.expiresAt', '<=', row.acquiredAt), eb('jobLocks.holder', '=', holder)])),
+        .where('jobLocks.expiresAt', '<=', row.acquiredAt),
     )
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
