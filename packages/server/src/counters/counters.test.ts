@@ -279,6 +279,7 @@ describe('a year of syncs across month boundaries', () => {
     const cases: [string, RegExp][] = [
       ['from=2026-11-05', /from: 2026-11-05 is not in the current month \(2026-12\); earlier months are kept per month: use 2026-11/],
       ['from=2026-12-31&to=2026-12-01', /from: 2026-12-31 is after to/],
+      ['to=2027-01-03', /to: 2027-01-03 is after the current month \(2026-12\)/],
       ['from=2026-13', /from: 2026-13 is not a month/],
       ['from=2026-12-32', /from: 2026-12-32 is not a day/],
       ['from=2026-11&by=device', /per-device counters are kept for the current month only/],

@@ -51,7 +51,8 @@ export function transactionPeriod(query: Pick<TransactionReportQuery, 'from' | '
     if (bound === undefined) return;
     if (isDay(bound)) {
       if (!isRealDay(bound)) throw invalidBound(field, `${bound} is not a day`);
-      if (bound.slice(0, 7) !== current) {
+      if (bound.slice(0, 7) > current) throw invalidBound(field, `${bound} is after the current month (${current}); nothing is counted there yet`);
+      if (bound.slice(0, 7) < current) {
         throw invalidBound(field, `${bound} is not in the current month (${current}); earlier months are kept per month: use ${bound.slice(0, 7)}`);
       }
     } else if (!isRealMonth(bound)) throw invalidBound(field, `${bound} is not a month`);
