@@ -8,6 +8,9 @@ export function csvField(text: string): string {
 function csvValue(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'object') return JSON.stringify(value);
+  // Labels, modules and use cases come from devices in the field: text a spreadsheet would run
+  // as a formula gets a leading apostrophe (OWASP, CSV injection). Numbers are never touched.
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(value)) return `'${value}`;
   return String(value);
 }
 
