@@ -1,7 +1,8 @@
 import { SqliteAdapter, sql, type CreateTableBuilder, type Kysely } from 'kysely';
 
-// Frozen. Archived monthly label counters, the record of month rollovers, and the lock rows of
-// jobs that exactly one DS process may run at a time.
+// Frozen. Archived monthly label counters, per-label totals, the record of month rollovers, and
+// the lock rows of jobs that exactly one DS process may run at a time; on SQLite the counter
+// tables become clustered by their keys.
 export async function up(db: Kysely<any>): Promise<void> {
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   // On SQLite the counter tables are clustered by their primary key (WITHOUT ROWID): the rollover
