@@ -24,14 +24,23 @@ export interface RolloverOptions {
 
 /**
  * The months a rollover without `--month` works on: every closed month that still has daily label
- * rows, and the month that just ended until its rollover has completed once.
+ * rows, and the month that just ended until its rollover has completed once. Every DS process asks
+ * each minute; once the last month is done and no rollover is unfinished, that is one small query.
  */
 export async function pendingMonths(services: Services): Promise<string[]> {
   const current = monthOf(services.clock.now());
   const previous = addMonths(current, -1);
   const months = new Set<string>();
-  const done = await services.db.selectFrom('counterRollovers').select('completedAt').where('month', '=', previous).executeTakeFirst();
-  if (!done?.completedAt) months.add(previous);
+  const unfinished = await services.db
+    .selectFrom('counterRollovers')
+    .select(['month', 'completedAt'])
+    .where((eb) => eb.or([eb('month', '=', previous), eb('completedAt', 'is', null)]))
+    .execute();
+  const previousDone = unfinished.some((r) => r.month === previous && r.completedAt !== null);
+  // No transaction of a closed month is written to daily rows, so with the last month rolled over
+  // and no rollover stopped midway there is nothing left to find.
+  if (previousDone && unfinished.every((r) => r.completedAt !== null)) return [];
+  if (!previousDone) months.add(previous);
   // Closed months that still have daily rows (a rollover never run, or stopped midway).
   for (let from = ''; ; ) {
     const day = await repo.firstDailyDayIn(services.db, from, firstDay(current));
