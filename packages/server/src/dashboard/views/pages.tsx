@@ -221,6 +221,49 @@ function PeriodInput(props: { name: 'from' | 'to'; value: string | undefined }) 
   );
 }
 
+/** A (possibly stacked) bar chart's numbers as a table: a row per label, a column per series. */
+function SeriesTable(props: {
+  caption: string;
+  keyHeader: string;
+  labels: string[];
+  series: { label: string; data: number[] }[];
+  rowName?: (label: string) => string;
+  /** Said in the table when there are no labels. */
+  empty?: string;
+}) {
+  return (
+    <table>
+      <caption class="visually-hidden">{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{props.keyHeader}</th>
+          {props.series.map((s) => (
+            <th scope="col" class="num">
+              {s.label}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {props.labels.length === 0 && props.empty !== undefined ? (
+          <tr>
+            <td colspan={props.series.length + 1}>{props.empty}</td>
+          </tr>
+        ) : (
+          props.labels.map((label, i) => (
+            <tr>
+              <th scope="row">{props.rowName ? props.rowName(label) : label}</th>
+              {props.series.map((s) => (
+                <td class="num">{formatCount(s.data[i] ?? 0)}</td>
+              ))}
+            </tr>
+          ))
+        )}
+      </tbody>
+    </table>
+  );
+}
+
 export function TransactionsPage(props: {
   session: Session;
   query: TransactionReportQuery;
@@ -304,29 +347,13 @@ export function TransactionsPage(props: {
             title="Transactions per month"
             data={{ type: 'bar', labels: props.months, datasets: perMonth, stacked: Boolean(split) }}
             table={
-              <table>
-                <caption class="visually-hidden">Transactions per month</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Month</th>
-                    {perMonth.map((s) => (
-                      <th scope="col" class="num">
-                        {s.label}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {props.months.map((m, i) => (
-                    <tr>
-                      <th scope="row">{m === props.currentMonth ? `${m} (so far)` : m}</th>
-                      {perMonth.map((s) => (
-                        <td class="num">{formatCount(s.data[i] ?? 0)}</td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <SeriesTable
+                caption="Transactions per month"
+                keyHeader="Month"
+                labels={props.months}
+                rowName={(m) => (m === props.currentMonth ? `${m} (so far)` : m)}
+                series={perMonth}
+              />
             }
           />
           {showsCurrentMonth ? (
@@ -335,35 +362,7 @@ export function TransactionsPage(props: {
               title={`Transactions per day in ${props.currentMonth}`}
               data={{ type: 'bar', labels: days, datasets: perDay, stacked: Boolean(split) }}
               table={
-                <table>
-                  <caption class="visually-hidden">Transactions per day in {props.currentMonth}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Day</th>
-                      {perDay.map((s) => (
-                        <th scope="col" class="num">
-                          {s.label}
-                        </th>
-                      ))}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {days.length === 0 ? (
-                      <tr>
-                        <td colspan={perDay.length + 1}>None yet</td>
-                      </tr>
-                    ) : (
-                      days.map((d, i) => (
-                        <tr>
-                          <th scope="row">{d}</th>
-                          {perDay.map((s) => (
-                            <td class="num">{formatCount(s.data[i] ?? 0)}</td>
-                          ))}
-                        </tr>
-                      ))
-                    )}
-                  </tbody>
-                </table>
+                <SeriesTable caption={`Transactions per day in ${props.currentMonth}`} keyHeader="Day" labels={days} series={perDay} empty="None yet" />
               }
             />
           ) : null}
