@@ -136,16 +136,19 @@ export async function transactionsReport(services: Services, principal: Principa
       for (const s of await repo.sumCounters(db, daily, { column: 'day', ...period.days }, filters, group)) add(s, s.time?.slice(0, 7) ?? period.current, s.time);
     }
   }
-  return [...rows.values()].filter((r) => r.transactions !== 0).sort(compareRows);
+  return [...rows.values()].filter((r) => r.transactions !== 0).sort(byFields<TransactionReportRow>(DIMENSION_ORDER));
 }
 
-function compareRows(a: TransactionReportRow, b: TransactionReportRow): number {
-  for (const d of DIMENSION_ORDER) {
-    const x = a[d] ?? '';
-    const y = b[d] ?? '';
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
+/** Orders report rows by these text fields, in turn (absent or null first). */
+function byFields<T>(fields: readonly (keyof T)[]): (a: T, b: T) => number {
+  return (a, b) => {
+    for (const f of fields) {
+      const x = (a[f] ?? '') as string;
+      const y = (b[f] ?? '') as string;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  };
 }
 
 /** Device counts by one dimension; stopped means silent for `staleIntervals` of its version's sync interval. */
@@ -201,13 +204,5 @@ export async function downloadsReport(services: Services, principal: Principal, 
     existing.completed += s.completed;
     existing.bytes += s.bytes;
   }
-  const order = ['month', 'day', 'os', 'browser', 'version'] as const;
-  return [...rows.values()].sort((a, b) => {
-    for (const d of order) {
-      const x = a[d] ?? '';
-      const y = b[d] ?? '';
-      if (x !== y) return x < y ? -1 : 1;
-    }
-    return 0;
-  });
+  return [...rows.values()].sort(byFields<DownloadReportRow>(['month', 'day', 'os', 'browser', 'version']));
 }
