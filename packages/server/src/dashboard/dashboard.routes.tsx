@@ -4,7 +4,7 @@ import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { Child } from 'hono/jsx';
 import type { AppEnv, Services } from '../context.js';
-import { transactionsReport } from '../counters/reports.service.js';
+import { transactionsReport } from '../reports/transactions.js';
 import { AppError } from '../lib/errors.js';
 import { addDays, addMonths, dayOf, firstDay, monthOf, monthsBetween } from '../lib/months.js';
 import { clientAddress } from '../lib/respond.js';

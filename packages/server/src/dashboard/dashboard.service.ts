@@ -9,7 +9,9 @@ import {
   type TransactionReportQuery,
 } from '@ds/shared';
 import type { Services } from '../context.js';
-import { devicesReport, downloadsReport, transactionsReport } from '../counters/reports.service.js';
+import { devicesReport } from '../reports/devices.js';
+import { downloadsReport } from '../reports/downloads.js';
+import { transactionsReport } from '../reports/transactions.js';
 import { listLabels } from '../labels/labels.service.js';
 import { addMonths, monthOf, monthsBetween } from '../lib/months.js';
 import { listOrganizations } from '../organizations/organizations.service.js';

@@ -4,7 +4,7 @@ import type { AppEnv, Services } from '../context.js';
 import { iso } from '../lib/clock.js';
 import { ok } from '../lib/respond.js';
 import { jsonBody } from '../lib/validate.js';
-import { bearer, verifyInstallationToken } from '../tokens/tokens.service.js';
+import { bearer, verifyInstallationToken } from '../token-exchange/token-exchange.service.js';
 import { applySync, registerDevice } from './devices.service.js';
 import { joseResponse, openDeviceMessage, sealDeviceAnswer } from './messages.js';
 import { versionCheck } from './version-check.js';

@@ -8,6 +8,7 @@ import {
 import type { Services } from '../context.js';
 import type { DeviceRow } from '../db/types.js';
 import { iso } from '../lib/clock.js';
+import { monthOfDay } from '../lib/months.js';
 import { AppError } from '../lib/errors.js';
 import { checkDeviceCertificate } from './certificate.js';
 import { encodeKeyAlg } from './device-keys.js';
@@ -57,8 +58,6 @@ export async function registerDevice(
   }
   return { created: true, data: answer(id) };
 }
-
-const monthOf = (day: string) => day.slice(0, 7);
 
 /** Sums transactions per key so one sync writes each counter row once. */
 function aggregate<K extends string>(items: { key: K; counter: number }[]): Map<K, number> {
@@ -119,20 +118,20 @@ export async function applySync(services: Services, device: DeviceRow, jti: stri
     accepted: { transactions: body.transactions.length },
   };
 
-  const currentMonth = monthOf(nowIso.slice(0, 10));
+  const currentMonth = monthOfDay(nowIso.slice(0, 10));
   // A month that has ended is kept per month (API.md section 4): transactions dated in one go to
   // its archived row, whether or not its rollover has run yet, so a late sync is never lost and
   // never lands in daily rows the rollover has already flattened.
   const daily = aggregate(
-    body.transactions.filter((t) => monthOf(t.txDate) >= currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase, t.txDate].join('\u0000'), counter: t.counter })),
+    body.transactions.filter((t) => monthOfDay(t.txDate) >= currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase, t.txDate].join('\u0000'), counter: t.counter })),
   );
   const closed = aggregate(
     body.transactions
-      .filter((t) => monthOf(t.txDate) < currentMonth)
-      .map((t) => ({ key: [t.label, t.module, t.useCase, monthOf(t.txDate)].join('\u0000'), counter: t.counter })),
+      .filter((t) => monthOfDay(t.txDate) < currentMonth)
+      .map((t) => ({ key: [t.label, t.module, t.useCase, monthOfDay(t.txDate)].join('\u0000'), counter: t.counter })),
   );
   const perDevice = aggregate(
-    body.transactions.filter((t) => monthOf(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
+    body.transactions.filter((t) => monthOfDay(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
   );
   const written = await services.syncStore.writeSync({
     deviceId: device.id,

@@ -3,6 +3,8 @@
 
 export const dayOf = (date: Date): string => date.toISOString().slice(0, 10);
 export const monthOf = (date: Date): string => date.toISOString().slice(0, 7);
+/** The month (`YYYY-MM`) of a day (`YYYY-MM-DD`). */
+export const monthOfDay = (day: string): string => day.slice(0, 7);
 
 /** The month `n` months after `month` (negative: before). */
 export function addMonths(month: string, n: number): string {

@@ -1,10 +1,11 @@
-import type { LoginResult, Scope, Whoami } from '@ds/shared';
-import { ScopeSchema } from '@ds/shared';
+import type { LoginResult, Whoami } from '@ds/shared';
 import type { Services } from '../context.js';
 import { addSeconds, iso } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { DUMMY_PASSWORD_HASH, KEY_PREFIX, newSecret, secretDigest, secretHint, verifyPassword } from '../lib/secrets.js';
 import { roleScopes, type Principal } from './principal.js';
+import * as tokens from '../admin-tokens/admin-tokens.repository.js';
+import { parseScopes } from '../admin-tokens/admin-tokens.service.js';
 import * as repo from './users.repository.js';
 
 /** Recording `last used` at most this often keeps a write off most authenticated requests. */
@@ -34,7 +35,7 @@ export async function openSession(services: Services, userId: string): Promise<L
   const now = services.clock.now();
   const token = newSecret(KEY_PREFIX.session);
   const expiresAt = iso(addSeconds(now, services.config.sessionTtlSeconds));
-  await repo.insertAdminToken(services.db, {
+  await tokens.insertAdminToken(services.db, {
     id: crypto.randomUUID(),
     userId,
     kind: 'session',
@@ -52,7 +53,7 @@ export async function openSession(services: Services, userId: string): Promise<L
 
 /** Resolves a bearer token to a principal, or throws 401 saying why. */
 export async function authenticateAdminToken(services: Services, token: string): Promise<Principal> {
-  const row = await repo.findAdminTokenByHash(services.db, secretDigest(token));
+  const row = await tokens.findAdminTokenByHash(services.db, secretDigest(token));
   if (!row) throw new AppError('UNAUTHENTICATED', 'the token is not valid', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   const now = services.clock.now();
   if (row.revokedAt !== null) throw new AppError('TOKEN_REVOKED', 'the token has been revoked');
@@ -60,7 +61,7 @@ export async function authenticateAdminToken(services: Services, token: string):
     throw new AppError('TOKEN_EXPIRED', row.kind === 'session' ? 'the session has expired; log in again' : 'the token has expired');
   }
   if (!row.lastUsedAt || now.getTime() - Date.parse(row.lastUsedAt) > TOUCH_INTERVAL_MS) {
-    await repo.touchAdminToken(services.db, row.id, iso(now));
+    await tokens.touchAdminToken(services.db, row.id, iso(now));
   }
   const allowed = roleScopes(row.role, row.organizationId !== null);
   const scopes =
@@ -81,15 +82,9 @@ export async function authenticateAdminToken(services: Services, token: string):
   };
 }
 
-export function parseScopes(text: string | null): Scope[] {
-  if (!text) return [];
-  const list = JSON.parse(text) as unknown[];
-  return list.filter((s): s is Scope => ScopeSchema.safeParse(s).success);
-}
-
 export async function logout(services: Services, principal: Principal): Promise<void> {
   // An API token is revoked with `ds token revoke`; logging out only ends sessions.
-  if (principal.credential === 'session') await repo.revokeAdminToken(services.db, principal.tokenId, iso(services.clock.now()));
+  if (principal.credential === 'session') await tokens.revokeAdminToken(services.db, principal.tokenId, iso(services.clock.now()));
 }
 
 export function whoami(principal: Principal): Whoami {

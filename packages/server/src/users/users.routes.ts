@@ -1,12 +1,10 @@
 import {
   LoginRequestSchema,
   PageQuerySchema,
-  TokenCreateSchema,
   UserCreateSchema,
   UserPasswordSchema,
 } from '@ds/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AppEnv, Services } from '../context.js';
 import { adminAuth, requireScope } from '../middleware/admin-auth.js';
 import { clientAddress, ok, okPage } from '../lib/respond.js';
@@ -50,22 +48,5 @@ export function userRoutes(services: Services) {
     return ok(c, await users.setPassword(services, c.var.principal, c.req.param('username'), password));
   });
   app.delete('/:username', requireScope('users:write'), async (c) => ok(c, await users.deleteUser(services, c.var.principal, c.req.param('username'))));
-  return app;
-}
-
-const TokenListQuerySchema = PageQuerySchema.extend({ all: z.enum(['true', 'false']).optional() });
-
-/** `/admin/tokens`: admin API tokens for pipelines. */
-export function tokenRoutes(services: Services) {
-  const app = new Hono<AppEnv>();
-  app.use('*', adminAuth(services));
-  app.get('/', requireScope('tokens:read'), async (c) => {
-    const { all, ...page } = query(c, TokenListQuerySchema);
-    return okPage(c, await users.listApiTokens(services, c.var.principal, page, all === 'true'));
-  });
-  app.post('/', requireScope('tokens:write'), async (c) =>
-    ok(c, await users.createApiToken(services, c.var.principal, await jsonBody(c, TokenCreateSchema)), 201),
-  );
-  app.delete('/:id', requireScope('tokens:write'), async (c) => ok(c, await users.revokeApiToken(services, c.var.principal, c.req.param('id'))));
   return app;
 }

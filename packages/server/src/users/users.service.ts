@@ -1,12 +1,11 @@
-import type { ApiToken, DeleteResult, PageQuery, TokenCreate, User, UserCreate } from '@ds/shared';
+import type { DeleteResult, PageQuery, User, UserCreate } from '@ds/shared';
 import type { Services } from '../context.js';
 import type { Executor } from '../db/types.js';
-import { addSeconds, iso } from '../lib/clock.js';
+import { iso } from '../lib/clock.js';
 import { AppError, conflict, notFound } from '../lib/errors.js';
 import { decodeCursor, pageOf } from '../lib/pagination.js';
-import { KEY_PREFIX, hashPassword, newSecret, secretDigest, secretHint } from '../lib/secrets.js';
+import { hashPassword } from '../lib/secrets.js';
 import { findOrganizationByName } from '../organizations/organizations.repository.js';
-import { parseScopes } from './auth.service.js';
 import { requireUnrestricted, type Principal } from './principal.js';
 import * as repo from './users.repository.js';
 
@@ -94,67 +93,4 @@ export async function setPassword(services: Services, principal: Principal, user
       .execute();
     return toUser((await repo.findUserById(trx, row.id))!);
   });
-}
-
-// ------------------------------------------------------------------ admin API tokens
-
-function toApiToken(row: repo.ApiTokenRowWithUser, token?: string): ApiToken {
-  return {
-    id: row.id,
-    name: row.name ?? '',
-    username: row.username,
-    scopes: parseScopes(row.scopes),
-    prefix: row.prefix,
-    createdAt: row.createdAt,
-    expiresAt: row.expiresAt,
-    revokedAt: row.revokedAt,
-    lastUsedAt: row.lastUsedAt,
-    ...(token ? { token } : {}),
-  };
-}
-
-export async function createApiToken(services: Services, principal: Principal, body: TokenCreate): Promise<ApiToken> {
-  const missing = body.scopes.filter((s) => !principal.scopes.has(s));
-  if (missing.length > 0) {
-    throw new AppError('FORBIDDEN', `a token cannot carry scopes its creator lacks: ${missing.join(', ')}`, { scopes: missing });
-  }
-  const now = services.clock.now();
-  const token = newSecret(KEY_PREFIX.admin);
-  const id = crypto.randomUUID();
-  await repo.insertAdminToken(services.db, {
-    id,
-    userId: principal.userId,
-    kind: 'api',
-    name: body.name,
-    tokenHash: secretDigest(token),
-    prefix: secretHint(token),
-    scopes: JSON.stringify([...new Set(body.scopes)].sort()),
-    createdAt: iso(now),
-    expiresAt: body.expiresInSeconds ? iso(addSeconds(now, body.expiresInSeconds)) : null,
-    revokedAt: null,
-    lastUsedAt: null,
-  });
-  return toApiToken((await repo.findApiToken(services.db, id))!, token);
-}
-
-export async function listApiTokens(services: Services, principal: Principal, page: PageQuery, all: boolean) {
-  if (all) requireUnrestricted(principal);
-  const rows = await repo.listApiTokens(services.db, {
-    ...(all ? {} : { userId: principal.userId }),
-    after: decodeCursor(page.cursor),
-    limit: page.limit + 1,
-  });
-  const { items, next } = pageOf(rows, page.limit, (r) => r.id);
-  return { items: items.map((r) => toApiToken(r)), next };
-}
-
-export async function revokeApiToken(services: Services, principal: Principal, id: string): Promise<ApiToken> {
-  const row = await repo.findApiToken(services.db, id);
-  const unrestrictedAdmin = principal.role === 'admin' && principal.organizationId === null;
-  if (!row || (row.userId !== principal.userId && !unrestrictedAdmin)) {
-    if (unrestrictedAdmin) throw notFound(`token ${id}`);
-    throw new AppError('FORBIDDEN', 'this credential may revoke only its own tokens');
-  }
-  await repo.revokeAdminToken(services.db, id, iso(services.clock.now()));
-  return toApiToken((await repo.findApiToken(services.db, id))!);
 }

@@ -3,7 +3,7 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv, Services } from '../context.js';
 import { notFound } from '../lib/errors.js';
 import { ok } from '../lib/respond.js';
-import { bearer, verifyApplicationToken } from '../tokens/tokens.service.js';
+import { bearer, verifyApplicationToken } from '../token-exchange/token-exchange.service.js';
 import { versionInfo } from './version-info.js';
 import { findVersion, latestVersion } from './versions.repository.js';
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.js';
 import { clientAddress, ok } from '../lib/respond.js';
-import * as service from './tokens.service.js';
+import * as service from './token-exchange.service.js';
 
 /** `/tokens`: API keys for JWTs (browser apps and T1C installers). */
 export function tokenExchangeRoutes(services: Services) {

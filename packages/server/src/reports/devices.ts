@@ -1,77 +1,26 @@
+import type { DeviceReportQuery, DeviceReportRow } from '@ds/shared';
 import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
-import type { Database, Executor } from '../db/types.js';
+import type { Services } from '../context.js';
+import type { Executor } from '../db/types.js';
+import type { Principal } from '../users/principal.js';
+import { reportOrganization } from './scope.js';
 
-// The report queries. Each groups in SQL by exactly the dimensions asked for, so a report reads
-// indexes and returns few rows; the service merges the sources and names the columns.
+// The devices report: counts of devices, active, stopped syncing and on versions not allowed.
 
-export interface CounterFilters {
-  organizationId?: string | undefined;
-  label?: string | undefined;
-  module?: string | undefined;
-  useCase?: string | undefined;
-}
-
-/** Which columns a counter query groups by. */
-export interface CounterGrouping {
-  time: boolean;
-  organization: boolean;
-  label: boolean;
-  module: boolean;
-  useCase: boolean;
-  device: boolean;
-}
-
-export interface CounterSum {
-  time?: string;
-  organization?: string | null;
-  label?: string;
-  module?: string;
-  useCase?: string;
-  device?: string;
-  transactions: number;
-}
-
-/** Per-label totals have no module or use case: only for reports that neither split nor filter by them. */
-type CounterTable = 'labelDailyCounters' | 'labelMonthlyCounters' | 'labelDailyTotals' | 'labelMonthlyTotals' | 'deviceCounters';
-
-/**
- * Sums one counter table. `time` is the table's day or month column, restricted to [from, to];
- * organization comes from the label's current organization (null when the label was deleted).
- */
-export async function sumCounters(
-  db: Executor,
-  table: CounterTable,
-  range: { column: 'day' | 'month'; from: string; to: string },
-  filters: CounterFilters,
-  group: CounterGrouping,
-): Promise<CounterSum[]> {
-  const t = 'c';
-  let q = (db as Executor).selectFrom(`${table} as ${t}` as 'labelDailyCounters as c') as unknown as SelectQueryBuilder<any, any, any>;
-  const needsOrganization = group.organization || filters.organizationId !== undefined;
-  if (needsOrganization) {
-    q = q.leftJoin('labels as l', 'l.name', 'c.label');
-    if (group.organization) q = q.leftJoin('organizations as o', 'o.id', 'l.organizationId');
-  }
-  q = q.where(`c.${range.column}`, '>=', range.from).where(`c.${range.column}`, '<=', range.to);
-  if (filters.organizationId !== undefined) q = q.where('l.organizationId', '=', filters.organizationId);
-  if (filters.label !== undefined) q = q.where('c.label', '=', filters.label);
-  if (filters.module !== undefined) q = q.where('c.module', '=', filters.module);
-  if (filters.useCase !== undefined) q = q.where('c.useCase', '=', filters.useCase);
-  const columns: [string, string][] = [];
-  if (group.time) columns.push([`c.${range.column}`, 'time']);
-  if (group.organization) columns.push(['o.name', 'organization']);
-  if (group.label) columns.push(['c.label', 'label']);
-  if (group.module) columns.push(['c.module', 'module']);
-  if (group.useCase) columns.push(['c.useCase', 'useCase']);
-  if (group.device) columns.push(['c.deviceId', 'device']);
-  q = q.select((eb: ExpressionBuilder<any, any>) => [
-    ...columns.map(([ref, as]) => eb.ref(ref).as(as)),
-    eb.fn.sum<number>('c.counter').as('transactions'),
-  ]);
-  if (columns.length > 0) q = q.groupBy(columns.map(([ref]) => ref));
-  if (table === 'deviceCounters') q = q.having(sql`sum(c.counter)`, '>', 0);
-  const rows = (await q.execute()) as CounterSum[];
-  return rows.map((r) => ({ ...r, transactions: Number(r.transactions) }));
+/** Device counts by one dimension; stopped means silent for `staleIntervals` of its version's sync interval. */
+export async function devicesReport(services: Services, principal: Principal, query: DeviceReportQuery): Promise<DeviceReportRow[]> {
+  const organizationId = await reportOrganization(services, principal, query.organization);
+  const now = services.clock.now();
+  const versions = await services.db.selectFrom('versions').select('id').execute();
+  const staleBefore = async (versionId: string) => {
+    const { contextConfig } = await services.configCache.get(services.db, versionId);
+    return new Date(now.getTime() - query.staleIntervals * contextConfig.syncIntervalSeconds * 1000).toISOString();
+  };
+  const byVersion = new Map<string, string>();
+  for (const v of versions) byVersion.set(v.id, await staleBefore(v.id));
+  // An unknown version syncs with the DS-wide defaults.
+  const otherwise = await staleBefore('');
+  return deviceMetrics(services.db, { now, staleBefore: { byVersion, otherwise }, organizationId, label: query.label, by: query.by });
 }
 
 export interface DeviceMetricsInput {
@@ -183,40 +132,3 @@ export async function deviceMetrics(db: Executor, input: DeviceMetricsInput): Pr
   }));
 }
 
-export interface DownloadSum {
-  day?: string;
-  os?: string;
-  browser?: string | null;
-  version?: string;
-  downloads: number;
-  completed: number;
-  bytes: number;
-}
-
-/** Download events of the days [from, to], grouped by day (when asked) and the other dimensions. */
-export async function sumDownloads(
-  db: Executor,
-  range: { from: string; to: string },
-  filters: { os?: string | undefined; version?: string | undefined },
-  group: { day: boolean; os: boolean; browser: boolean; version: boolean },
-): Promise<DownloadSum[]> {
-  let q = db.selectFrom('downloadEvents as e').where('e.day', '>=', range.from).where('e.day', '<=', range.to) as unknown as SelectQueryBuilder<Database & any, any, any>;
-  if (filters.os !== undefined) q = q.where('e.os', '=', filters.os);
-  if (filters.version !== undefined) q = q.where('e.version', '=', filters.version);
-  const columns: [string, string][] = [];
-  if (group.day) columns.push(['e.day', 'day']);
-  if (group.os) columns.push(['e.os', 'os']);
-  if (group.browser) columns.push(['e.browserName', 'browser']);
-  if (group.version) columns.push(['e.version', 'version']);
-  q = q.select((eb: ExpressionBuilder<any, any>) => [
-    ...columns.map(([ref, as]) => eb.ref(ref).as(as)),
-    eb.fn.countAll().as('downloads'),
-    eb.fn.coalesce(eb.fn.sum('e.complete'), eb.val(0)).as('completed'),
-    eb.fn.coalesce(eb.fn.sum('e.bytes'), eb.val(0)).as('bytes'),
-  ]);
-  if (columns.length > 0) q = q.groupBy(columns.map(([ref]) => ref));
-  const rows = (await q.execute()) as DownloadSum[];
-  return rows
-    .filter((r) => Number(r.downloads) > 0)
-    .map((r) => ({ ...r, downloads: Number(r.downloads), completed: Number(r.completed), bytes: Number(r.bytes) }));
-}

@@ -1,0 +1,80 @@
+import { ScopeSchema, type ApiToken, type PageQuery, type Scope, type TokenCreate } from '@ds/shared';
+import type { Services } from '../context.js';
+import { addSeconds, iso } from '../lib/clock.js';
+import { AppError, notFound } from '../lib/errors.js';
+import { decodeCursor, pageOf } from '../lib/pagination.js';
+import { KEY_PREFIX, newSecret, secretDigest, secretHint } from '../lib/secrets.js';
+import { requireUnrestricted, type Principal } from '../users/principal.js';
+import * as repo from './admin-tokens.repository.js';
+import type { ApiTokenRowWithUser } from './admin-tokens.repository.js';
+
+// Admin API tokens (`ds_adm_`) for pipelines: scoped, never more than their creator may use.
+
+/** The scopes stored with an API token (JSON text); unknown ones are dropped. */
+export function parseScopes(text: string | null): Scope[] {
+  if (!text) return [];
+  const list = JSON.parse(text) as unknown[];
+  return list.filter((s): s is Scope => ScopeSchema.safeParse(s).success);
+}
+
+
+function toApiToken(row: ApiTokenRowWithUser, token?: string): ApiToken {
+  return {
+    id: row.id,
+    name: row.name ?? '',
+    username: row.username,
+    scopes: parseScopes(row.scopes),
+    prefix: row.prefix,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+    lastUsedAt: row.lastUsedAt,
+    ...(token ? { token } : {}),
+  };
+}
+
+export async function createApiToken(services: Services, principal: Principal, body: TokenCreate): Promise<ApiToken> {
+  const missing = body.scopes.filter((s) => !principal.scopes.has(s));
+  if (missing.length > 0) {
+    throw new AppError('FORBIDDEN', `a token cannot carry scopes its creator lacks: ${missing.join(', ')}`, { scopes: missing });
+  }
+  const now = services.clock.now();
+  const token = newSecret(KEY_PREFIX.admin);
+  const id = crypto.randomUUID();
+  await repo.insertAdminToken(services.db, {
+    id,
+    userId: principal.userId,
+    kind: 'api',
+    name: body.name,
+    tokenHash: secretDigest(token),
+    prefix: secretHint(token),
+    scopes: JSON.stringify([...new Set(body.scopes)].sort()),
+    createdAt: iso(now),
+    expiresAt: body.expiresInSeconds ? iso(addSeconds(now, body.expiresInSeconds)) : null,
+    revokedAt: null,
+    lastUsedAt: null,
+  });
+  return toApiToken((await repo.findApiToken(services.db, id))!, token);
+}
+
+export async function listApiTokens(services: Services, principal: Principal, page: PageQuery, all: boolean) {
+  if (all) requireUnrestricted(principal);
+  const rows = await repo.listApiTokens(services.db, {
+    ...(all ? {} : { userId: principal.userId }),
+    after: decodeCursor(page.cursor),
+    limit: page.limit + 1,
+  });
+  const { items, next } = pageOf(rows, page.limit, (r) => r.id);
+  return { items: items.map((r) => toApiToken(r)), next };
+}
+
+export async function revokeApiToken(services: Services, principal: Principal, id: string): Promise<ApiToken> {
+  const row = await repo.findApiToken(services.db, id);
+  const unrestrictedAdmin = principal.role === 'admin' && principal.organizationId === null;
+  if (!row || (row.userId !== principal.userId && !unrestrictedAdmin)) {
+    if (unrestrictedAdmin) throw notFound(`token ${id}`);
+    throw new AppError('FORBIDDEN', 'this credential may revoke only its own tokens');
+  }
+  await repo.revokeAdminToken(services.db, id, iso(services.clock.now()));
+  return toApiToken((await repo.findApiToken(services.db, id))!);
+}
