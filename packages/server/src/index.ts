@@ -6,3 +6,5 @@ export { openDatabase, migrateToLatest } from './db/database.js';
 export { FakeClock, systemClock, type Clock } from './lib/clock.js';
 export { createLogger, silentLogger, type Logger } from './lib/logger.js';
 export { DS_VERSION } from './version.js';
+// bench:reports times each SQL statement of this report in-process, on the same code DS serves.
+export { transactionsReport } from './reports/transactions.js';
