@@ -7,8 +7,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import SQLite from '../packages/server/node_modules/better-sqlite3/lib/index.js';
-import { initDs, loadConfig } from '../packages/server/dist/index.js';
+import SQLite from 'better-sqlite3';
+import { initDs, loadConfig } from '@ds/server';
 import { ADMIN_PASSWORD, fmt } from './lib.mjs';
 
 /** Bump when what is generated changes: cached files of another version are regenerated. */

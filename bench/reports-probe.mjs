@@ -4,7 +4,7 @@
 // closes, prints the samples as JSON ([epoch ms at start, ms taken, error?]) and exits.
 // Usage: node bench/reports-probe.mjs <database file> <day YYYY-MM-DD> [interval ms]
 import { setTimeout as sleep } from 'node:timers/promises';
-import SQLite from '../packages/server/node_modules/better-sqlite3/lib/index.js';
+import SQLite from 'better-sqlite3';
 
 const [path, day, interval = '20'] = process.argv.slice(2);
 const db = new SQLite(path, { fileMustExist: true });

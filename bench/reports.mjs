@@ -14,10 +14,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import SQLite from '../packages/server/node_modules/better-sqlite3/lib/index.js';
-import { CamelCasePlugin, Kysely, SqliteDialect } from '../packages/server/node_modules/kysely/dist/esm/index.js';
-import { transactionsReport } from '../packages/server/dist/counters/reports.service.js';
-import { TransactionReportQuerySchema } from '../packages/shared/dist/index.js';
+import SQLite from 'better-sqlite3';
+import { CamelCasePlugin, Kysely, SqliteDialect } from 'kysely';
+import { transactionsReport } from '@ds/server';
+import { TransactionReportQuerySchema } from '@ds/shared';
 import { ADMIN_PASSWORD, ROOT, api, fmt, percentile, startDs } from './lib.mjs';
 import { addMonths, cachedDb, generateReportsDb, generateRolloverDb, monthOf } from './reports-data.mjs';
 

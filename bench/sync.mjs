@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import SQLite from '../packages/server/node_modules/better-sqlite3/lib/index.js';
-import { importJWK } from '../packages/shared/node_modules/jose/dist/webapi/index.js';
-import { createDeviceIdentity, deviceKeys, openMessage, sealMessage, DEVICE_ALGORITHMS } from '../packages/shared/dist/index.js';
+import SQLite from 'better-sqlite3';
+import { importJWK } from 'jose';
+import { createDeviceIdentity, deviceKeys, openMessage, sealMessage, DEVICE_ALGORITHMS } from '@ds/shared';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ADMIN_PASSWORD, ROOT, api, fmt, percentile, pool, startDs } from './lib.mjs';
 
