@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './error-envelope.js';
 export * from './os.js';
 export * from './digest.js';
 export * from './csv.js';
