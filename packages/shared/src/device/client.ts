@@ -1,7 +1,8 @@
-import { importJWK, type CryptoKey, type JWK, type ProtectedHeaderParameters } from 'jose';
+import { decodeJwt, importJWK, type CryptoKey, type JWK, type ProtectedHeaderParameters } from 'jose';
 import { API_PREFIX } from '../admin-client.js';
 import { configDigest } from '../digest.js';
-import { isErrorCode, type ErrorCode } from '../errors.js';
+import { parseErrorEnvelope, readJson, unreachableReason } from '../error-envelope.js';
+import type { ErrorCode } from '../errors.js';
 import type { DeviceStatusSchema } from '../schemas/admin.js';
 import {
   JwksSchema,
@@ -35,9 +36,66 @@ export class DeviceCallError extends Error {
   }
 }
 
-export interface DeviceClientOptions {
+/** Where a device reaches DS. */
+export interface DsEndpoint {
   /** DS base URL, e.g. `https://ds.example.com`. */
   baseUrl: string;
+  /** The fetch requests go through (default: the global one). */
+  fetch?: typeof fetch;
+  /** Per-request timeout (default 30 s). */
+  timeoutMs?: number;
+}
+
+async function callDs(endpoint: DsEndpoint, path: string, init: RequestInit): Promise<Response> {
+  const baseUrl = endpoint.baseUrl.replace(/\/+$/, '');
+  try {
+    return await (endpoint.fetch ?? fetch)(`${baseUrl}${API_PREFIX}${path}`, { ...init, signal: AbortSignal.timeout(endpoint.timeoutMs ?? 30_000) });
+  } catch (error) {
+    throw new DeviceCallError(0, 'NETWORK_ERROR', `cannot reach DS at ${baseUrl}: ${unreachableReason(error)}`);
+  }
+}
+
+function callError(status: number, body: unknown): DeviceCallError {
+  const envelope = parseErrorEnvelope(status, body);
+  return new DeviceCallError(status, envelope.code, envelope.description);
+}
+
+async function failure(response: Response): Promise<DeviceCallError> {
+  return callError(response.status, await readJson(response));
+}
+
+/**
+ * Exchanges an installation key for the short-lived registration token a device registers with
+ * (`GET /tokens/installation`). Throws a {@link DeviceCallError} when DS cannot be reached or
+ * refuses the key.
+ */
+export async function exchangeInstallationKey(endpoint: DsEndpoint & { installationKey: string }): Promise<string> {
+  const response = await callDs(endpoint, '/tokens/installation', { headers: { apikey: endpoint.installationKey, accept: 'application/json' } });
+  const body = await readJson(response);
+  const token = response.ok ? (body as { data?: unknown } | undefined)?.data : undefined;
+  if (typeof token !== 'string') throw callError(response.status, body);
+  return token;
+}
+
+/** The T1C version a registration token was issued for (its `sub`); null when it names none. */
+export function installationTokenVersion(token: string): string | null {
+  try {
+    const { sub } = decodeJwt(token);
+    return typeof sub === 'string' && sub !== '' ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What one {@link DeviceClient.syncOnce} came to: DS's answer or the error, and whether the client
+ * is stopped now (`reason` says why when this failure stopped it).
+ */
+export type SyncOutcome =
+  | { ok: true; response: SyncResponse; stopped: boolean }
+  | { ok: false; error: unknown; stopped: boolean; reason?: string };
+
+export interface DeviceClientOptions extends DsEndpoint {
   /** The installation API key packaged with this T1C build (`ds_ins_...`). */
   installationKey: string;
   /** The T1C version this device runs. */
@@ -47,7 +105,6 @@ export interface DeviceClientOptions {
   keyType?: DeviceKeyType;
   store?: DeviceStore;
   clock?: { now(): Date };
-  fetch?: typeof fetch;
   /** Overrides the sync interval DS gives (simulations). */
   syncIntervalSeconds?: number;
   /** Called with every version check answer; MANDATORY and NOT_ALLOWED also stop the client. */
@@ -57,8 +114,6 @@ export interface DeviceClientOptions {
   /** Timer functions (tests inject their own). */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
-  /** Per-request timeout (default 30 s). */
-  timeoutMs?: number;
 }
 
 const DEFAULT_STATE = { syncIntervalSeconds: 3600, syncFailureLimit: 10 };
@@ -82,14 +137,10 @@ export class DeviceClient {
   private stopped = false;
   private readonly store: DeviceStore;
   private readonly clock: { now(): Date };
-  private readonly fetchImpl: typeof fetch;
-  private readonly baseUrl: string;
 
   private constructor(private readonly options: DeviceClientOptions) {
     this.store = options.store ?? new MemoryDeviceStore();
     this.clock = options.clock ?? { now: () => new Date() };
-    this.fetchImpl = options.fetch ?? fetch;
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
   /** Loads the device's state, or makes a new key pair and certificate on first use. */
@@ -157,33 +208,13 @@ export class DeviceClient {
 
   // ------------------------------------------------------------ protocol
 
-  private url(path: string) {
-    return `${this.baseUrl}${API_PREFIX}${path}`;
-  }
-
-  private async call(path: string, init: RequestInit): Promise<Response> {
-    try {
-      return await this.fetchImpl(this.url(path), { ...init, signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) });
-    } catch (error) {
-      throw new DeviceCallError(0, 'NETWORK_ERROR', `cannot reach DS at ${this.baseUrl}: ${(error as Error).message}`);
-    }
-  }
-
-  private async failure(response: Response): Promise<DeviceCallError> {
-    const text = await response.text();
-    try {
-      const body = JSON.parse(text) as { code?: unknown; description?: unknown };
-      return new DeviceCallError(response.status, isErrorCode(body.code) ? body.code : 'BAD_RESPONSE', String(body.description ?? text));
-    } catch {
-      return new DeviceCallError(response.status, 'BAD_RESPONSE', `HTTP ${response.status}`);
-    }
+  private call(path: string, init: RequestInit): Promise<Response> {
+    return callDs(this.options, path, init);
   }
 
   /** Exchanges the installation key for a short-lived registration token. */
-  async installationToken(): Promise<string> {
-    const response = await this.call('/tokens/installation', { headers: { apikey: this.options.installationKey } });
-    if (!response.ok) throw await this.failure(response);
-    return ((await response.json()) as { data: string }).data;
+  installationToken(): Promise<string> {
+    return exchangeInstallationKey(this.options);
   }
 
   /** Registers once; later calls do nothing. Registering the same certificate again gives the same id. */
@@ -200,7 +231,7 @@ export class DeviceClient {
         ...(this.options.hostname ? { hostname: this.options.hostname } : {}),
       }),
     });
-    if (!response.ok) throw await this.failure(response);
+    if (!response.ok) throw await failure(response);
     const data = RegistrationResponseSchema.parse(((await response.json()) as { data: unknown }).data);
     this.state.deviceId = data.id;
     this.state.dsJwks = data.jwks;
@@ -228,7 +259,7 @@ export class DeviceClient {
   /** Fetches the public JWKS (when an answer is signed by a key this device does not know yet). */
   async refreshJwks(): Promise<Jwks> {
     const response = await this.call('/.well-known/jwks.json', {});
-    if (!response.ok) throw await this.failure(response);
+    if (!response.ok) throw await failure(response);
     const jwks = JwksSchema.parse(await response.json());
     this.state.dsJwks = jwks;
     await this.store.save(this.state);
@@ -259,7 +290,7 @@ export class DeviceClient {
       headers: { 'content-type': 'application/jose', accept: 'application/jose' },
       body,
     });
-    if (!response.ok) throw await this.failure(response);
+    if (!response.ok) throw await failure(response);
     const answer = await response.text();
     let refreshed = false;
     const verificationKey = async (header: ProtectedHeaderParameters) => {
@@ -356,24 +387,46 @@ export class DeviceClient {
     this.timer = setTimer(() => void this.tick(), this.syncIntervalSeconds * 1000);
   }
 
-  /** One scheduled sync with failure accounting; exposed for tests that drive time themselves. */
+  /** One scheduled sync ({@link syncOnce}), then the next one is scheduled; exposed for tests that drive time themselves. */
   async tick(): Promise<SyncResponse | null> {
     if (this.stopped) return null;
     try {
-      const response = await this.sync();
-      this.consecutiveFailures = 0;
-      return response;
-    } catch (error) {
-      this.consecutiveFailures += 1;
-      if (error instanceof DeviceCallError && error.code === 'UNKNOWN_DEVICE') {
-        this.stop('DS no longer knows this device; it must register again');
-      } else if (this.consecutiveFailures >= this.state.syncFailureLimit) {
-        this.stop(`${this.consecutiveFailures} syncs failed in a row (limit ${this.state.syncFailureLimit}): ${(error as Error).message}`);
-      }
-      return null;
+      const outcome = await this.syncOnce();
+      return outcome.ok ? outcome.response : null;
     } finally {
       this.schedule();
     }
+  }
+
+  /**
+   * One step of the sync loop without scheduling the next: syncs, and counts a failure the way
+   * the loop does (API.md section 3): the client stops itself when DS no longer knows the device
+   * or after `syncFailureLimit` failed syncs in a row. Never rejects with a sync error: it is in
+   * the outcome. Rejects only when called on a stopped client, which sends nothing.
+   */
+  async syncOnce(): Promise<SyncOutcome> {
+    if (this.stopped) throw new Error('the device client has stopped; start it again before syncing');
+    try {
+      const response = await this.sync();
+      this.consecutiveFailures = 0;
+      return { ok: true, response, stopped: this.stopped };
+    } catch (error) {
+      this.consecutiveFailures += 1;
+      const reason = this.stopsAfter(error);
+      if (reason !== undefined && !this.stopped) {
+        this.stop(reason);
+        return { ok: false, error, stopped: true, reason };
+      }
+      return { ok: false, error, stopped: this.stopped };
+    }
+  }
+
+  /** Why a failed sync ends the loop, if it does. */
+  private stopsAfter(error: unknown): string | undefined {
+    if (error instanceof DeviceCallError && error.code === 'UNKNOWN_DEVICE') return 'DS no longer knows this device; it must register again';
+    const limit = this.state.syncFailureLimit;
+    if (this.consecutiveFailures >= limit) return `${this.consecutiveFailures} syncs failed in a row (limit ${limit}): ${(error as Error).message}`;
+    return undefined;
   }
 
   stop(reason: string): void {
