@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import {
-  API_PREFIX,
   DeviceCallError,
   DeviceClient,
   DsApiError,
-  isErrorCode,
+  exchangeInstallationKey,
+  installationTokenVersion,
   MemoryDeviceStore,
   type DeviceKeyType,
   type DeviceState,
-  type SyncResponse,
+  type SyncOutcome,
   type Transaction,
 } from '@ds/shared';
 import type { Clock } from '../../lib/context.js';
@@ -145,28 +145,17 @@ class AcknowledgingStore extends MemoryDeviceStore {
 
 /** The T1C version an installation key belongs to: the subject of the registration token DS gives for it. */
 export async function versionOfKey(baseUrl: string, installationKey: string, fetchImpl: typeof fetch): Promise<string> {
-  const url = `${baseUrl.replace(/\/+$/, '')}${API_PREFIX}/tokens/installation`;
-  let response: Response;
+  let token: string;
   try {
-    response = await fetchImpl(url, { headers: { apikey: installationKey, accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+    token = await exchangeInstallationKey({ baseUrl, installationKey, fetch: fetchImpl });
   } catch (error) {
-    const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : (error as Error).message;
-    throw new DsApiError(0, 'NETWORK_ERROR', `cannot reach DS at ${baseUrl}: ${reason}`);
+    // Not reaching DS is said as it is; an answer other than a token means this key cannot work.
+    if (!(error instanceof DeviceCallError) || error.code === 'NETWORK_ERROR') throw error;
+    throw new CliError(`the installation key was refused by DS at ${baseUrl}: ${error.message}`, undefined, 'pass the installation API key of a version (`ds version rotate-key <id>` issues a new one)');
   }
-  const body = (await response.json().catch(() => null)) as { data?: unknown; code?: unknown; description?: unknown; requestId?: string } | null;
-  if (!response.ok || typeof body?.data !== 'string') {
-    const code = isErrorCode(body?.code) ? body.code : 'BAD_RESPONSE';
-    const description = typeof body?.description === 'string' ? body.description : `DS answered HTTP ${response.status}`;
-    throw new CliError(`the installation key was refused by DS at ${baseUrl}: ${code}: ${description}`, undefined, 'pass the installation API key of a version (`ds version rotate-key <id>` issues a new one)');
-  }
-  const [, payload = ''] = body.data.split('.');
-  try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown };
-    if (typeof claims.sub === 'string' && claims.sub !== '') return claims.sub;
-  } catch {
-    // handled below
-  }
-  throw new CliError(`DS at ${baseUrl} answered an installation token without a version`);
+  const version = installationTokenVersion(token);
+  if (version === null) throw new CliError(`DS at ${baseUrl} answered an installation token without a version`);
+  return version;
 }
 
 const monthOf = (day: string) => day.slice(0, 7);
@@ -283,7 +272,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       update();
     }
 
-    let consecutiveFailures = 0;
     for (let round = 0; ; round++) {
       if (aborted() || client.isStopped) break;
       if (deadline === undefined ? round >= options.syncs : elapsed() >= deadline) break;
@@ -301,22 +289,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
       client.setStatus(usage.status);
 
-      const outcome = await requests.run(async (): Promise<{ ok: true; response: SyncResponse; ms: number } | { ok: false; error: unknown }> => {
+      // The device client counts failures and stops itself as a T1C does (API.md section 3).
+      const outcome = await requests.run(async (): Promise<SyncOutcome & { ms: number }> => {
         const began = elapsed();
         firstSync ??= began;
-        try {
-          const response = await client.sync();
-          const ended = elapsed();
-          lastSync = Math.max(lastSync ?? ended, ended);
-          return { ok: true, response, ms: ended - began };
-        } catch (error) {
-          lastSync = Math.max(lastSync ?? began, elapsed());
-          return { ok: false, error };
-        }
+        const result = await client.syncOnce();
+        const ended = elapsed();
+        lastSync = Math.max(lastSync ?? ended, ended);
+        return { ...result, ms: ended - began };
       });
 
       if (outcome.ok) {
-        consecutiveFailures = 0;
         record.syncsOk++;
         totals.syncsOk++;
         latencies.push(outcome.ms);
@@ -335,18 +318,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           errors.PARTIALLY_ACCEPTED = (errors.PARTIALLY_ACCEPTED ?? 0) + 1;
         }
       } else {
-        consecutiveFailures++;
         record.syncsFailed++;
         totals.syncsFailed++;
         failed(outcome.error);
-        // What a T1C does (API.md section 3): stop when DS no longer knows the device, or after
-        // syncFailureLimit failed syncs in a row.
-        const limit = client.snapshot().syncFailureLimit;
-        if (outcome.error instanceof DeviceCallError && outcome.error.code === 'UNKNOWN_DEVICE') {
-          client.stop('DS no longer knows this device; it must register again');
-        } else if (consecutiveFailures >= limit) {
-          client.stop(`${consecutiveFailures} syncs failed in a row (limit ${limit}): ${(outcome.error as Error).message}`);
-        }
       }
       update();
     }
@@ -386,10 +360,7 @@ function ledger(devices: SimulatedDevice[]): SimulationSummary['acknowledged'] {
   for (const d of devices) for (const [key, n] of d.acknowledged) all.set(key, (all.get(key) ?? 0) + n);
   return [...all]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, transactions]) => {
-      const [month = '', label = '', module = '', useCase = ''] = key.split('\t');
-      return { month, label, module, useCase, transactions };
-    });
+    .map(([key, transactions]) => ({ ...splitCounterKey(key), transactions }));
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
