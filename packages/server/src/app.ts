@@ -1,4 +1,4 @@
-import { ERROR_CODES } from '@ds/shared';
+import { API_PREFIX, ERROR_CODES } from '@ds/shared';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -6,7 +6,8 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { AppDeps, AppEnv, Services } from './context.js';
 import { BackgroundWork } from './lib/background.js';
-import { AppError } from './lib/errors.js';
+import { AppError, invalid } from './lib/errors.js';
+import { mountRoutes } from './lib/routes.js';
 import { newInstanceId } from './lib/instance.js';
 import { FailureLimiter } from './lib/rate-limit.js';
 import { createSyncStore } from './db/sync-store.js';
@@ -17,19 +18,16 @@ import { adminDeviceRoutes } from './devices/admin.routes.js';
 import { DeviceKeyCache } from './devices/device-keys.js';
 import { deviceRoutes } from './devices/devices.routes.js';
 import { downloadRoutes } from './downloads/downloads.routes.js';
-import { adminKeyRoutes, jwksRoutes } from './keys/keys.routes.js';
+import { keyRoutes } from './keys/keys.routes.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { tokenExchangeRoutes } from './token-exchange/token-exchange.routes.js';
 import { ConfigCache } from './versions/config-cache.js';
 import { publicVersionRoutes } from './versions/public.routes.js';
-import { openApiDocument } from './openapi/openapi.js';
 import { organizationRoutes } from './organizations/organizations.routes.js';
-import { adminSystemRoutes, publicSystemRoutes } from './system/system.routes.js';
+import { systemRoutes } from './system/system.routes.js';
 import { authRoutes, userRoutes } from './users/users.routes.js';
 import { tokenRoutes } from './admin-tokens/admin-tokens.routes.js';
-import { defaultsRoutes, versionRoutes } from './versions/versions.routes.js';
-
-export const API_PREFIX = '/v3_5';
+import { versionRoutes } from './versions/versions.routes.js';
 
 /** Builds the whole HTTP application from its dependencies; no I/O happens here. */
 export function createApp(deps: AppDeps) {
@@ -82,32 +80,36 @@ export function createApp(deps: AppDeps) {
     maxAge: 600,
   });
   for (const path of ['/system/*', '/.well-known/*', '/tokens/*', '/versions/*', '/downloads/*']) api.use(path, browserCors);
-  api.route('/system', publicSystemRoutes(services));
-  api.route('/.well-known', jwksRoutes(services));
-  api.route('/tokens', tokenExchangeRoutes(services));
-  api.route('/versions', publicVersionRoutes(services));
-  api.route('/downloads', downloadRoutes(services));
+  // Every route of the API, each bound to the definition it was declared with in shared's `API`.
+  mountRoutes(api, services, [
+    ...systemRoutes(services),
+    ...keyRoutes(services),
+    ...tokenExchangeRoutes(services),
+    ...publicVersionRoutes(services),
+    ...downloadRoutes(services),
+    ...authRoutes(services),
+    ...organizationRoutes(services),
+    ...labelRoutes(services),
+    ...versionRoutes(services),
+    ...userRoutes(services),
+    ...tokenRoutes(services),
+    ...adminDeviceRoutes(services),
+    ...reportRoutes(services),
+    ...counterRoutes(services),
+  ]);
   api.route('/devices', deviceRoutes(services));
-  api.route('/admin/keys', adminKeyRoutes(services));
-  api.route('/admin/devices', adminDeviceRoutes(services));
-  api.get('/admin/openapi.json', (c) => c.json(openApiDocument(deps.version, deps.config.publicUrl)));
-  api.route('/admin/auth', authRoutes(services));
-  api.route('/admin/organizations', organizationRoutes(services));
-  api.route('/admin/labels', labelRoutes(services));
-  api.route('/admin/versions', versionRoutes(services));
-  api.route('/admin/defaults', defaultsRoutes(services));
-  api.route('/admin/users', userRoutes(services));
-  api.route('/admin/tokens', tokenRoutes(services));
-  api.route('/admin/system', adminSystemRoutes(services));
-  api.route('/admin/reports', reportRoutes(services));
-  api.route('/admin/counters', counterRoutes(services));
   app.route(API_PREFIX, api);
   // The analytics dashboard for people: HTML pages with a cookie session, outside the API.
   app.route('/dashboard', dashboardRoutes(services));
 
-  app.notFound((c) =>
-    c.json({ success: false, code: 'ROUTE_NOT_FOUND', description: `no route ${c.req.method} ${c.req.path}`, requestId: c.var.requestId }, 404),
-  );
+  app.notFound((c) => {
+    // A malformed installer link, or a path trick that URL normalisation turned into another path
+    // ("/versions/%2e%2e" arrives as "/installers/win64/"): 400 naming the two valid forms.
+    if (c.req.path.startsWith(`${API_PREFIX}/downloads/installers/`)) {
+      throw invalid('path', 'must be /installers/{os} or /installers/{os}/versions/{version}');
+    }
+    return c.json({ success: false, code: 'ROUTE_NOT_FOUND', description: `no route ${c.req.method} ${c.req.path}`, requestId: c.var.requestId }, 404);
+  });
 
   app.onError((error, c) => {
     const requestId = c.var.requestId ?? 'unknown';

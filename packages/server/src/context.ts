@@ -23,6 +23,8 @@ export interface AppDeps {
   version: string;
   /** The DS key pairs, loaded. */
   keys: DsKeyStore;
+  /** Check every JSON answer against its route's response schema (tests; a mismatch is a 500). */
+  checkResponses?: boolean;
 }
 
 /** Per-app services derived from the deps, shared by routes. */

@@ -1,55 +1,11 @@
 import type { z } from 'zod';
 import type { ErrorCode } from './errors.js';
 import { isErrorCode } from './errors.js';
-import type {
-  ApiToken,
-  DeleteResult,
-  Defaults,
-  Label,
-  LoginResult,
-  Organization,
-  SslKeystoreConfig,
-  SystemInfo,
-  SystemStatus,
-  TokenCreate,
-  User,
-  UserCreate,
-  Version,
-  VersionPut,
-  Whoami,
-  ConfigView,
-  ContextConfig,
-  InstallerCheck,
-} from './schemas/admin.js';
-import type { Device, DeviceListQuery } from './schemas/device.js';
-import {
-  DeviceReportRowSchema,
-  DownloadReportRowSchema,
-  RolloverResultSchema,
-  TransactionReportRowSchema,
-  type DeviceReportQueryInput,
-  type DeviceReportRow,
-  type DownloadReportQueryInput,
-  type DownloadReportRow,
-  type RolloverRequest,
-  type RolloverResult,
-  type TransactionReportQueryInput,
-  type TransactionReportRow,
-} from './schemas/reports.js';
+import { API } from './api/index.js';
+import { API_PREFIX, renderPath, type RouteData, type RouteDefinition, type RouteItem, type RouteRequest } from './api/route.js';
+import type { ConfigView, ContextConfig, SslKeystoreConfig, VersionPut } from './schemas/admin.js';
 
-/** A DS key pair as operators see it (public information only). */
-export interface DsKeyInfo {
-  kid: string;
-  use: 'sig' | 'enc';
-  alg: string;
-  status: 'current' | 'retired' | 'expired';
-  createdAt: string;
-  retiredAt: string | null;
-  publishedUntil: string | null;
-}
-
-/** The API prefix every DS path starts with. */
-export const API_PREFIX = '/v3_5';
+export { API_PREFIX };
 
 /** An error answered by DS (or a failure to reach it), with the DS error code. */
 export class DsApiError extends Error {
@@ -88,6 +44,7 @@ export interface AdminClientOptions {
 }
 
 type Query = Record<string, string | number | boolean | undefined | null>;
+type SendRequest = { params?: Record<string, string> | undefined; query?: unknown; body?: unknown };
 
 /**
  * Typed client of the DS admin API (`/v3_5/admin/...`). Every method resolves with the `data`
@@ -154,30 +111,6 @@ export class AdminClient {
     return { status: response.status, body };
   }
 
-  private async data<T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
-    return (await this.raw(method, path, options)).body.data as T;
-  }
-
-  /**
-   * Like {@link data}, and checks the answer against `schema`. Resolves with the data exactly as DS
-   * sent it (fields the schema does not know included), so `--json` shows what DS answered.
-   */
-  private async checked<S extends z.ZodType>(schema: S, method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<z.output<S>> {
-    const { status, body } = await this.raw(method, path, options);
-    const result = schema.safeParse(body.data);
-    if (!result.success) {
-      const issue = result.error.issues[0];
-      const where = issue && issue.path.length > 0 ? ` at data.${issue.path.join('.')}` : '';
-      throw new DsApiError(status, 'BAD_RESPONSE', `DS answered ${method} ${path} with data this client does not understand${where}: ${issue?.message ?? 'invalid'}`, body.requestId ?? null);
-    }
-    return body.data as z.output<S>;
-  }
-
-  private async page<T>(path: string, query: Query): Promise<PageResult<T>> {
-    const { body } = await this.raw('GET', path, { query });
-    return { data: body.data as T[], next: body.page?.next ?? null };
-  }
-
   /** Follows cursors until the list is complete. */
   async all<T>(list: (options: ListOptions) => Promise<PageResult<T>>, pageSize = 500): Promise<T[]> {
     const out: T[] = [];
@@ -190,196 +123,128 @@ export class AdminClient {
     return out;
   }
 
-  // ------------------------------------------------------------ public
+  // ------------------------------------------------------------ the routes
 
-  systemStatus(): Promise<SystemStatus> {
-    return this.data('GET', '/system/status');
-  }
-
-  // ------------------------------------------------------------ auth
-
-  login(username: string, password: string): Promise<LoginResult> {
-    return this.data('POST', '/admin/auth/login', { body: { username, password } });
-  }
-  logout(): Promise<null> {
-    return this.data('POST', '/admin/auth/logout');
-  }
-  whoami(): Promise<Whoami> {
-    return this.data('GET', '/admin/auth/whoami');
+  /**
+   * Calls one route of {@link API} with its typed path parameters, query and body, and checks the
+   * answer against the route's response schema. Resolves with the data exactly as DS sent it.
+   */
+  async call<T extends RouteDefinition>(route: T, request: RouteRequest<T>): Promise<RouteData<T>> {
+    return (await this.send(route, request as SendRequest)).data as RouteData<T>;
   }
 
-  // ------------------------------------------------------------ organizations
+  /** Like {@link call}, for a `created` route: tells whether DS created (201) or updated (200). */
+  async put<T extends RouteDefinition & { created: true }>(route: T, request: RouteRequest<T>): Promise<{ created: boolean; data: RouteData<T> }> {
+    const { status, data } = await this.send(route, request as SendRequest);
+    return { created: status === 201, data: data as RouteData<T> };
+  }
 
-  listOrganizations(options: ListOptions = {}): Promise<PageResult<Organization>> {
-    return this.page('/admin/organizations', { ...options });
+  /** One page of a paginated route and the cursor of the next one. */
+  async list<T extends RouteDefinition & { paginated: true }>(route: T, request: RouteRequest<T>): Promise<PageResult<RouteItem<T>>> {
+    const { data, next } = await this.send(route, request as SendRequest);
+    return { data: data as RouteItem<T>[], next };
   }
-  getOrganization(name: string): Promise<Organization> {
-    return this.data('GET', `/admin/organizations/${enc(name)}`);
+
+  private async send(route: RouteDefinition, request: SendRequest) {
+    const path = renderPath(route.path, request.params);
+    const { status, body } = await this.raw(route.method, path, { query: queryOf(request.query), body: request.body });
+    if (route.response) {
+      const schema = (route.paginated ? route.response.array() : route.response) as z.ZodType;
+      const result = schema.safeParse(body.data);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const where = issue && issue.path.length > 0 ? ` at data.${issue.path.join('.')}` : '';
+        throw new DsApiError(
+          status,
+          'BAD_RESPONSE',
+          `DS answered ${route.method} ${path} with data this client does not understand${where}: ${issue?.message ?? 'invalid'}`,
+          body.requestId ?? null,
+        );
+      }
+    }
+    return { status, data: body.data as unknown, next: (body.page?.next ?? null) as string | null };
   }
+
+  // ------------------------------------------------------------ named shortcuts (the CLI's vocabulary)
+
+  systemStatus = () => this.call(API.systemStatus, {});
+  login = (username: string, password: string) => this.call(API.login, { body: { username, password } });
+  logout = () => this.call(API.logout, {});
+  whoami = () => this.call(API.whoami, {});
+
+  listOrganizations = (options: ListOptions = {}) => this.list(API.listOrganizations, { query: options });
+  getOrganization = (name: string) => this.call(API.getOrganization, { params: { name } });
   /** Creates or updates; `created` tells which (201 or 200). */
-  async putOrganization(name: string, body: { description?: string | null }): Promise<{ created: boolean; data: Organization }> {
-    const { status, body: env } = await this.raw('PUT', `/admin/organizations/${enc(name)}`, { body });
-    return { created: status === 201, data: env.data };
-  }
-  deleteOrganization(name: string, force = false): Promise<DeleteResult> {
-    return this.data('DELETE', `/admin/organizations/${enc(name)}`, { query: { force: force || undefined } });
-  }
+  putOrganization = (name: string, body: { description?: string | null }) => this.put(API.putOrganization, { params: { name }, body });
+  deleteOrganization = (name: string, force = false) => this.call(API.deleteOrganization, { params: { name }, query: forceQuery(force) });
 
-  // ------------------------------------------------------------ labels
+  listLabels = (options: ListOptions & { organization?: string } = {}) => this.list(API.listLabels, { query: options });
+  getLabel = (name: string) => this.call(API.getLabel, { params: { name } });
+  putLabel = (name: string, body: { organization: string; description?: string | null }) => this.put(API.putLabel, { params: { name }, body });
+  deleteLabel = (name: string, force = false) => this.call(API.deleteLabel, { params: { name }, query: forceQuery(force) });
+  rotateLabelKey = (name: string, graceSeconds?: number) => this.call(API.rotateLabelKey, { params: { name }, body: graceSeconds === undefined ? {} : { graceSeconds } });
+  revokeLabelKeys = (name: string) => this.call(API.revokeLabelKey, { params: { name }, body: {} });
 
-  listLabels(options: ListOptions & { organization?: string } = {}): Promise<PageResult<Label>> {
-    return this.page('/admin/labels', { ...options });
-  }
-  getLabel(name: string): Promise<Label> {
-    return this.data('GET', `/admin/labels/${enc(name)}`);
-  }
-  async putLabel(name: string, body: { organization: string; description?: string | null }): Promise<{ created: boolean; data: Label }> {
-    const { status, body: env } = await this.raw('PUT', `/admin/labels/${enc(name)}`, { body });
-    return { created: status === 201, data: env.data };
-  }
-  deleteLabel(name: string, force = false): Promise<DeleteResult> {
-    return this.data('DELETE', `/admin/labels/${enc(name)}`, { query: { force: force || undefined } });
-  }
-  rotateLabelKey(name: string, graceSeconds?: number): Promise<{ apiKey: string }> {
-    return this.data('POST', `/admin/labels/${enc(name)}/rotate-key`, { body: graceSeconds === undefined ? {} : { graceSeconds } });
-  }
-  revokeLabelKeys(name: string): Promise<Label> {
-    return this.data('POST', `/admin/labels/${enc(name)}/revoke-key`, { body: {} });
-  }
-
-  // ------------------------------------------------------------ versions
-
-  listVersions(options: ListOptions = {}): Promise<PageResult<Version>> {
-    return this.page('/admin/versions', { ...options });
-  }
-  getVersion(id: string): Promise<Version> {
-    return this.data('GET', `/admin/versions/${enc(id)}`);
-  }
-  async putVersion(id: string, body: VersionPut): Promise<{ created: boolean; data: Version }> {
-    const { status, body: env } = await this.raw('PUT', `/admin/versions/${enc(id)}`, { body });
-    return { created: status === 201, data: env.data };
-  }
-  deleteVersion(id: string, force = false): Promise<DeleteResult> {
-    return this.data('DELETE', `/admin/versions/${enc(id)}`, { query: { force: force || undefined } });
-  }
-  rotateVersionKey(id: string, graceSeconds?: number): Promise<{ installationApiKey: string }> {
-    return this.data('POST', `/admin/versions/${enc(id)}/rotate-key`, { body: graceSeconds === undefined ? {} : { graceSeconds } });
-  }
-  revokeVersionKeys(id: string): Promise<Version> {
-    return this.data('POST', `/admin/versions/${enc(id)}/revoke-key`, { body: {} });
-  }
+  listVersions = (options: ListOptions = {}) => this.list(API.listVersions, { query: options });
+  getVersion = (id: string) => this.call(API.getVersion, { params: { id } });
+  putVersion = (id: string, body: VersionPut) => this.put(API.putVersion, { params: { id }, body });
+  deleteVersion = (id: string, force = false) => this.call(API.deleteVersion, { params: { id }, query: forceQuery(force) });
+  rotateVersionKey = (id: string, graceSeconds?: number) => this.call(API.rotateVersionKey, { params: { id }, body: graceSeconds === undefined ? {} : { graceSeconds } });
+  revokeVersionKeys = (id: string) => this.call(API.revokeVersionKey, { params: { id }, body: {} });
   /** Re-reads each `file:` installer and compares it with the checksum recorded when it was saved. */
-  verifyVersion(id: string): Promise<InstallerCheck[]> {
-    return this.data('GET', `/admin/versions/${enc(id)}/verify`);
-  }
+  verifyVersion = (id: string) => this.call(API.verifyVersion, { params: { id } });
   /** The context config of a version, or of the DS-wide defaults when `id` is `default`. */
-  getContextConfig(id: string): Promise<ConfigView> {
-    return this.data('GET', `${configBase(id)}/context-config`);
-  }
-  putContextConfig(id: string, config: ContextConfig | null): Promise<ConfigView> {
-    return this.data('PUT', `${configBase(id)}/context-config`, { body: { config } });
-  }
-  getSslKeystoreConfig(id: string): Promise<ConfigView> {
-    return this.data('GET', `${configBase(id)}/ssl-keystore-config`);
-  }
-  putSslKeystoreConfig(id: string, config: SslKeystoreConfig | null): Promise<ConfigView> {
-    return this.data('PUT', `${configBase(id)}/ssl-keystore-config`, { body: { config } });
-  }
-  getDefaults(): Promise<Defaults> {
-    return this.data('GET', '/admin/defaults');
-  }
+  getContextConfig = (id: string): Promise<ConfigView> =>
+    id === 'default' ? this.call(API.getDefaultContextConfig, {}) : this.call(API.getVersionContextConfig, { params: { id } });
+  putContextConfig = (id: string, config: ContextConfig | null): Promise<ConfigView> =>
+    id === 'default' ? this.call(API.putDefaultContextConfig, { body: { config } }) : this.call(API.putVersionContextConfig, { params: { id }, body: { config } });
+  getSslKeystoreConfig = (id: string): Promise<ConfigView> =>
+    id === 'default' ? this.call(API.getDefaultSslKeystoreConfig, {}) : this.call(API.getVersionSslKeystoreConfig, { params: { id } });
+  putSslKeystoreConfig = (id: string, config: SslKeystoreConfig | null): Promise<ConfigView> =>
+    id === 'default'
+      ? this.call(API.putDefaultSslKeystoreConfig, { body: { config } })
+      : this.call(API.putVersionSslKeystoreConfig, { params: { id }, body: { config } });
+  getDefaults = () => this.call(API.getDefaults, {});
 
-  // ------------------------------------------------------------ users
+  listUsers = (options: ListOptions = {}) => this.list(API.listUsers, { query: options });
+  getUser = (username: string) => this.call(API.getUser, { params: { username } });
+  createUser = (body: RouteRequest<typeof API.createUser>['body']) => this.call(API.createUser, { body });
+  deleteUser = (username: string) => this.call(API.deleteUser, { params: { username } });
+  setPassword = (username: string, password: string) => this.call(API.setUserPassword, { params: { username }, body: { password } });
 
-  listUsers(options: ListOptions = {}): Promise<PageResult<User>> {
-    return this.page('/admin/users', { ...options });
-  }
-  getUser(username: string): Promise<User> {
-    return this.data('GET', `/admin/users/${enc(username)}`);
-  }
-  createUser(body: UserCreate): Promise<User> {
-    return this.data('POST', '/admin/users', { body });
-  }
-  deleteUser(username: string): Promise<DeleteResult> {
-    return this.data('DELETE', `/admin/users/${enc(username)}`);
-  }
-  setPassword(username: string, password: string): Promise<User> {
-    return this.data('PUT', `/admin/users/${enc(username)}/password`, { body: { password } });
-  }
+  listTokens = (options: ListOptions & { all?: boolean } = {}) =>
+    this.list(API.listTokens, { query: { limit: options.limit, cursor: options.cursor, all: options.all ? 'true' : undefined } });
+  createToken = (body: RouteRequest<typeof API.createToken>['body']) => this.call(API.createToken, { body });
+  revokeToken = (id: string) => this.call(API.revokeToken, { params: { id } });
 
-  // ------------------------------------------------------------ tokens
-
-  listTokens(options: ListOptions & { all?: boolean } = {}): Promise<PageResult<ApiToken>> {
-    return this.page('/admin/tokens', { ...options, all: options.all ? 'true' : undefined });
-  }
-  createToken(body: TokenCreate): Promise<ApiToken> {
-    return this.data('POST', '/admin/tokens', { body });
-  }
-  revokeToken(id: string): Promise<ApiToken> {
-    return this.data('DELETE', `/admin/tokens/${enc(id)}`);
-  }
-
-  // ------------------------------------------------------------ devices
-
-  listDevices(options: ListOptions & Omit<DeviceListQuery, 'limit' | 'cursor'> = {}): Promise<PageResult<Device>> {
-    return this.page('/admin/devices', { ...options });
-  }
-  getDevice(id: string): Promise<Device> {
-    return this.data('GET', `/admin/devices/${enc(id)}`);
-  }
-  deleteDevice(id: string): Promise<DeleteResult> {
-    return this.data('DELETE', `/admin/devices/${enc(id)}`);
-  }
-
-  // ------------------------------------------------------------ reports and counters
+  listDevices = (options: ListOptions & Omit<RouteRequest<typeof API.listDevices>['query'] & object, 'limit' | 'cursor'> = {}) => this.list(API.listDevices, { query: options });
+  getDevice = (id: string) => this.call(API.getDevice, { params: { id } });
+  deleteDevice = (id: string) => this.call(API.deleteDevice, { params: { id } });
 
   /** Transactions counted per label (and device), grouped by `by`; the current month by default. */
-  transactionsReport(query: TransactionReportQueryInput = {}): Promise<TransactionReportRow[]> {
-    const { by, ...filters } = query;
-    return this.checked(TransactionReportRowSchema.array(), 'GET', '/admin/reports/transactions', { query: { ...filters, by: commaList(by) } });
-  }
+  transactionsReport = (query: RouteRequest<typeof API.transactionsReport>['query'] = {}) => this.call(API.transactionsReport, { query });
   /** Device counts (active, stopped, not allowed) per value of `by`, or one row for all devices. */
-  devicesReport(query: DeviceReportQueryInput = {}): Promise<DeviceReportRow[]> {
-    const { staleIntervals, ...rest } = query;
-    // Coerced by the server, so the input type is wider than a query value; send it as given.
-    return this.checked(DeviceReportRowSchema.array(), 'GET', '/admin/reports/devices', { query: { ...rest, staleIntervals: staleIntervals as Query[string] } });
-  }
+  devicesReport = (query: RouteRequest<typeof API.devicesReport>['query'] = {}) => this.call(API.devicesReport, { query });
   /** Installer downloads grouped by `by`; the current month by day by default. Not for users limited to an organization. */
-  downloadsReport(query: DownloadReportQueryInput = {}): Promise<DownloadReportRow[]> {
-    const { by, ...filters } = query;
-    return this.checked(DownloadReportRowSchema.array(), 'GET', '/admin/reports/downloads', { query: { ...filters, by: commaList(by) } });
-  }
+  downloadsReport = (query: RouteRequest<typeof API.downloadsReport>['query'] = {}) => this.call(API.downloadsReport, { query });
   /** Runs the month rollover now: `month`, or every closed month that still has work. One result per month rolled. */
-  rolloverCounters(body: RolloverRequest = {}): Promise<RolloverResult[]> {
-    return this.checked(RolloverResultSchema.array(), 'POST', '/admin/counters/rollover', { body });
-  }
+  rolloverCounters = (body: RouteRequest<typeof API.rolloverCounters>['body'] = {}) => this.call(API.rolloverCounters, { body });
 
-  // ------------------------------------------------------------ DS keys
-
-  listKeys(): Promise<DsKeyInfo[]> {
-    return this.data('GET', '/admin/keys');
-  }
+  listKeys = () => this.call(API.listKeys, {});
   /** Replaces the current DS key pairs; the old ones stay published for their retention. */
-  rotateKeys(body: { type?: 'rsa' | 'ec'; use?: 'sig' | 'enc' | 'both' } = {}): Promise<DsKeyInfo[]> {
-    return this.data('POST', '/admin/keys/rotate', { body });
-  }
+  rotateKeys = (body: RouteRequest<typeof API.rotateKeys>['body'] = {}) => this.call(API.rotateKeys, { body });
 
-  // ------------------------------------------------------------ system
-
-  systemInfo(): Promise<SystemInfo> {
-    return this.data('GET', '/admin/system/info');
-  }
+  systemInfo = () => this.call(API.systemInfo, {});
 }
 
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
+/** A query as DS reads it: lists comma-separated, nothing for absent values. */
+function queryOf(query: unknown): Query | undefined {
+  if (query === undefined || query === null) return undefined;
+  return Object.fromEntries(
+    Object.entries(query as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v as Query[string])]),
+  );
 }
 
-/** A list query value as DS reads it: `a,b,c` (a string is sent as given). */
-function commaList(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(',') : value;
-}
-
-function configBase(id: string): string {
-  return id === 'default' ? '/admin/defaults' : `/admin/versions/${enc(id)}`;
+function forceQuery(force: boolean) {
+  return { force: force ? ('true' as const) : undefined };
 }

@@ -6,6 +6,7 @@ export * from './csv.js';
 export * from './schemas/common.js';
 export * from './schemas/admin.js';
 export * from './schemas/reports.js';
+export * from './api/index.js';
 export * from './admin-client.js';
 export * from './schemas/device.js';
 export * from './device/identity.js';

@@ -1,17 +1,13 @@
-import { DeviceListQuerySchema } from '@ds/shared';
-import { Hono } from 'hono';
-import type { AppEnv, Services } from '../context.js';
-import { adminAuth, requireScope } from '../middleware/admin-auth.js';
-import { ok, okPage } from '../lib/respond.js';
-import { query } from '../lib/validate.js';
+import { API } from '@ds/shared';
+import type { Services } from '../context.js';
+import { handle, type BoundRoute } from '../lib/routes.js';
 import * as service from './admin.service.js';
 
 /** `/admin/devices` */
-export function adminDeviceRoutes(services: Services) {
-  const app = new Hono<AppEnv>();
-  app.use('*', adminAuth(services));
-  app.get('/', requireScope('devices:read'), async (c) => okPage(c, await service.listDevices(services, c.var.principal, query(c, DeviceListQuerySchema))));
-  app.get('/:id', requireScope('devices:read'), async (c) => ok(c, await service.getDevice(services, c.var.principal, c.req.param('id'))));
-  app.delete('/:id', requireScope('devices:write'), async (c) => ok(c, await service.removeDevice(services, c.var.principal, c.req.param('id'))));
-  return app;
+export function adminDeviceRoutes(services: Services): BoundRoute[] {
+  return [
+    handle(API.listDevices, ({ principal, query }) => service.listDevices(services, principal, query)),
+    handle(API.getDevice, ({ principal, params }) => service.getDevice(services, principal, params.id)),
+    handle(API.deleteDevice, ({ principal, params }) => service.removeDevice(services, principal, params.id)),
+  ];
 }

@@ -1,27 +1,18 @@
-import { Hono } from 'hono';
-import type { AppEnv, Services } from '../context.js';
-import { adminAuth, requireScope } from '../middleware/admin-auth.js';
-import { ok } from '../lib/respond.js';
-import { requireUnrestricted } from '../users/principal.js';
+import { API } from '@ds/shared';
+import type { Services } from '../context.js';
+import { handle, type BoundRoute } from '../lib/routes.js';
+import { openApiDocument } from '../openapi/openapi.js';
 import * as service from './system.service.js';
 
-/** `/system/status`: public. */
-export function publicSystemRoutes(services: Services) {
-  const app = new Hono<AppEnv>();
-  app.get('/status', async (c) => {
-    const status = await service.systemStatus(services);
-    return c.json({ success: true as const, data: status }, status.isAlive ? 200 : 503);
-  });
-  return app;
-}
-
-/** `/admin/system/info`: counts over all organizations, so only for unrestricted users. */
-export function adminSystemRoutes(services: Services) {
-  const app = new Hono<AppEnv>();
-  app.use('*', adminAuth(services));
-  app.get('/info', requireScope('system:read'), async (c) => {
-    requireUnrestricted(c.var.principal);
-    return ok(c, await service.systemInfo(services));
-  });
-  return app;
+/** `/system/status` (public), `/admin/system/info`, and the OpenAPI document. */
+export function systemRoutes(services: Services): BoundRoute[] {
+  return [
+    handle(API.systemStatus, async ({ c }) => {
+      const status = await service.systemStatus(services);
+      // Still the envelope, with 503: load balancers read the status, people the body.
+      return status.isAlive ? status : c.json({ success: true as const, data: status }, 503);
+    }),
+    handle(API.systemInfo, () => service.systemInfo(services)),
+    handle(API.openApi, () => openApiDocument(services.version, services.config.publicUrl)),
+  ];
 }

@@ -1,76 +1,29 @@
-import {
-  ContextConfigSchema,
-  ForceQuerySchema,
-  PageQuerySchema,
-  RotateKeyRequestSchema,
-  SemverSchema,
-  SslKeystoreConfigSchema,
-  VersionPutSchema,
-} from '@ds/shared';
-import { Hono } from 'hono';
-import { z } from 'zod';
-import type { AppEnv, Services } from '../context.js';
-import { adminAuth, requireScope } from '../middleware/admin-auth.js';
-import { ok, okPage } from '../lib/respond.js';
-import { jsonBody, parseWith, query } from '../lib/validate.js';
+import { API } from '@ds/shared';
+import type { Services } from '../context.js';
+import { createdOr, handle, type BoundRoute } from '../lib/routes.js';
 import * as service from './versions.service.js';
 
-export const ContextConfigPutSchema = z.strictObject({ config: ContextConfigSchema.nullable() });
-const VersionIdParamSchema = z.object({ id: SemverSchema });
-export const SslKeystoreConfigPutSchema = z.strictObject({ config: SslKeystoreConfigSchema.nullable() });
-
-/** Config routes shared by `/versions/{id}` and `/defaults` (id `default`). */
-function configRoutes(app: Hono<AppEnv>, services: Services, prefix: string, idOf: (param: string | undefined) => string) {
-  app.get(`${prefix}/context-config`, requireScope('versions:read'), async (c) =>
-    ok(c, await service.getConfig(services, idOf(c.req.param('id')), 'contextConfig')),
-  );
-  app.put(`${prefix}/context-config`, requireScope('versions:write'), async (c) => {
-    const { config } = await jsonBody(c, ContextConfigPutSchema);
-    return ok(c, await service.putConfig(services, idOf(c.req.param('id')), 'contextConfig', config));
-  });
-  app.get(`${prefix}/ssl-keystore-config`, requireScope('versions:read'), async (c) =>
-    ok(c, await service.getConfig(services, idOf(c.req.param('id')), 'sslKeystoreConfig')),
-  );
-  app.put(`${prefix}/ssl-keystore-config`, requireScope('versions:write'), async (c) => {
-    const { config } = await jsonBody(c, SslKeystoreConfigPutSchema);
-    return ok(c, await service.putConfig(services, idOf(c.req.param('id')), 'sslKeystoreConfig', config));
-  });
-}
-
-/** `/admin/versions` */
-export function versionRoutes(services: Services) {
-  const app = new Hono<AppEnv>();
-  app.use('*', adminAuth(services));
-  app.get('/', requireScope('versions:read'), async (c) => okPage(c, await service.listVersions(services, query(c, PageQuerySchema))));
-  app.get('/:id', requireScope('versions:read'), async (c) => ok(c, await service.getVersion(services, c.req.param('id'))));
-  app.put('/:id', requireScope('versions:write'), async (c) => {
-    // Validated as an object so the error names the path parameter (`id`), not "(body)".
-    const { id } = parseWith(VersionIdParamSchema, { id: c.req.param('id') }, 'path');
-    const { created, version } = await service.putVersion(services, id, await jsonBody(c, VersionPutSchema));
-    return ok(c, version, created ? 201 : 200);
-  });
-  app.delete('/:id', requireScope('versions:write'), async (c) => {
-    const { force } = query(c, ForceQuerySchema);
-    return ok(c, await service.deleteVersion(services, c.req.param('id'), force));
-  });
-  app.get('/:id/verify', requireScope('versions:read'), async (c) => ok(c, await service.verifyVersion(services, c.req.param('id'))));
-  app.post('/:id/rotate-key', requireScope('versions:write'), async (c) => {
-    const { graceSeconds } = await jsonBody(c, RotateKeyRequestSchema);
-    return ok(c, await service.rotateVersionKey(services, c.req.param('id'), graceSeconds));
-  });
-  app.post('/:id/revoke-key', requireScope('versions:write'), async (c) => {
-    await jsonBody(c, z.strictObject({}));
-    return ok(c, await service.revokeVersionKeys(services, c.req.param('id')));
-  });
-  configRoutes(app, services, '/:id', (id) => id ?? '');
-  return app;
-}
-
-/** `/admin/defaults`: the DS-wide configs versions fall back to. */
-export function defaultsRoutes(services: Services) {
-  const app = new Hono<AppEnv>();
-  app.use('*', adminAuth(services));
-  app.get('/', requireScope('versions:read'), async (c) => ok(c, await service.getDefaults(services)));
-  configRoutes(app, services, '', () => 'default');
-  return app;
+/** `/admin/versions` and `/admin/defaults` (the DS-wide configs versions fall back to, id `default`). */
+export function versionRoutes(services: Services): BoundRoute[] {
+  return [
+    handle(API.listVersions, ({ query }) => service.listVersions(services, query)),
+    handle(API.getVersion, ({ params }) => service.getVersion(services, params.id)),
+    handle(API.putVersion, async ({ params, body }) => {
+      const { created, version } = await service.putVersion(services, params.id, body);
+      return createdOr(version, created);
+    }),
+    handle(API.deleteVersion, ({ params, query }) => service.deleteVersion(services, params.id, query.force)),
+    handle(API.verifyVersion, ({ params }) => service.verifyVersion(services, params.id)),
+    handle(API.rotateVersionKey, ({ params, body }) => service.rotateVersionKey(services, params.id, body.graceSeconds)),
+    handle(API.revokeVersionKey, ({ params }) => service.revokeVersionKeys(services, params.id)),
+    handle(API.getVersionContextConfig, ({ params }) => service.getConfig(services, params.id, 'contextConfig')),
+    handle(API.putVersionContextConfig, ({ params, body }) => service.putConfig(services, params.id, 'contextConfig', body.config)),
+    handle(API.getVersionSslKeystoreConfig, ({ params }) => service.getConfig(services, params.id, 'sslKeystoreConfig')),
+    handle(API.putVersionSslKeystoreConfig, ({ params, body }) => service.putConfig(services, params.id, 'sslKeystoreConfig', body.config)),
+    handle(API.getDefaults, () => service.getDefaults(services)),
+    handle(API.getDefaultContextConfig, () => service.getConfig(services, 'default', 'contextConfig')),
+    handle(API.putDefaultContextConfig, ({ body }) => service.putConfig(services, 'default', 'contextConfig', body.config)),
+    handle(API.getDefaultSslKeystoreConfig, () => service.getConfig(services, 'default', 'sslKeystoreConfig')),
+    handle(API.putDefaultSslKeystoreConfig, ({ body }) => service.putConfig(services, 'default', 'sslKeystoreConfig', body.config)),
+  ];
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OS_JSON_VALUES, parseOs } from '../os.js';
-import { NameSchema, SemverSchema, Sha256HexSchema, TimestampSchema } from './common.js';
+import { NameSchema, PageQuerySchema, SemverSchema, Sha256HexSchema, TimestampSchema } from './common.js';
 
 // ---------------------------------------------------------------- scopes and roles
 
@@ -77,6 +77,9 @@ export const UserSchema = z.object({
 });
 export type User = z.infer<typeof UserSchema>;
 
+/** `GET /admin/tokens`: one's own tokens, or everyone's with `all=true`. */
+export const TokenListQuerySchema = PageQuerySchema.extend({ all: z.enum(['true', 'false']).optional() });
+
 export const TokenCreateSchema = z.strictObject({
   name: NameSchema,
   scopes: z.array(ScopeSchema).min(1, 'must name at least one scope'),
@@ -121,6 +124,14 @@ export const RotateKeyRequestSchema = z.strictObject({
     .optional(),
 });
 
+/** The answer of a label key rotation: the new key, shown once. */
+export const ApiKeyResultSchema = z.object({ apiKey: z.string() });
+/** The answer of an installation key rotation: the new key, shown once. */
+export const InstallationKeyResultSchema = z.object({ installationApiKey: z.string() });
+
+/** A body that must be empty (`{}`) or absent. */
+export const EmptyBodySchema = z.strictObject({});
+
 // ---------------------------------------------------------------- organizations
 
 export const OrganizationPutSchema = z.strictObject({
@@ -136,6 +147,8 @@ export const OrganizationSchema = z.object({
 export type Organization = z.infer<typeof OrganizationSchema>;
 
 // ---------------------------------------------------------------- labels
+
+export const LabelListQuerySchema = PageQuerySchema.extend({ organization: NameSchema.optional() });
 
 export const LabelPutSchema = z.strictObject({
   organization: NameSchema,
@@ -187,6 +200,11 @@ export const SslKeystoreConfigSchema = z.strictObject({
   notAfter: TimestampSchema.optional(),
 });
 export type SslKeystoreConfig = z.infer<typeof SslKeystoreConfigSchema>;
+
+/** `PUT .../context-config`: the config, or null to fall back to the DS-wide default. */
+export const ContextConfigPutSchema = z.strictObject({ config: ContextConfigSchema.nullable() });
+/** `PUT .../ssl-keystore-config`: the config, or null to clear it. */
+export const SslKeystoreConfigPutSchema = z.strictObject({ config: SslKeystoreConfigSchema.nullable() });
 
 export const ConfigViewSchema = z.object({
   /** What the version itself sets (null: nothing, the defaults apply). */
@@ -286,6 +304,27 @@ export type DeleteResult = z.infer<typeof DeleteResultSchema>;
 export const ForceQuerySchema = z.strictObject({
   force: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1'),
 });
+
+// ---------------------------------------------------------------- DS keys
+
+/** A DS key pair as operators see it (public information only). */
+export const DsKeyInfoSchema = z.object({
+  kid: z.string(),
+  use: z.enum(['sig', 'enc']),
+  alg: z.string(),
+  status: z.enum(['current', 'retired', 'expired']),
+  createdAt: TimestampSchema,
+  retiredAt: TimestampSchema.nullable(),
+  publishedUntil: TimestampSchema.nullable(),
+});
+export type DsKeyInfo = z.infer<typeof DsKeyInfoSchema>;
+
+/** `POST /admin/keys/rotate`: which keys to replace, and with which type (default the configured one). */
+export const KeyRotateSchema = z.strictObject({
+  type: z.enum(['rsa', 'ec']).optional(),
+  use: z.enum(['sig', 'enc', 'both']).default('both'),
+});
+export type KeyRotate = z.input<typeof KeyRotateSchema>;
 
 // ---------------------------------------------------------------- system
 
