@@ -17,6 +17,6 @@ for (const name of names.length > 0 ? names : ALL) {
     process.exit(1);
   }
   log(`bench:${name}`);
-  if (run(process.execPath, [join(ROOT, 'bench', `${name}.mjs`), ...extra]) !== 0) failed += 1;
+  if (run(process.execPath, [join(ROOT, 'bench', 'dist', `${name}.js`), ...extra]) !== 0) failed += 1;
 }
 process.exit(failed > 0 ? 1 : 0);

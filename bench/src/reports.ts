@@ -5,21 +5,23 @@
 // and label and the twelve-month reports by month, next to a plain indexed SELECT count(*) over
 // the same rows; on another, a month of 10 million daily rows, times the rollover through the admin
 // API while a probe process writes like a sync every 20 ms and records how long it was kept waiting.
-// The generated databases are cached (see bench/reports-data.mjs); --regenerate makes new ones.
-// Usage: node bench/reports.mjs [--rows 10000000] [--rollover-rows N] [--runs 20] [--only reports|rollover]
+// The generated databases are cached (see bench/src/reports-data.ts); --regenerate makes new ones.
+// Usage: node bench/dist/reports.js [--rows 10000000] [--rollover-rows N] [--runs 20] [--only reports|rollover]
 //        [--plans] [--regenerate] [--cache-dir DIR] [--rollover-timeout 180]
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, SqliteDialect } from 'kysely';
 import { transactionsReport } from '@ds/server';
-import { TransactionReportQuerySchema } from '@ds/shared';
-import { ADMIN_PASSWORD, ROOT, api, fmt, percentile, startDs } from './lib.mjs';
-import { addMonths, cachedDb, generateReportsDb, generateRolloverDb, monthOf } from './reports-data.mjs';
+import { SCOPES, TransactionReportQuerySchema, type TransactionReportRow } from '@ds/shared';
+import { ADMIN_PASSWORD, api, fmt, percentile, script, startDs, type RunningDs } from './lib.js';
+import type { ProbeSample } from './reports-probe.js';
+import { addMonths, cachedDb, generateReportsDb, generateRolloverDb, monthOf } from './reports-data.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,62 +53,102 @@ const work = mkdtempSync(join(tmpdir(), 'ds-bench-reports-'));
 const now = new Date();
 const current = monthOf(now);
 const today = now.toISOString().slice(0, 10);
-const median = (xs) => percentile([...xs].sort((a, b) => a - b), 50);
-const stats = (xs) => {
+const median = (xs: readonly number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+interface Stats {
+  n: number;
+  median: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+const stats = (xs: readonly number[]): Stats => {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, median: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? NaN };
 };
-const ok = (ratio) => (ratio < 1 ? 'ok' : 'OVER');
-const say = (text) => process.stderr.write(text);
+const ok = (ratio: number) => (ratio < 1 ? 'ok' : 'OVER');
+const say = (text: string) => process.stderr.write(text);
 
-function describeGeneration(kind, { meta, cached }) {
+function describeGeneration(kind: string, { meta, cached }: { meta: { generatedAt: string; seconds: number }; cached: boolean }) {
   return `${kind}: ${cached ? `cached, generated ${meta.generatedAt.slice(0, 16).replace('T', ' ')} UTC in` : 'generated in'} ${fmt(meta.seconds, 1)} s`;
 }
 
 /** Times `sql` (warm: once before, then the median of `runs`). */
-function timeQuery(db, sql, runs = 5) {
-  const statement = db.prepare(sql);
-  statement.get();
-  const times = [];
-  let result;
+function timeQuery(db: SQLite.Database, sql: string, runs = 5) {
+  const statement = db.prepare<[], { n: number }>(sql);
+  let result = statement.get();
+  const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
     result = statement.get();
     times.push(performance.now() - started);
   }
-  return { ms: median(times), result };
+  return { ms: median(times), n: Number(result?.n ?? 0) };
 }
 
-const plan = (db, sql, parameters) =>
+const plan = (db: SQLite.Database, sql: string, parameters: readonly unknown[]): string[] =>
   db
-    .prepare(`explain query plan ${sql}`)
+    .prepare<unknown[], { detail: string }>(`explain query plan ${sql}`)
     .all(...parameters)
     .map((r) => r.detail);
+
+/** The report as the bench calls it: outside an app, on its own read-only connection. */
+type ReportServices = Parameters<typeof transactionsReport>[0];
+type ReportPrincipal = Parameters<typeof transactionsReport>[1];
+/** DS's table types, as its Kysely instance has them. */
+type Tables = ReportServices['db'] extends Kysely<infer T> ? T : never;
+/** A report's query string (`organization`, `from`, `to`, `by`). */
+type ReportQuery = Record<string, string>;
+
+interface CapturedQuery {
+  sql: string;
+  parameters: readonly unknown[];
+  ms: number;
+}
+
+interface QueryBreakdown extends CapturedQuery {
+  rows: number;
+  plan: string[];
+}
 
 /**
  * The SQL statements the report service runs for `query`, each with its in-process time (median
  * of 5, same code as DS, read-only connection), rows answered and EXPLAIN QUERY PLAN.
  */
-async function breakdown(path, query) {
+async function breakdown(path: string, query: ReportQuery): Promise<QueryBreakdown[]> {
   const sqlite = new SQLite(path, { readonly: true });
-  const captured = [];
-  const db = new Kysely({
+  const captured: CapturedQuery[] = [];
+  const db = new Kysely<Tables>({
     dialect: new SqliteDialect({ database: sqlite }),
     plugins: [new CamelCasePlugin()],
-    log: (event) => captured.push({ sql: event.query.sql, parameters: event.query.parameters, ms: event.queryDurationMillis }),
+    log: (event) => {
+      captured.push({ sql: event.query.sql, parameters: event.query.parameters, ms: event.queryDurationMillis });
+    },
   });
-  const services = { db, clock: { now: () => new Date() } };
-  const principal = { organizationId: null, organizationName: null };
+  // The report reads only the database and the clock of an app's services.
+  const services = { db, clock: { now: () => new Date() } } as ReportServices;
+  // An administrator of every organization, as DS's first admin.
+  const principal: ReportPrincipal = {
+    userId: 'bench',
+    username: 'admin',
+    role: 'admin',
+    organizationId: null,
+    organizationName: null,
+    credential: 'session',
+    tokenId: 'bench',
+    tokenName: null,
+    scopes: new Set(SCOPES),
+    expiresAt: null,
+  };
   const parsed = TransactionReportQuerySchema.parse(query);
-  const runs = [];
+  const runs: CapturedQuery[][] = [];
   for (let i = 0; i < 6; i++) {
     captured.length = 0;
     await transactionsReport(services, principal, parsed);
     if (i > 0) runs.push([...captured]);
   }
-  const queries = runs[0].map((q, i) => {
-    const rows = sqlite.prepare(q.sql).all(...q.parameters).length;
-    return { sql: q.sql, parameters: q.parameters, ms: median(runs.map((r) => r[i].ms)), rows, plan: plan(sqlite, q.sql, q.parameters) };
+  const queries = runs[0]!.map((q, i) => {
+    const rows = sqlite.prepare<unknown[]>(q.sql).all(...q.parameters).length;
+    return { sql: q.sql, parameters: q.parameters, ms: median(runs.map((r) => r[i]!.ms)), rows, plan: plan(sqlite, q.sql, q.parameters) };
   });
   await db.destroy();
   return queries;
@@ -123,18 +165,18 @@ async function reportsBench() {
   const countDaily = timeQuery(ro, 'select count(*) as n from label_daily_counters');
   const countDevice = timeQuery(ro, 'select count(*) as n from device_counters');
   const countPlans = [...plan(ro, 'select count(*) from label_daily_counters', []), ...plan(ro, 'select count(*) from device_counters', [])];
-  const orgs = ro.prepare('select id, name from organizations order by name').all();
-  const org = orgs[Math.floor(orgs.length / 2)];
+  const orgs = ro.prepare<[], { id: string; name: string }>('select id, name from organizations order by name').all();
+  const org = orgs[Math.floor(orgs.length / 2)]!;
   const from = addMonths(current, -11);
   const labelRange = [`${org.name}-`, `${org.name}.`];
-  const sum = (sql, ...p) => Number(ro.prepare(sql).get(...p).n ?? 0);
+  const sum = (sql: string, ...p: string[]) => Number(ro.prepare<string[], { n: number | null }>(sql).get(...p)?.n ?? 0);
   const orgDaily = sum('select sum(counter) as n from label_daily_counters where label >= ? and label < ? and day >= ?', ...labelRange, `${current}-01`);
   const orgMonthly = sum('select sum(counter) as n from label_monthly_counters where label >= ? and label < ? and month >= ?', ...labelRange, from);
   const allDaily = sum('select sum(counter) as n from label_daily_counters where day >= ?', `${current}-01`);
   const allMonthly = sum('select sum(counter) as n from label_monthly_counters where month >= ?', from);
   const orgLabels = sum('select count(*) as n from labels where organization_id = ?', org.id);
 
-  const reports = [
+  const reports: { name: string; query: ReportQuery; expect: { total: number; rows: number } }[] = [
     {
       name: `this month, ${org.name}, by day,label`,
       query: { organization: org.name, by: 'day,label' },
@@ -152,50 +194,49 @@ async function reportsBench() {
     },
   ];
 
+  const timed: ((typeof reports)[number] & { path: string; stats: Stats; rows: number; total: number; checked: boolean })[] = [];
   say(`starting DS on ${path}…\n`);
   const ds = await startDs({ databaseUrl: path, env: { DS_LOG_LEVEL: 'warn' }, logFile: join(work, 'reports-ds.log') });
   try {
-    const { token } = await api(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
+    const { token } = await api<{ token: string }>(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
     for (const r of reports) {
       const path_ = `/admin/reports/transactions?${new URLSearchParams(r.query)}`;
       say(`GET ${path_} (${WARMUP} warm-up, ${RUNS} timed)… `);
-      let rows;
-      for (let i = 0; i < WARMUP; i++) rows = await api(ds.url, 'GET', path_, { token });
-      const times = [];
+      let rows: TransactionReportRow[] = [];
+      for (let i = 0; i < WARMUP; i++) rows = await api<TransactionReportRow[]>(ds.url, 'GET', path_, { token });
+      const times: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const started = performance.now();
-        rows = await api(ds.url, 'GET', path_, { token });
+        rows = await api<TransactionReportRow[]>(ds.url, 'GET', path_, { token });
         times.push(performance.now() - started);
       }
-      r.path = path_;
-      r.stats = stats(times);
-      r.rows = rows.length;
-      r.total = rows.reduce((s, row) => s + row.transactions, 0);
-      r.checked = r.total === r.expect.total && r.rows === r.expect.rows;
-      say(`median ${fmt(r.stats.median, 1)} ms\n`);
+      const total = rows.reduce((s, row) => s + row.transactions, 0);
+      timed.push({ ...r, path: path_, stats: stats(times), rows: rows.length, total, checked: total === r.expect.total && rows.length === r.expect.rows });
+      say(`median ${fmt(timed.at(-1)!.stats.median, 1)} ms\n`);
     }
   } finally {
     await ds.stop();
   }
-  for (const r of reports) r.queries = await breakdown(path, r.query);
+  const measured = [];
+  for (const r of timed) measured.push({ ...r, queries: await breakdown(path, r.query) });
   ro.close();
-  return { generated, meta, countDaily, countDevice, countPlans, reports };
+  return { generated, meta, countDaily, countDevice, countPlans, reports: measured };
 }
 
 /** Prints rows under headers: the first column left-aligned, the last as is, the others right-aligned. */
-function table(headers, rows) {
+function table(headers: string[], rows: (string | number)[][]) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) =>
+  const line = (cells: (string | number)[]) =>
     cells
-      .map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : i === cells.length - 1 ? String(c) : String(c).padStart(widths[i])))
+      .map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : i === cells.length - 1 ? String(c) : String(c).padStart(widths[i]!)))
       .join('   ')
       .trimEnd();
   console.log(line(headers));
   for (const r of rows) console.log(line(r));
 }
 
-function printReports({ generated, meta, countDaily, countDevice, countPlans, reports }) {
-  const counted = Number(countDaily.result.n) + Number(countDevice.result.n);
+function printReports({ generated, meta, countDaily, countDevice, countPlans, reports }: Awaited<ReturnType<typeof reportsBench>>) {
+  const counted = countDaily.n + countDevice.n;
   const countMs = countDaily.ms + countDevice.ms;
   console.log(`\nbench:reports — transactions reports, SQLite, Node ${process.version}; ${describeGeneration('database', generated)}`);
   console.log(
@@ -239,8 +280,8 @@ function printReports({ generated, meta, countDaily, countDevice, countPlans, re
 }
 
 /** POSTs without a client timeout (a slow rollover must be timed, not cut off). */
-function post(url, path, token, body) {
-  return new Promise((resolve, reject) => {
+function post(url: string, path: string, token: string, body: unknown) {
+  return new Promise<{ status: number | undefined; json: { code?: string; requestId?: string } }>((resolve, reject) => {
     const req = request(`${url}/v3_5${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -254,7 +295,7 @@ function post(url, path, token, body) {
 
 /** Holds the rollover lease in the bench's name: DS's scheduler, which rolls a pending month over
  * as soon as DS starts, then waits (it retries each minute), so the rollover timed is the one asked for. */
-function holdScheduler(path) {
+function holdScheduler(path: string) {
   const db = new SQLite(path);
   db.pragma('busy_timeout = 5000');
   db.prepare('insert or replace into job_locks (name, holder, acquired_at, expires_at) values (?, ?, ?, ?)').run(
@@ -266,14 +307,14 @@ function holdScheduler(path) {
   db.close();
 }
 
-function releaseScheduler(path) {
+function releaseScheduler(path: string) {
   const db = new SQLite(path);
   db.pragma('busy_timeout = 5000');
   db.prepare('delete from job_locks where name = ? and holder = ?').run(ROLLOVER_JOB, HOLDER);
   db.close();
 }
 
-async function stopDs(ds) {
+async function stopDs(ds: RunningDs) {
   const stopped = ds.stop();
   const killed = setTimeout(() => process.kill(ds.pid, 'SIGKILL'), 20_000);
   await stopped;
@@ -285,26 +326,27 @@ async function stopDs(ds) {
  * writing alongside when `withProbe`. Stops at `--rollover-timeout` (DS is stopped mid-rollover;
  * the next run finishes the month).
  */
-async function rolloverAttempt(path, month, withProbe, logFile) {
+async function rolloverAttempt(path: string, month: string, withProbe: boolean, logFile: string) {
   holdScheduler(path);
   say(`starting DS on ${path}…\n`);
   const ds = await startDs({ databaseUrl: path, env: { DS_LOG_LEVEL: 'info' }, logFile });
-  let probe;
+  let probe: ChildProcessByStdio<Writable, Readable, Readable> | undefined;
   try {
-    const { token } = await api(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
-    let probeDone;
+    const { token } = await api<{ token: string }>(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
+    let probeDone: Promise<ProbeSample[]> | undefined;
     if (withProbe) {
-      probe = spawn(process.execPath, [join(ROOT, 'bench/reports-probe.mjs'), path, today, String(PROBE_INTERVAL_MS)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [script('reports-probe'), path, today, String(PROBE_INTERVAL_MS)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      probe = child;
       let out = '';
-      probe.stdout.on('data', (c) => (out += c));
-      probeDone = new Promise((resolve, reject) => probe.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`probe exited ${code}`)))));
-      await new Promise((resolve) => probe.stderr.once('data', resolve));
-      probe.stderr.pipe(process.stderr);
+      child.stdout.on('data', (c) => (out += c));
+      probeDone = new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ProbeSample[]) : reject(new Error(`probe exited ${code}`)))));
+      await new Promise((resolve) => child.stderr.once('data', resolve));
+      child.stderr.pipe(process.stderr);
       // A second of the probe alone: what such a write costs with nothing else going on.
       await new Promise((r) => setTimeout(r, 1000));
     }
     const watch = new SQLite(path, { readonly: true });
-    const archived = () => Number(watch.prepare('select daily_rows_archived as n from counter_rollovers where month = ?').get(month)?.n ?? 0);
+    const archived = () => Number(watch.prepare<[string], { n: number }>('select daily_rows_archived as n from counter_rollovers where month = ?').get(month)?.n ?? 0);
     const archivedBefore = archived();
     releaseScheduler(path);
     say(`POST /v3_5/admin/counters/rollover {} (${withProbe ? `a sync-like write every ${PROBE_INTERVAL_MS} ms alongside` : 'nothing else writing'})…\n`);
@@ -315,9 +357,9 @@ async function rolloverAttempt(path, month, withProbe, logFile) {
       const n = archived() - archivedBefore;
       say(`  ${fmt(elapsed())} s: ${fmt(n)} daily rows archived (${fmt(n / elapsed())} rows/s)\n`);
     }, 10_000);
-    let response;
+    let response: Awaited<ReturnType<typeof post>> | null;
     try {
-      response = await Promise.race([post(ds.url, '/admin/counters/rollover', token, {}), new Promise((r) => setTimeout(() => r(null), Number(args['rollover-timeout']) * 1000))]);
+      response = await Promise.race([post(ds.url, '/admin/counters/rollover', token, {}), new Promise<null>((r) => setTimeout(() => r(null), Number(args['rollover-timeout']) * 1000))]);
     } finally {
       clearInterval(progress);
     }
@@ -325,19 +367,20 @@ async function rolloverAttempt(path, month, withProbe, logFile) {
     const endedEpoch = Date.now();
     const rows = archived() - archivedBefore;
     watch.close();
-    let samples = [];
-    if (probe) {
+    let samples: ProbeSample[] = [];
+    if (probe && probeDone) {
       await new Promise((r) => setTimeout(r, 200));
       probe.stdin.end();
       samples = await probeDone;
     }
     const during = samples.filter(([at]) => at >= startedEpoch && at <= endedEpoch);
-    let error;
+    let error: string | undefined;
     if (response && response.status !== 200) {
       // Why, from DS's log: the first line of the error it logged for this request.
-      const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(response.json.requestId ?? '\u0000'));
-      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.error);
-      error = `HTTP ${response.status} ${response.json.code}${logged ? `: ${logged.error.split('\n')[0]}` : ''}`;
+      const requestId = response.json.requestId ?? '\u0000';
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(requestId));
+      const logged = lines.map((l) => JSON.parse(l) as { error?: string }).find((l) => l.error);
+      error = `HTTP ${response.status} ${response.json.code}${logged?.error ? `: ${logged.error.split('\n')[0]}` : ''}`;
     }
     return {
       withProbe,
@@ -373,28 +416,29 @@ async function rolloverBench() {
   // on the same database with nothing else writing gives the time the rollover itself takes (and
   // shows that a failed rollover is finished by the next run).
   const attempts = [await rolloverAttempt(path, month, true, join(work, 'rollover-ds-1.log'))];
-  if (!attempts[0].finished) attempts.push(await rolloverAttempt(path, month, false, join(work, 'rollover-ds-2.log')));
+  if (!attempts[0]!.finished) attempts.push(await rolloverAttempt(path, month, false, join(work, 'rollover-ds-2.log')));
 
   const ro = new SQLite(path, { readonly: true });
   const until = `${addMonths(month, 1)}-01`;
-  const monthlySum = Number(ro.prepare('select sum(counter) as n from label_monthly_counters where month = ?').get(month).n ?? 0);
-  const leftRows = Number(ro.prepare('select count(*) as n from label_daily_counters where day >= ? and day < ?').get(`${month}-01`, until).n);
-  const leftSum = Number(ro.prepare('select sum(counter) as n from label_daily_counters where day >= ? and day < ?').get(`${month}-01`, until).n ?? 0);
+  const n = (sql: string, ...p: string[]) => Number(ro.prepare<string[], { n: number | null }>(sql).get(...p)?.n ?? 0);
+  const monthlySum = n('select sum(counter) as n from label_monthly_counters where month = ?', month);
+  const leftRows = n('select count(*) as n from label_daily_counters where day >= ? and day < ?', `${month}-01`, until);
+  const leftSum = n('select sum(counter) as n from label_daily_counters where day >= ? and day < ?', `${month}-01`, until);
   const record = ro.prepare('select * from counter_rollovers where month = ?').get(month);
   // The per-label totals, where the schema has them, must have moved the same way.
-  const tables = new Set(ro.prepare("select name from sqlite_master where type = 'table'").pluck().all());
+  const tables = new Set(ro.prepare<[], string>("select name from sqlite_master where type = 'table'").pluck().all());
   const totals =
     tables.has('label_monthly_totals') && tables.has('label_daily_totals')
       ? {
-          monthlySum: Number(ro.prepare('select sum(counter) as n from label_monthly_totals where month = ?').get(month).n ?? 0),
-          leftSum: Number(ro.prepare('select sum(counter) as n from label_daily_totals where day >= ? and day < ?').get(`${month}-01`, until).n ?? 0),
+          monthlySum: n('select sum(counter) as n from label_monthly_totals where month = ?', month),
+          leftSum: n('select sum(counter) as n from label_daily_totals where day >= ? and day < ?', `${month}-01`, until),
         }
       : null;
   ro.close();
   return { generated, meta, month, attempts, monthlySum, leftRows, leftSum, record, totals };
 }
 
-function printRollover(r) {
+function printRollover(r: Awaited<ReturnType<typeof rolloverBench>>) {
   console.log(`\nbench:reports — month rollover, SQLite, Node ${process.version}; ${describeGeneration('database', r.generated)}`);
   console.log(
     `  ${fmt(r.meta.dailyRows)} daily label rows of ${r.month} (${fmt(r.meta.labels)} labels in ${fmt(r.meta.organizations)} organizations × 5 modules × 5 use cases × ${r.meta.days} days), POST /v3_5/admin/counters/rollover {}`,

@@ -1,23 +1,24 @@
 #!/usr/bin/env node
 // bench:sync — throughput and latency of device syncs against a running DS, compared with the
 // in-process cost of the JOSE work alone (decrypt, verify, sign, encrypt) for the same messages.
-// Usage: node bench/sync.mjs [--devices 1000] [--messages 4000] [--connections 20] [--types rsa,ec]
+// Usage: node bench/dist/sync.js [--devices 1000] [--messages 4000] [--warmup 1500] [--connections 20] [--types rsa,ec]
+//        [--workers 1,2]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
-import { importJWK } from 'jose';
-import { createDeviceIdentity, deviceKeys, openMessage, sealMessage, DEVICE_ALGORITHMS } from '@ds/shared';
-import { readFileSync, readdirSync } from 'node:fs';
-import { ADMIN_PASSWORD, ROOT, api, fmt, percentile, pool, startDs } from './lib.mjs';
+import { importJWK, type CryptoKey } from 'jose';
+import { createDeviceIdentity, deviceKeys, openMessage, sealMessage, DEVICE_ALGORITHMS, type DeviceIdentity, type RegistrationRequest, type RegistrationResponse, type SyncRequest } from '@ds/shared';
+import { ADMIN_PASSWORD, api, fmt, percentile, pool, script, startDs } from './lib.js';
+import type { SyncLoadInput, SyncLoadResult } from './sync-load.js';
 
 /** CPU time (ms) used so far by a process and its children (cluster workers), from /proc. */
-function processTreeCpuMs(pid) {
+function processTreeCpuMs(pid: number): number {
   const tick = 1000 / 100; // USER_HZ
   let total = 0;
-  const visit = (p) => {
+  const visit = (p: number | string) => {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -53,56 +54,75 @@ const today = new Date().toISOString().slice(0, 10);
 const MODULES = ['beid', 'emv', 'luxeid', 'pkcs11', 'file-exchange'];
 const USE_CASES = ['sign', 'authenticate', 'read-data', 'verify-pin'];
 
-async function run(keyType, workers) {
+interface Device {
+  id: string;
+  identity: DeviceIdentity;
+  keys: { sign: CryptoKey; decrypt: CryptoKey };
+}
+
+/** A current DS key pair, as DS keeps it, imported. */
+interface DsKey {
+  kid: string;
+  alg: string;
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+}
+
+/** A JWK as a key for `alg` (jose answers a Uint8Array only for symmetric JWKs). */
+const importKey = async (jwk: object, alg: string) => (await importJWK(jwk, alg)) as CryptoKey;
+
+async function run(keyType: string, workers: number) {
   const databaseUrl = join(work, `${keyType}-${workers}.db`);
   const ds = await startDs({ databaseUrl, env: { DS_KEY_TYPE: keyType, DS_WORKERS: String(workers) }, logFile: join(work, `${keyType}-${workers}.log`) });
   try {
-    const { token } = await api(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
+    const { token } = await api<{ token: string }>(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
     await api(ds.url, 'PUT', '/admin/organizations/bench', { token, body: {} });
     for (const l of ['bench-a', 'bench-b', 'bench-c']) await api(ds.url, 'PUT', `/admin/labels/${l}`, { token, body: { organization: 'bench' } });
-    const version = await api(ds.url, 'PUT', '/admin/versions/3.8.1', { token, body: {} });
+    const version = await api<{ installationApiKey: string }>(ds.url, 'PUT', '/admin/versions/3.8.1', { token, body: {} });
     const installationKey = version.installationApiKey;
 
     process.stderr.write(`[${keyType}] registering ${DEVICES} devices… `);
-    const devices = [];
+    const devices: Device[] = [];
     await pool(Array.from({ length: DEVICES }), 8, async () => {
       const identity = await createDeviceIdentity('ec');
-      const installToken = await api(ds.url, 'GET', '/tokens/installation', { headers: { apikey: installationKey } });
-      const reg = await api(ds.url, 'POST', '/devices', {
-        token: installToken,
-        body: { certificate: identity.certificatePem, version: '3.8.1', os: { name: 'Windows', version: '11', architecture: 'x64' } },
-      });
-      devices.push({ id: reg.id, identity, keys: await deviceKeys(identity), jwks: reg.jwks });
+      const installToken = await api<string>(ds.url, 'GET', '/tokens/installation', { headers: { apikey: installationKey } });
+      const registration: RegistrationRequest = { certificate: identity.certificatePem, version: '3.8.1', os: { name: 'Windows', version: '11', architecture: 'x64' } };
+      const reg = await api<RegistrationResponse>(ds.url, 'POST', '/devices', { token: installToken, body: registration });
+      devices.push({ id: reg.id, identity, keys: await deviceKeys(identity) });
     });
     process.stderr.write('done\n');
 
     // DS private keys, for the crypto-only baseline (read from the database like DS does).
     const sqlite = new SQLite(databaseUrl, { readonly: true });
-    const rows = sqlite.prepare('select kid, use, alg, public_jwk, private_jwk from ds_keys where retired_at is null').all();
+    const rows = sqlite
+      .prepare<[], { kid: string; use: string; alg: string; public_jwk: string; private_jwk: string }>('select kid, use, alg, public_jwk, private_jwk from ds_keys where retired_at is null')
+      .all();
     sqlite.close();
-    const ds_ = {};
-    for (const r of rows) ds_[r.use] = { kid: r.kid, alg: r.alg, publicKey: await importJWK(JSON.parse(r.public_jwk), r.alg), privateKey: await importJWK(JSON.parse(r.private_jwk), r.alg) };
+    const dsKeys: Record<string, DsKey> = {};
+    for (const r of rows) dsKeys[r.use] = { kid: r.kid, alg: r.alg, publicKey: await importKey(JSON.parse(r.public_jwk), r.alg), privateKey: await importKey(JSON.parse(r.private_jwk), r.alg) };
+    const { enc, sig } = dsKeys;
+    if (!enc || !sig) throw new Error(`DS has no current ${enc ? 'signing' : 'encryption'} key`);
 
     process.stderr.write(`[${keyType}] sealing ${WARMUP + MESSAGES} sync messages (10 transactions each)… `);
     const now = Math.floor(Date.now() / 1000);
-    const messages = [];
+    const messages: { id: string; body: string; device: Device }[] = [];
     await pool(Array.from({ length: WARMUP + MESSAGES }), 16, async (_, i) => {
-      const d = devices[i % devices.length];
-      const payload = {
+      const d = devices[i % devices.length]!;
+      const payload: SyncRequest = {
         version: '3.8.1',
         status: 'ACTIVE',
         digests: { contextConfig: null, sslKeystoreConfig: null },
         labels: ['bench-a', 'bench-b'],
         userAgents: ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'],
-        transactions: Array.from({ length: 10 }, (_, t) => ({ label: ['bench-a', 'bench-b', 'bench-c'][t % 3], module: MODULES[t % 5], useCase: USE_CASES[(t + i) % 4], counter: 1 + ((i + t) % 7), txDate: today })),
+        transactions: Array.from({ length: 10 }, (_, t) => ({ label: ['bench-a', 'bench-b', 'bench-c'][t % 3]!, module: MODULES[t % 5]!, useCase: USE_CASES[(t + i) % 4]!, counter: 1 + ((i + t) % 7), txDate: today })),
       };
       const body = await sealMessage(payload, {
         issuer: d.id,
         signingKey: d.keys.sign,
         signingAlg: DEVICE_ALGORITHMS.ec.sig,
-        encryptionKey: ds_.enc.publicKey,
-        encryptionAlg: ds_.enc.alg,
-        encryptionKid: ds_.enc.kid,
+        encryptionKey: enc.publicKey,
+        encryptionAlg: enc.alg,
+        encryptionKid: enc.kid,
         now,
         jti: crypto.randomUUID(),
       });
@@ -111,18 +131,18 @@ async function run(keyType, workers) {
     process.stderr.write('done\n');
 
     // Crypto-only, in-process, both cores busy: what the server must do per sync at the least.
-    const deviceVerify = new Map();
-    const deviceEncrypt = new Map();
+    const deviceVerify = new Map<string, CryptoKey>();
+    const deviceEncrypt = new Map<string, CryptoKey>();
     for (const d of devices) {
       const jwk = { ...d.identity.publicJwk };
-      deviceVerify.set(d.id, await importJWK(jwk, 'ES256'));
-      deviceEncrypt.set(d.id, await importJWK(jwk, 'ECDH-ES+A256KW'));
+      deviceVerify.set(d.id, await importKey(jwk, 'ES256'));
+      deviceEncrypt.set(d.id, await importKey(jwk, 'ECDH-ES+A256KW'));
     }
-    const cryptoOnly = async (list) => {
+    const cryptoOnly = async (list: typeof messages) => {
       const started = performance.now();
       await pool(list, CONNECTIONS, async (m) => {
         const opened = await openMessage(m.body, {
-          decryptionKey: () => ds_.enc.privateKey,
+          decryptionKey: () => enc.privateKey,
           verificationKey: () => deviceVerify.get(m.id),
           algorithms: ['ES256'],
           issuer: m.id,
@@ -130,10 +150,10 @@ async function run(keyType, workers) {
         });
         await sealMessage({ digests: {}, accepted: { transactions: 10 }, echo: opened.claims.jti }, {
           issuer: 't1cds',
-          signingKey: ds_.sig.privateKey,
-          signingAlg: ds_.sig.alg,
-          signingKid: ds_.sig.kid,
-          encryptionKey: deviceEncrypt.get(m.id),
+          signingKey: sig.privateKey,
+          signingAlg: sig.alg,
+          signingKid: sig.kid,
+          encryptionKey: deviceEncrypt.get(m.id)!,
           encryptionAlg: 'ECDH-ES+A256KW',
           now: Math.floor(Date.now() / 1000),
           jti: crypto.randomUUID(),
@@ -151,24 +171,25 @@ async function run(keyType, workers) {
 
     // The same messages at the running DS, from a separate process.
     const file = join(work, `${keyType}-messages.json`);
-    writeFileSync(file, JSON.stringify({ warmup: messages.slice(0, WARMUP).map(({ id, body }) => ({ id, body })), measured: messages.slice(WARMUP).map(({ id, body }) => ({ id, body })) }));
+    const input: SyncLoadInput = { warmup: messages.slice(0, WARMUP).map(({ id, body }) => ({ id, body })), measured: messages.slice(WARMUP).map(({ id, body }) => ({ id, body })) };
+    writeFileSync(file, JSON.stringify(input));
     const dsCpuBefore = processTreeCpuMs(ds.pid);
     process.stderr.write(`[${keyType}] firing ${MESSAGES} syncs with ${CONNECTIONS} connections (after ${WARMUP} warm-up)… `);
-    const output = await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bench/sync-load.mjs'), file, ds.url, String(CONNECTIONS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [script('sync-load'), file, ds.url, String(CONNECTIONS)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (c) => (out += c));
       child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`load generator exited ${code}`))));
     });
     process.stderr.write('done\n');
-    const load = JSON.parse(output);
+    const load = JSON.parse(output) as SyncLoadResult;
     // Includes the warm-up: per sync over all messages fired.
     const dsCpuMsPerSync = (processTreeCpuMs(ds.pid) - dsCpuBefore) / (WARMUP + MESSAGES);
     const ok = load.statuses['200'] ?? 0;
     if (ok !== MESSAGES) throw new Error(`only ${ok} of ${MESSAGES} syncs answered 200: ${JSON.stringify(load.statuses)}`);
     // Every transaction must have been counted exactly once.
     const db = new SQLite(databaseUrl, { readonly: true });
-    const counted = db.prepare('select sum(counter) as n from label_daily_counters').get().n;
+    const counted = db.prepare<[], { n: number }>('select sum(counter) as n from label_daily_counters').get()?.n;
     db.close();
     const expected = messages.reduce((sum, m, i) => sum + Array.from({ length: 10 }, (_, t) => 1 + ((i + t) % 7)).reduce((a, b) => a + b, 0), 0);
     if (counted !== expected) throw new Error(`counted ${counted} transactions, sent ${expected}`);
@@ -181,7 +202,7 @@ async function run(keyType, workers) {
   }
 }
 
-const results = [];
+const results: Awaited<ReturnType<typeof run>>[] = [];
 try {
   for (const workers of args.workers.split(',').map(Number)) {
     for (const type of args.types.split(',')) results.push(await run(type.trim(), workers));

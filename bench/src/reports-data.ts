@@ -9,7 +9,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { initDs, loadConfig } from '@ds/server';
-import { ADMIN_PASSWORD, fmt } from './lib.mjs';
+import { ADMIN_PASSWORD, fmt } from './lib.js';
+
+type Value = string | number | null;
 
 /** Bump when what is generated changes: cached files of another version are regenerated. */
 export const GENERATOR_VERSION = 3;
@@ -22,17 +24,17 @@ const LABELS_PER_ORGANIZATION = 20;
 /** (module, use case) pairs each device has counters for this month. */
 const PAIRS_PER_DEVICE = 8;
 
-export const monthOf = (date) => date.toISOString().slice(0, 7);
-export function addMonths(month, n) {
-  const [y, m] = month.split('-').map(Number);
+export const monthOf = (date: Date): string => date.toISOString().slice(0, 7);
+export function addMonths(month: string, n: number): string {
+  const [y = 0, m = 1] = month.split('-').map(Number);
   const index = y * 12 + (m - 1) + n;
   return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
-export const daysIn = (month) => new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 0)).getUTCDate();
-const dayName = (month, d) => `${month}-${String(d).padStart(2, '0')}`;
+export const daysIn = (month: string): number => new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 0)).getUTCDate();
+const dayName = (month: string, d: number) => `${month}-${String(d).padStart(2, '0')}`;
 
 /** A small seeded PRNG (mulberry32): the same data on every generation. */
-function random(seed) {
+function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -44,10 +46,17 @@ function random(seed) {
 }
 
 /** Organizations `org-001`… with `perOrg` labels each (`org-001-l01`…), names in key order. */
-function organizations(count, perOrg, now) {
+interface Organization {
+  id: string;
+  name: string;
+  labels: { id: string; name: string }[];
+  created: string;
+}
+
+function organizations(count: number, perOrg: number, now: string): Organization[] {
   const width = Math.max(2, String(perOrg).length);
   const orgWidth = Math.max(3, String(count).length);
-  const out = [];
+  const out: Organization[] = [];
   for (let o = 1; o <= count; o++) {
     const name = `org-${String(o).padStart(orgWidth, '0')}`;
     const labels = [];
@@ -61,7 +70,7 @@ function organizations(count, perOrg, now) {
  * Opens a new database at `path` with DS's schema and first admin, tuned for bulk loading; the
  * counter tables' secondary indexes are dropped (rebuilt by `finish`, with DS's own definitions).
  */
-async function create(path, tables) {
+async function create(path: string, tables: string[]): Promise<Bulk> {
   rmSync(path, { force: true });
   for (const suffix of ['-wal', '-shm']) rmSync(path + suffix, { force: true });
   await initDs(loadConfig({}, { databaseUrl: path, logLevel: 'warn' }), { adminPassword: ADMIN_PASSWORD });
@@ -71,7 +80,7 @@ async function create(path, tables) {
   db.pragma('cache_size = -1000000');
   db.pragma('temp_store = MEMORY');
   const indexes = db
-    .prepare(`select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${tables.map(() => '?').join(', ')})`)
+    .prepare<string[], { name: string; sql: string }>(`select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${tables.map(() => '?').join(', ')})`)
     .all(...tables);
   for (const i of indexes) db.exec(`drop index "${i.name}"`);
   return { db, indexes };
@@ -81,25 +90,33 @@ async function create(path, tables) {
  * Tables DS writes from the counters in the same transactions (totals per label, when the schema
  * has them), filled from the generated counters as DS would have.
  */
-const DERIVED = [
+const DERIVED: [table: string, sql: string][] = [
   ['label_daily_totals', 'insert into label_daily_totals (label, day, counter) select label, day, sum(counter) from label_daily_counters group by label, day'],
   ['label_monthly_totals', 'insert into label_monthly_totals (label, month, counter) select label, month, sum(counter) from label_monthly_counters group by label, month'],
 ];
 export const DERIVED_TABLES = DERIVED.map(([table]) => table);
 
-function finish({ db, indexes }, path, tmp, meta) {
+/** A database being filled, and the secondary indexes to build once it is. */
+interface Bulk {
+  db: SQLite.Database;
+  indexes: { name: string; sql: string }[];
+}
+
+/** Fills the derived tables, builds the indexes and moves `tmp` to `path`; answers the seconds that took. */
+function finish({ db, indexes }: Bulk, path: string, tmp: string): number {
   const started = performance.now();
-  const tables = new Set(db.prepare("select name from sqlite_master where type = 'table'").pluck().all());
+  const tables = new Set(db.prepare<[], string>("select name from sqlite_master where type = 'table'").pluck().all());
   for (const [table, sql] of DERIVED) if (tables.has(table)) db.exec(sql);
   for (const i of indexes) db.exec(i.sql);
-  meta.indexSeconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   for (const suffix of ['-wal', '-shm']) rmSync(tmp + suffix, { force: true });
   renameSync(tmp, path);
+  return seconds;
 }
 
-function insertOrganizations(db, orgs, now) {
+function insertOrganizations(db: SQLite.Database, orgs: Organization[], now: string) {
   const org = db.prepare('insert into organizations (id, name, description, created_at, updated_at) values (?, ?, null, ?, ?)');
   const label = db.prepare('insert into labels (id, name, organization_id, description, created_at, updated_at) values (?, ?, ?, null, ?, ?)');
   db.transaction(() => {
@@ -114,13 +131,13 @@ function insertOrganizations(db, orgs, now) {
  * Runs `fill(insert)`, inserting into `table` in statements of 50 rows (fewer calls into SQLite
  * than one row at a time) and transactions of `chunk` rows.
  */
-function bulk(db, table, columns, fill, chunk = 500_000) {
+function bulk(db: SQLite.Database, table: string, columns: string[], fill: (insert: (...row: Value[]) => void) => void, chunk = 500_000) {
   const ROWS = 50;
   const row = `(${columns.map(() => '?').join(', ')})`;
-  const sql = (n) => `insert into ${table} (${columns.join(', ')}) values ${Array(n).fill(row).join(', ')}`;
+  const sql = (n: number) => `insert into ${table} (${columns.join(', ')}) values ${Array(n).fill(row).join(', ')}`;
   const many = db.prepare(sql(ROWS));
   const one = db.prepare(sql(1));
-  let values = [];
+  let values: Value[] = [];
   let pending = 0;
   db.exec('begin');
   fill((...row) => {
@@ -140,8 +157,44 @@ function bulk(db, table, columns, fill, chunk = 500_000) {
   db.exec('commit');
 }
 
-function progress(label, done, total) {
+function progress(label: string, done: number, total: number) {
   if (process.stderr.isTTY) process.stderr.write(`\r${label}: ${fmt((100 * done) / total)}%   `);
+}
+
+/** What `generateReportsDb` made; written as JSON next to the database. */
+export interface ReportsMeta {
+  generator: number;
+  generatedAt: string;
+  month: string;
+  /** Days of `month` with daily rows (1 to today). */
+  days: number;
+  organizations: number;
+  labels: number;
+  devices: number;
+  dailyRows: number;
+  dailySum: number;
+  deviceRows: number;
+  deviceSum: number;
+  monthlyRows: number;
+  monthlySum: number;
+  closedMonths: string[];
+  /** Seconds spent on the derived tables and indexes, and on the whole generation. */
+  indexSeconds: number;
+  seconds: number;
+}
+
+/** What `generateRolloverDb` made; written as JSON next to the database. */
+export interface RolloverMeta {
+  generator: number;
+  generatedAt: string;
+  month: string;
+  days: number;
+  organizations: number;
+  labels: number;
+  dailyRows: number;
+  dailySum: number;
+  indexSeconds: number;
+  seconds: number;
 }
 
 /**
@@ -150,7 +203,7 @@ function progress(label, done, total) {
  * rest of `rows`, 8 (module, use case) pairs per device, one label each); the 11 closed months
  * before it archived per label, with their completed rollovers.
  */
-export async function generateReportsDb(path, rows, now) {
+export async function generateReportsDb(path: string, rows: number, now: Date): Promise<ReportsMeta> {
   const started = performance.now();
   const tmp = `${path}.tmp`;
   const handle = await create(tmp, ['label_daily_counters', 'device_counters', 'label_monthly_counters', ...DERIVED_TABLES]);
@@ -165,7 +218,7 @@ export async function generateReportsDb(path, rows, now) {
   const labels = orgs.flatMap((o) => o.labels.map((l) => l.name)).sort();
 
   // This month's daily rows, in the order DS writes them: a day's rows appear that day.
-  const keys = labels.flatMap((label) => MODULES.flatMap((module) => USE_CASES.map((useCase) => [label, module, useCase])));
+  const keys = labels.flatMap((label) => MODULES.flatMap((module) => USE_CASES.map((useCase) => [label, module, useCase] as const)));
   let daily = 0;
   let dailySum = 0;
   const dailyTarget = Math.min(rows, keys.length * today);
@@ -186,21 +239,22 @@ export async function generateReportsDb(path, rows, now) {
   const deviceTarget = rows - daily;
   const deviceCount = Math.ceil(deviceTarget / PAIRS_PER_DEVICE);
   const deviceIds = Array.from({ length: deviceCount }, () => randomUUID()).sort();
-  const pairs = MODULES.flatMap((module) => USE_CASES.map((useCase) => [module, useCase]));
+  const pairs = MODULES.flatMap((module) => USE_CASES.map((useCase) => [module, useCase] as const));
   const monthStart = Date.parse(`${current}-01T00:00:00Z`);
   let device = 0;
   let deviceSum = 0;
   bulk(db, 'device_counters', ['device_id', 'label', 'module', 'use_case', 'month', 'counter', 'updated_at'], (insert) => {
     for (let i = 0; i < deviceIds.length; i++) {
-      const label = labels[Math.floor(rand() * labels.length)];
+      const label = labels[Math.floor(rand() * labels.length)]!;
       const updatedAt = new Date(monthStart + Math.floor(rand() * (now.getTime() - monthStart))).toISOString();
       // PAIRS_PER_DEVICE distinct pairs, in key order.
-      const chosen = new Set();
+      const chosen = new Set<number>();
       while (chosen.size < PAIRS_PER_DEVICE) chosen.add(Math.floor(rand() * pairs.length));
       for (const p of [...chosen].sort((a, b) => a - b)) {
         if (device === deviceTarget) break;
         const counter = 1 + Math.floor(rand() * 100);
-        insert(deviceIds[i], label, pairs[p][0], pairs[p][1], current, counter, updatedAt);
+        const [module, useCase] = pairs[p]!;
+        insert(deviceIds[i]!, label, module, useCase, current, counter, updatedAt);
         device += 1;
         deviceSum += counter;
       }
@@ -230,7 +284,7 @@ export async function generateReportsDb(path, rows, now) {
     rollover.run(month, at, at, labels.length * MODULES.length * USE_CASES.length * daysIn(month));
   }
   if (process.stderr.isTTY) process.stderr.write('\rbuilding indexes…            ');
-  const meta = {
+  const meta: Omit<ReportsMeta, 'indexSeconds' | 'seconds'> = {
     generator: GENERATOR_VERSION,
     generatedAt: nowIso,
     month: current,
@@ -246,11 +300,11 @@ export async function generateReportsDb(path, rows, now) {
     monthlySum,
     closedMonths: closed,
   };
-  finish(handle, path, tmp, meta);
-  meta.seconds = (performance.now() - started) / 1000;
-  writeFileSync(`${path}.json`, JSON.stringify(meta, null, 2));
+  const indexSeconds = finish(handle, path, tmp);
+  const done = { ...meta, indexSeconds, seconds: (performance.now() - started) / 1000 };
+  writeFileSync(`${path}.json`, JSON.stringify(done, null, 2));
   if (process.stderr.isTTY) process.stderr.write('\r');
-  return meta;
+  return done;
 }
 
 /**
@@ -258,7 +312,7 @@ export async function generateReportsDb(path, rows, now) {
  * 5 use cases × every day of the previous month, as many labels as that takes (in 100
  * organizations at 10 million rows).
  */
-export async function generateRolloverDb(path, rows, now) {
+export async function generateRolloverDb(path: string, rows: number, now: Date): Promise<RolloverMeta> {
   const started = performance.now();
   const tmp = `${path}.tmp`;
   const handle = await create(tmp, ['label_daily_counters', ...DERIVED_TABLES]);
@@ -275,7 +329,7 @@ export async function generateRolloverDb(path, rows, now) {
   const orgs = organizations(orgCount, Math.ceil(labelCount / orgCount), nowIso);
   insertOrganizations(db, orgs, nowIso);
   const labels = orgs.flatMap((o) => o.labels.map((l) => l.name)).sort();
-  const keys = labels.flatMap((label) => MODULES.flatMap((module) => USE_CASES.map((useCase) => [label, module, useCase]))).slice(0, keysPerDay);
+  const keys = labels.flatMap((label) => MODULES.flatMap((module) => USE_CASES.map((useCase) => [label, module, useCase] as const))).slice(0, keysPerDay);
   const rand = random(7);
   let daily = 0;
   let dailySum = 0;
@@ -293,16 +347,16 @@ export async function generateRolloverDb(path, rows, now) {
     }
   });
   if (process.stderr.isTTY) process.stderr.write('\rbuilding indexes…            ');
-  const meta = { generator: GENERATOR_VERSION, generatedAt: nowIso, month, days, organizations: orgs.length, labels: labelCount, dailyRows: daily, dailySum };
-  finish(handle, path, tmp, meta);
-  meta.seconds = (performance.now() - started) / 1000;
-  writeFileSync(`${path}.json`, JSON.stringify(meta, null, 2));
+  const meta: Omit<RolloverMeta, 'indexSeconds' | 'seconds'> = { generator: GENERATOR_VERSION, generatedAt: nowIso, month, days, organizations: orgs.length, labels: labelCount, dailyRows: daily, dailySum };
+  const indexSeconds = finish(handle, path, tmp);
+  const done = { ...meta, indexSeconds, seconds: (performance.now() - started) / 1000 };
+  writeFileSync(`${path}.json`, JSON.stringify(done, null, 2));
   if (process.stderr.isTTY) process.stderr.write('\r');
-  return meta;
+  return done;
 }
 
 /** A fingerprint of the schema DS creates (its migrations as built): part of the cache key. */
-async function schemaFingerprint(dir) {
+async function schemaFingerprint(dir: string): Promise<string> {
   const path = join(dir, `schema-${process.pid}.db`);
   const remove = () => {
     for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
@@ -323,7 +377,14 @@ async function schemaFingerprint(dir) {
  * The cached database `<kind>-g<version>-s<schema>-r<rows>-<key>.db` in `dir`, generated when
  * missing (or when `regenerate`); other files of the same kind are removed (each is a gigabyte or more).
  */
-export async function cachedDb(dir, kind, rows, key, regenerate, generate) {
+export async function cachedDb<M>(
+  dir: string,
+  kind: string,
+  rows: number,
+  key: string,
+  regenerate: boolean | undefined,
+  generate: (path: string) => Promise<M>,
+): Promise<{ path: string; meta: M; cached: boolean }> {
   mkdirSync(dir, { recursive: true });
   const name = `${kind}-g${GENERATOR_VERSION}-s${await schemaFingerprint(dir)}-r${rows}-${key}.db`;
   const path = join(dir, name);
@@ -331,7 +392,7 @@ export async function cachedDb(dir, kind, rows, key, regenerate, generate) {
     if (f.startsWith(`${kind}-`) && !f.startsWith(name)) rmSync(join(dir, f), { force: true });
   }
   if (!regenerate && existsSync(path) && existsSync(`${path}.json`)) {
-    return { path, meta: JSON.parse(readFileSync(`${path}.json`, 'utf8')), cached: true };
+    return { path, meta: JSON.parse(readFileSync(`${path}.json`, 'utf8')) as M, cached: true };
   }
   rmSync(`${path}.json`, { force: true });
   const meta = await generate(path);

@@ -2,11 +2,14 @@
 // transaction on the same SQLite file (BEGIN IMMEDIATE; add 1 to one daily label row of today;
 // COMMIT), timing how long each waited. Writes "ready" to stderr when started; when its stdin
 // closes, prints the samples as JSON ([epoch ms at start, ms taken, error?]) and exits.
-// Usage: node bench/reports-probe.mjs <database file> <day YYYY-MM-DD> [interval ms]
+// Usage: node bench/dist/reports-probe.js <database file> <day YYYY-MM-DD> [interval ms]
 import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 
-const [path, day, interval = '20'] = process.argv.slice(2);
+/** One write: [epoch ms at its start, ms it took, the error code or message when it failed]. */
+export type ProbeSample = [at: number, ms: number, error?: string];
+
+const [path = '', day = '', interval = '20'] = process.argv.slice(2);
 const db = new SQLite(path, { fileMustExist: true });
 db.pragma('synchronous = NORMAL');
 // Far above DS's 5 s, so the probe measures how long a writer is kept waiting, not when it gives up.
@@ -22,7 +25,7 @@ process.stdin.once('end', () => (stop = true));
 process.stdin.once('close', () => (stop = true));
 process.stderr.write('ready\n');
 
-const samples = [];
+const samples: ProbeSample[] = [];
 while (!stop) {
   const epoch = performance.timeOrigin + performance.now();
   const started = performance.now();
@@ -33,7 +36,7 @@ while (!stop) {
     samples.push([epoch, performance.now() - started]);
   } catch (error) {
     if (db.inTransaction) db.exec('rollback');
-    samples.push([epoch, performance.now() - started, error.code ?? error.message]);
+    samples.push([epoch, performance.now() - started, error instanceof SQLite.SqliteError ? error.code : error instanceof Error ? error.message : String(error)]);
   }
   await sleep(Number(interval));
 }
