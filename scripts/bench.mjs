@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { ROOT, installAndBuild, log, run } from './lib.mjs';
 
 const ALL = ['sync', 'downloads', 'reports'];
+// Names first, then the options for the benchmarks: `npm run bench:sync -- --devices 2000` arrives
+// as `sync --devices 2000` (npm drops the `--`), `pnpm bench:sync -- --devices 2000` with it.
 const args = process.argv.slice(2);
-const dash = args.indexOf('--');
-const names = (dash === -1 ? args : args.slice(0, dash)).filter((a) => !a.startsWith('-'));
-const extra = dash === -1 ? args.filter((a) => a.startsWith('-')) : args.slice(dash + 1);
+const first = args.findIndex((a) => a.startsWith('-'));
+const names = first === -1 ? args : args.slice(0, first);
+const extra = first === -1 ? [] : args.slice(args[first] === '--' ? first + 1 : first);
 installAndBuild();
 let failed = 0;
 for (const name of names.length > 0 ? names : ALL) {
