@@ -1,6 +1,7 @@
 import { AdminClient } from '@ds/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../../../../server/src/test/harness.js';
+import type { ContextOptions } from '../../lib/context.js';
 import { removeTempDirs, runDs } from '../../test/harness.js';
 import { runSimulation, type SimulationOptions } from './engine.js';
 import { verifySimulation } from './verify.js';
@@ -48,14 +49,45 @@ interface SimulateRun {
   fetch?: typeof fetch;
   env?: NodeJS.ProcessEnv;
   stderrTerminal?: boolean;
+  onSignal?: ContextOptions['onSignal'];
 }
 
 function simulate(args: string[], options: SimulateRun = {}) {
   return runDs(['simulate', '--url', URL, ...args], {
     env: { DS_TOKEN: admin, ...options.env },
-    overrides: { fetch: options.fetch ?? appFetch(ds), clock: ds.clock, stderrTerminal: options.stderrTerminal ?? false },
+    overrides: {
+      fetch: options.fetch ?? appFetch(ds),
+      clock: ds.clock,
+      stderrTerminal: options.stderrTerminal ?? false,
+      ...(options.onSignal ? { onSignal: options.onSignal } : {}),
+    },
   });
 }
+
+/** The appFetch, calling `after` with every sync DS answered. */
+function countingSyncs(after: (answered: number) => void): typeof fetch {
+  const base = appFetch(ds);
+  let answered = 0;
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const response = await base(input, init);
+    if (String(input).endsWith('/sync') && response.ok) after(++answered);
+    return response;
+  }) as typeof globalThis.fetch;
+}
+
+const simulationOptions = (): SimulationOptions => ({
+  baseUrl: URL,
+  installationKey,
+  devices: 3,
+  syncs: 2,
+  concurrency: 4,
+  keyType: 'ec',
+  intervalMs: 0,
+  labels: ['acme-web'],
+  seed: 21,
+  fetch: appFetch(ds),
+  clock: ds.clock,
+});
 
 /** What the database holds, independent of the code under test. */
 async function database() {
@@ -272,12 +304,25 @@ describe('ds simulate against a real DS', () => {
     for (const { keyAlg } of keyAlgs) expect(keyAlg).toContain('RS256');
   });
 
-  it('--duration syncs until the time is up', async () => {
-    const r = await simulate(['--installation-key', installationKey, '--devices', '2', '--duration', '1s', '--key-type', 'ec', '--seed', '1', '--json']);
+  it('--duration syncs on past the --syncs default until interrupted (SIGINT): devices finish their request and the summary follows', async () => {
+    // Ended by a condition, not by the wall clock: the signal comes once DS has answered 8 syncs,
+    // more than the 2 devices would make with --syncs (default 3) instead of --duration.
+    let interrupt: ((signal: NodeJS.Signals) => void) | undefined;
+    const fetch = countingSyncs((answered) => {
+      if (answered === 8) interrupt?.('SIGINT');
+    });
+    const onSignal: ContextOptions['onSignal'] = (handler) => {
+      interrupt = handler;
+      return () => {};
+    };
+    const r = await simulate(['--installation-key', installationKey, '--devices', '2', '--duration', '1h', '--key-type', 'ec', '--seed', '1', '--json'], { fetch, onSignal });
     expect(r.code).toBe(0);
+    expect(r.stderr).toBe('\nSIGINT: stopping; devices finish the request they are in\n');
     const summary = JSON.parse(r.stdout);
-    expect(summary.elapsedSeconds).toBeGreaterThanOrEqual(1);
-    expect(summary.syncsOk).toBeGreaterThan(2);
+    // The other device may have had a sync in flight when the signal came.
+    expect(summary.syncsOk).toBeGreaterThanOrEqual(8);
+    expect(summary.syncsOk).toBeLessThanOrEqual(9);
+    expect(summary.syncsFailed).toBe(0);
     expect((await database()).deviceTotal).toBe(summary.transactionsSent);
   });
 
@@ -303,23 +348,26 @@ describe('ds simulate against a real DS', () => {
   });
 });
 
-describe('verifySimulation', () => {
-  const options = (): SimulationOptions => ({
-    baseUrl: URL,
-    installationKey,
-    devices: 3,
-    syncs: 2,
-    concurrency: 4,
-    keyType: 'ec',
-    intervalMs: 0,
-    labels: ['acme-web'],
-    seed: 21,
-    fetch: appFetch(ds),
-    clock: ds.clock,
+describe('runSimulation', () => {
+  it('with durationMs, syncs until that much time has passed on its elapsed function', async () => {
+    // Time moves only when DS answers a sync, 100 ms each: the 1 s deadline is the 10th answer
+    // however fast or busy the machine is.
+    let now = 0;
+    const fetch = countingSyncs(() => (now += 100));
+    const { summary } = await runSimulation({ ...simulationOptions(), devices: 2, durationMs: 1000, fetch, elapsed: () => now });
+    // Each device stops at its first look at the time after the deadline; the other may have had
+    // a sync in flight then.
+    expect(summary.syncsOk).toBeGreaterThanOrEqual(10);
+    expect(summary.syncsOk).toBeLessThanOrEqual(11);
+    expect(summary.elapsedSeconds).toBe(summary.syncsOk / 10);
+    expect(summary.syncsFailed).toBe(0);
+    expect((await database()).deviceTotal).toBe(summary.transactionsSent);
   });
+});
 
+describe('verifySimulation', () => {
   it('reports every difference when compared with an unrelated set of devices', async () => {
-    const { devices } = await runSimulation(options());
+    const { devices } = await runSimulation(simulationOptions());
     const client = new AdminClient({ baseUrl: URL, token: admin, fetch: appFetch(ds) });
     expect((await verifySimulation(client, devices, '2026-03')).ok).toBe(true);
 
@@ -335,7 +383,7 @@ describe('verifySimulation', () => {
   });
 
   it('compares only the month asked for', async () => {
-    const { devices } = await runSimulation(options());
+    const { devices } = await runSimulation(simulationOptions());
     const client = new AdminClient({ baseUrl: URL, token: admin, fetch: appFetch(ds) });
     const other = await verifySimulation(client, devices, '2026-02');
     // Nothing was acknowledged for February, and DS has only March counters: nothing to compare.
