@@ -29,7 +29,9 @@ import {
   setSessionCookie,
 } from './session.js';
 import { documentOf, ErrorPage, LoginPage } from './views/layout.js';
-import { DemographicsPage, OverviewPage, TransactionsPage } from './views/pages.js';
+import { DemographicsPage } from './views/demographics-page.js';
+import { OverviewPage } from './views/overview-page.js';
+import { TransactionsPage } from './views/transactions-page.js';
 
 type DashboardEnv = {
   Variables: AppEnv['Variables'] & {

@@ -49,44 +49,64 @@ export function ChartFigure(props: { id: string; title: string; data: ChartData;
   );
 }
 
-/** A table of (name, count, share) rows with a total. */
-export function CountTable(props: { caption: string; keyHeader: string; countHeader: string; rows: { key: string; count: number }[]; total?: number; share?: boolean }) {
-  const total = props.total ?? props.rows.reduce((s, r) => s + r.count, 0);
-  const share = props.share ?? true;
+/** A part of a page, named by its heading. */
+export function Section(props: { id: string; title: Child; children?: Child }) {
+  return (
+    <section aria-labelledby={`${props.id}-heading`}>
+      <h2 id={`${props.id}-heading`}>{props.title}</h2>
+      {props.children}
+    </section>
+  );
+}
+
+/** A table whose first column names its rows and whose other columns are numbers; `empty` fills it when there are no rows. */
+function NumberTable(props: { caption: string; keyHeader: string; numberHeaders: string[]; rows: Child[]; empty?: string | undefined }) {
   return (
     <table>
       <caption class="visually-hidden">{props.caption}</caption>
       <thead>
         <tr>
           <th scope="col">{props.keyHeader}</th>
-          <th scope="col" class="num">
-            {props.countHeader}
-          </th>
-          {share ? (
+          {props.numberHeaders.map((header) => (
             <th scope="col" class="num">
-              Share
+              {header}
             </th>
-          ) : null}
+          ))}
         </tr>
       </thead>
       <tbody>
-        {props.rows.length === 0 ? (
+        {props.rows.length === 0 && props.empty !== undefined ? (
           <tr>
-            <td colspan={share ? 3 : 2}>None</td>
+            <td colspan={props.numberHeaders.length + 1}>{props.empty}</td>
           </tr>
         ) : (
-          props.rows.map((r) => (
-            <tr>
-              <th scope="row">{r.key}</th>
-              <td class="num" data-value={r.count}>
-                {formatCount(r.count)}
-              </td>
-              {share ? <td class="num">{formatShare(r.count, total)}</td> : null}
-            </tr>
-          ))
+          props.rows
         )}
       </tbody>
     </table>
+  );
+}
+
+/** A table of (name, count, share) rows with a total. */
+export function CountTable(props: { caption: string; keyHeader: string; countHeader: string; rows: { key: string; count: number }[]; total?: number; share?: boolean }) {
+  const total = props.total ?? props.rows.reduce((s, r) => s + r.count, 0);
+  const share = props.share ?? true;
+  return (
+    <NumberTable
+      caption={props.caption}
+      keyHeader={props.keyHeader}
+      numberHeaders={share ? [props.countHeader, 'Share'] : [props.countHeader]}
+      empty="None"
+      rows={props.rows.map((r) => (
+        <tr>
+          <th scope="row">{r.key}</th>
+          <td class="num" data-value={r.count}>
+            {formatCount(r.count)}
+          </td>
+          {share ? <td class="num">{formatShare(r.count, total)}</td> : null}
+        </tr>
+      ))}
+    />
   );
 }
 
@@ -142,6 +162,75 @@ export function DownloadsHidden() {
   return (
     <p class="notice" data-downloads-hidden="">
       Installer downloads are not shown: downloads belong to no organization, so only users who see all of DS see them.
+    </p>
+  );
+}
+
+/** What the organization choice means for downloads, which belong to no organization. */
+export function DownloadsScope(props: { organization: string | undefined }) {
+  return props.organization ? (
+    <p class="hint">Downloads belong to no organization: they are shown for all of DS whatever organization is chosen.</p>
+  ) : null;
+}
+
+/** A chart of (name, count) rows with their table (see {@link CountTable}). */
+export function CountChart(props: { id: string; title: string; type: 'bar' | 'doughnut'; keyHeader: string; countHeader: string; rows: { key: string; count: number }[]; total?: number }) {
+  return (
+    <ChartFigure
+      id={props.id}
+      title={props.title}
+      data={{ type: props.type, horizontal: props.type === 'bar', labels: props.rows.map((r) => r.key), datasets: [{ label: props.countHeader, data: props.rows.map((r) => r.count) }] }}
+      table={<CountTable caption={props.title} keyHeader={props.keyHeader} countHeader={props.countHeader} rows={props.rows} {...(props.total !== undefined ? { total: props.total } : {})} />}
+    />
+  );
+}
+
+/** A (possibly stacked) bar chart's numbers as a table: a row per label, a column per series. */
+export function SeriesTable(props: {
+  caption: string;
+  keyHeader: string;
+  labels: string[];
+  series: { label: string; data: number[] }[];
+  rowName?: (label: string) => string;
+  /** Said in the table when there are no labels. */
+  empty?: string;
+}) {
+  return (
+    <NumberTable
+      caption={props.caption}
+      keyHeader={props.keyHeader}
+      numberHeaders={props.series.map((s) => s.label)}
+      empty={props.empty}
+      rows={props.labels.map((label, i) => (
+        <tr>
+          <th scope="row">{props.rowName ? props.rowName(label) : label}</th>
+          {props.series.map((s) => (
+            <td class="num">{formatCount(s.data[i] ?? 0)}</td>
+          ))}
+        </tr>
+      ))}
+    />
+  );
+}
+
+/** A labelled select whose first option means all; a selected value not among the options is kept. */
+export function Select(props: { id: string; label: string; all: string; options: string[]; selected: string | undefined; onlyChoice?: boolean }) {
+  const options = props.selected && !props.options.includes(props.selected) ? [props.selected, ...props.options] : props.options;
+  return (
+    <p>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.id}>
+        {props.onlyChoice ? null : (
+          <option value="" selected={!props.selected}>
+            {props.all}
+          </option>
+        )}
+        {options.map((o) => (
+          <option value={o} selected={o === props.selected}>
+            {o}
+          </option>
+        ))}
+      </select>
     </p>
   );
 }

@@ -5,6 +5,9 @@ import { BASE, CSRF_FIELD } from '../session.js';
 
 export type Section = 'overview' | 'demographics' | 'transactions';
 
+/** Who a page is for: the logged-in user, and the CSRF token of the page's forms. */
+export type Session = { principal: Principal; csrf: string };
+
 const NAV: { section: Section; href: string; text: string }[] = [
   { section: 'overview', href: BASE, text: 'Overview' },
   { section: 'demographics', href: `${BASE}/demographics`, text: 'Demographics' },
@@ -19,7 +22,7 @@ export function whoText(principal: Principal): string {
 export function Layout(props: {
   title: string;
   /** Absent on the login and error pages of a visitor who is not logged in. */
-  session?: { principal: Principal; csrf: string } | undefined;
+  session?: Session | undefined;
   section?: Section | undefined;
   /** Pages with charts load Chart.js and the dashboard script. */
   charts?: boolean;
@@ -81,7 +84,7 @@ export async function documentOf(page: Child): Promise<string> {
   return `<!DOCTYPE html>${String(await (page as { toString(): string | Promise<string> }).toString())}`;
 }
 
-export function ErrorPage(props: { title: string; message: string; session?: { principal: Principal; csrf: string } | undefined }) {
+export function ErrorPage(props: { title: string; message: string; session?: Session | undefined }) {
   return (
     <Layout title={props.title} session={props.session}>
       <h1>{props.title}</h1>
