@@ -1,15 +1,13 @@
 import type SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
-import type { DeviceRow, DeviceUserAgentTable, Executor } from './types.js';
+import type { DeviceMessageTable, DeviceRow, DeviceUserAgentTable, Executor } from './types.js';
 
-/** Everything one sync writes, in one transaction. */
+/** A processed device message, kept to answer retries of its jti. */
+export type MessageRecord = DeviceMessageTable;
+
+/** What a sync writes besides its message record (at the record's `receivedAt`, for its device). */
 export interface SyncWrite {
-  deviceId: string;
-  jti: string;
-  /** The answer payload (JSON) kept for retries of this jti. */
-  response: string;
-  now: string;
   status: string;
   version: string;
   jwksVersion: string;
@@ -27,29 +25,42 @@ export interface SyncWrite {
 }
 
 /**
- * The device message hot path: the reads and the one write transaction of a sync. On SQLite it
+ * What a device message writes besides its record. The store applies it in the transaction that
+ * records the message, and only when the record is new. A message kind that writes something
+ * else adds a field here and its statements to both stores (the contract test runs both).
+ */
+export interface MessageWrites {
+  sync?: SyncWrite | undefined;
+}
+
+/**
+ * The device message hot path: the reads and the one write transaction of a message. On SQLite it
  * runs prepared better-sqlite3 statements in a synchronous transaction (a Kysely builder call per
  * statement costs several times more than the statement; see ARCHITECTURE.md, known costs); on
  * PostgreSQL it goes through Kysely. Both implement the same statements and are tested alike.
  */
 export interface SyncStore {
   findDevice(id: string): Promise<DeviceRow | undefined>;
-  findStoredResponse(deviceId: string, jti: string): Promise<{ kind: string; response: string } | undefined>;
-  /** Records a processed message; false when one with this jti was recorded first (a concurrent retry). */
-  recordMessage(row: { deviceId: string; jti: string; kind: string; response: string; receivedAt: string }): Promise<boolean>;
-  /** Applies a sync; false (and nothing written) when its jti was already recorded. */
-  writeSync(write: SyncWrite): Promise<boolean>;
+  findStoredResponse(deviceId: string, jti: string): Promise<Pick<MessageRecord, 'kind' | 'response'> | undefined>;
+  /**
+   * Records a processed message and applies its writes, in one transaction; false (and nothing
+   * written) when a message with this jti was recorded first (a retry or a concurrent twin).
+   */
+  recordMessage(record: MessageRecord, writes?: MessageWrites): Promise<boolean>;
 }
 
 export function createSyncStore(handle: DatabaseHandle): SyncStore {
-  return handle.withRawSqlite ? sqliteSyncStore(handle.withRawSqlite) : kyselySyncStore(handle);
+  return handle.withRawSqlite ? rawSqliteSyncStore(handle) : kyselySyncStore(handle);
 }
 
 const DEVICE_COLUMNS = `id, cert_fingerprint as certFingerprint, certificate, public_jwk as publicJwk, key_alg as keyAlg, version,
   os_name as osName, os_version as osVersion, os_arch as osArch, hostname, status, registered_at as registeredAt,
   last_sync_at as lastSyncAt, updated_at as updatedAt, jwks_version as jwksVersion`;
 
-function sqliteSyncStore(withRaw: NonNullable<DatabaseHandle['withRawSqlite']>): SyncStore {
+/** SQLite: prepared better-sqlite3 statements, one synchronous transaction per message. */
+function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
+  const withRaw = handle.withRawSqlite;
+  if (!withRaw) throw new Error('the raw SQLite store needs a SQLite database');
   let statements: ReturnType<typeof prepare> | undefined;
   const prepare = (s: SQLite.Database) => ({
     device: s.prepare(`select ${DEVICE_COLUMNS} from devices where id = ?`),
@@ -95,25 +106,27 @@ function sqliteSyncStore(withRaw: NonNullable<DatabaseHandle['withRawSqlite']>):
       statements ??= prepare(s);
       return fn(statements, s);
     });
+  const writeSync = (st: ReturnType<typeof prepare>, deviceId: string, now: string, w: SyncWrite) => {
+    st.updateDevice.run(w.status, w.version, now, now, w.jwksVersion, deviceId);
+    for (const label of w.labels) st.label.run(deviceId, label, now, now);
+    for (const ua of w.userAgents) {
+      st.userAgent.run(deviceId, ua.uaHash, ua.userAgent, ua.browserName, ua.browserMajor, ua.osName, ua.osVersion, now, now);
+    }
+    if (w.userAgents.length > 0) st.trimUserAgents.run(deviceId, deviceId, w.userAgentLimit);
+    for (const c of w.deviceCounters) st.deviceCounter.run(deviceId, c.label, c.module, c.useCase, c.month, c.counter, now);
+    for (const c of w.dailyCounters) st.dailyCounter.run(c.label, c.module, c.useCase, c.day, c.counter);
+    for (const c of w.monthlyCounters) st.monthlyCounter.run(c.label, c.module, c.useCase, c.month, c.counter);
+    for (const c of w.dailyTotals) st.dailyTotal.run(c.label, c.day, c.counter);
+    for (const c of w.monthlyTotals) st.monthlyTotal.run(c.label, c.month, c.counter);
+  };
   return {
     findDevice: (id) => use((st) => st.device.get(id) as DeviceRow | undefined),
-    findStoredResponse: (deviceId, jti) => use((st) => st.stored.get(deviceId, jti) as { kind: string; response: string } | undefined),
-    recordMessage: (r) => use((st) => st.message.run(r.deviceId, r.jti, r.kind, r.response, r.receivedAt).changes > 0),
-    writeSync: (w) =>
+    findStoredResponse: (deviceId, jti) => use((st) => st.stored.get(deviceId, jti) as Pick<MessageRecord, 'kind' | 'response'> | undefined),
+    recordMessage: (r, writes = {}) =>
       use((st, s) =>
         s.transaction(() => {
-          if (st.message.run(w.deviceId, w.jti, 'sync', w.response, w.now).changes === 0) return false;
-          st.updateDevice.run(w.status, w.version, w.now, w.now, w.jwksVersion, w.deviceId);
-          for (const label of w.labels) st.label.run(w.deviceId, label, w.now, w.now);
-          for (const ua of w.userAgents) {
-            st.userAgent.run(w.deviceId, ua.uaHash, ua.userAgent, ua.browserName, ua.browserMajor, ua.osName, ua.osVersion, w.now, w.now);
-          }
-          if (w.userAgents.length > 0) st.trimUserAgents.run(w.deviceId, w.deviceId, w.userAgentLimit);
-          for (const c of w.deviceCounters) st.deviceCounter.run(w.deviceId, c.label, c.module, c.useCase, c.month, c.counter, w.now);
-          for (const c of w.dailyCounters) st.dailyCounter.run(c.label, c.module, c.useCase, c.day, c.counter);
-          for (const c of w.monthlyCounters) st.monthlyCounter.run(c.label, c.module, c.useCase, c.month, c.counter);
-          for (const c of w.dailyTotals) st.dailyTotal.run(c.label, c.day, c.counter);
-          for (const c of w.monthlyTotals) st.monthlyTotal.run(c.label, c.month, c.counter);
+          if (st.message.run(r.deviceId, r.jti, r.kind, r.response, r.receivedAt).changes === 0) return false;
+          if (writes.sync) writeSync(st, r.deviceId, r.receivedAt, writes.sync);
           return true;
         })(),
       ),
@@ -123,106 +136,113 @@ function sqliteSyncStore(withRaw: NonNullable<DatabaseHandle['withRawSqlite']>):
 /** Thrown inside the transaction to roll back when the jti was already recorded. */
 class Duplicate extends Error {}
 
+async function insertMessage(db: Executor, r: MessageRecord): Promise<boolean> {
+  const result = await db.insertInto('deviceMessages').values(r).onConflict((oc) => oc.columns(['deviceId', 'jti']).doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+async function writeSync(trx: Executor, deviceId: string, now: string, w: SyncWrite): Promise<void> {
+  await trx
+    .updateTable('devices')
+    .set({ status: w.status, version: w.version, lastSyncAt: now, updatedAt: now, jwksVersion: w.jwksVersion })
+    .where('id', '=', deviceId)
+    .execute();
+  if (w.labels.length > 0) {
+    await trx
+      .insertInto('deviceLabels')
+      .values(w.labels.map((label) => ({ deviceId, label, firstSeenAt: now, lastSeenAt: now })))
+      .onConflict((oc) => oc.columns(['deviceId', 'label']).doUpdateSet((eb) => ({ lastSeenAt: eb.ref('excluded.lastSeenAt') })))
+      .execute();
+  }
+  if (w.userAgents.length > 0) {
+    await trx
+      .insertInto('deviceUserAgents')
+      .values(w.userAgents.map((ua) => ({ deviceId, ...ua, firstSeenAt: now, lastSeenAt: now })))
+      .onConflict((oc) => oc.columns(['deviceId', 'uaHash']).doUpdateSet((eb) => ({ lastSeenAt: eb.ref('excluded.lastSeenAt') })))
+      .execute();
+    await trx
+      .deleteFrom('deviceUserAgents')
+      .where('deviceId', '=', deviceId)
+      .where('uaHash', 'not in', (eb) =>
+        eb.selectFrom('deviceUserAgents').select('uaHash').where('deviceId', '=', deviceId).orderBy('lastSeenAt', 'desc').orderBy('uaHash').limit(w.userAgentLimit),
+      )
+      .execute();
+  }
+  if (w.deviceCounters.length > 0) {
+    await trx
+      .insertInto('deviceCounters')
+      .values(w.deviceCounters.map((c) => ({ deviceId, ...c, updatedAt: now })))
+      .onConflict((oc) =>
+        oc.columns(['deviceId', 'label', 'module', 'useCase']).doUpdateSet((eb) => ({
+          // A row left from an earlier month (not rolled over yet) starts again from zero.
+          counter: eb
+            .case()
+            .when('deviceCounters.month', '=', eb.ref('excluded.month'))
+            .then(sql<number>`${eb.ref('deviceCounters.counter')} + ${eb.ref('excluded.counter')}`)
+            .else(eb.ref('excluded.counter'))
+            .end(),
+          month: eb.ref('excluded.month'),
+          updatedAt: eb.ref('excluded.updatedAt'),
+        })),
+      )
+      .execute();
+  }
+  if (w.dailyCounters.length > 0) {
+    await trx
+      .insertInto('labelDailyCounters')
+      .values(w.dailyCounters)
+      .onConflict((oc) =>
+        oc.columns(['label', 'module', 'useCase', 'day']).doUpdateSet((eb) => ({
+          counter: sql<number>`${eb.ref('labelDailyCounters.counter')} + ${eb.ref('excluded.counter')}`,
+        })),
+      )
+      .execute();
+  }
+  if (w.monthlyCounters.length > 0) {
+    await trx
+      .insertInto('labelMonthlyCounters')
+      .values(w.monthlyCounters)
+      .onConflict((oc) =>
+        oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb) => ({
+          counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,
+        })),
+      )
+      .execute();
+  }
+  if (w.dailyTotals.length > 0) {
+    await trx
+      .insertInto('labelDailyTotals')
+      .values(w.dailyTotals)
+      .onConflict((oc) =>
+        oc.columns(['label', 'day']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelDailyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
+      )
+      .execute();
+  }
+  if (w.monthlyTotals.length > 0) {
+    await trx
+      .insertInto('labelMonthlyTotals')
+      .values(w.monthlyTotals)
+      .onConflict((oc) =>
+        oc.columns(['label', 'month']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelMonthlyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
+      )
+      .execute();
+  }
+}
+
+/** Kysely (PostgreSQL): the same statements as builder calls. */
 function kyselySyncStore(handle: DatabaseHandle): SyncStore {
   const db = handle.db;
-  const recordMessage = async (trx: Executor, r: { deviceId: string; jti: string; kind: string; response: string; receivedAt: string }) => {
-    const result = await trx.insertInto('deviceMessages').values(r).onConflict((oc) => oc.columns(['deviceId', 'jti']).doNothing()).executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
-  };
   return {
     findDevice: (id) => db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst(),
     findStoredResponse: (deviceId, jti) =>
       db.selectFrom('deviceMessages').select(['kind', 'response']).where('deviceId', '=', deviceId).where('jti', '=', jti).executeTakeFirst(),
-    recordMessage: (r) => recordMessage(db, r),
-    async writeSync(w) {
+    async recordMessage(r, writes = {}) {
+      if (!writes.sync) return insertMessage(db, r);
+      const sync = writes.sync;
       try {
         await db.transaction().execute(async (trx) => {
-          if (!(await recordMessage(trx, { deviceId: w.deviceId, jti: w.jti, kind: 'sync', response: w.response, receivedAt: w.now }))) throw new Duplicate();
-          await trx
-            .updateTable('devices')
-            .set({ status: w.status, version: w.version, lastSyncAt: w.now, updatedAt: w.now, jwksVersion: w.jwksVersion })
-            .where('id', '=', w.deviceId)
-            .execute();
-          if (w.labels.length > 0) {
-            await trx
-              .insertInto('deviceLabels')
-              .values(w.labels.map((label) => ({ deviceId: w.deviceId, label, firstSeenAt: w.now, lastSeenAt: w.now })))
-              .onConflict((oc) => oc.columns(['deviceId', 'label']).doUpdateSet((eb) => ({ lastSeenAt: eb.ref('excluded.lastSeenAt') })))
-              .execute();
-          }
-          if (w.userAgents.length > 0) {
-            await trx
-              .insertInto('deviceUserAgents')
-              .values(w.userAgents.map((ua) => ({ deviceId: w.deviceId, ...ua, firstSeenAt: w.now, lastSeenAt: w.now })))
-              .onConflict((oc) => oc.columns(['deviceId', 'uaHash']).doUpdateSet((eb) => ({ lastSeenAt: eb.ref('excluded.lastSeenAt') })))
-              .execute();
-            await trx
-              .deleteFrom('deviceUserAgents')
-              .where('deviceId', '=', w.deviceId)
-              .where('uaHash', 'not in', (eb) =>
-                eb.selectFrom('deviceUserAgents').select('uaHash').where('deviceId', '=', w.deviceId).orderBy('lastSeenAt', 'desc').orderBy('uaHash').limit(w.userAgentLimit),
-              )
-              .execute();
-          }
-          if (w.deviceCounters.length > 0) {
-            await trx
-              .insertInto('deviceCounters')
-              .values(w.deviceCounters.map((c) => ({ deviceId: w.deviceId, ...c, updatedAt: w.now })))
-              .onConflict((oc) =>
-                oc.columns(['deviceId', 'label', 'module', 'useCase']).doUpdateSet((eb) => ({
-                  // A row left from an earlier month (not rolled over yet) starts again from zero.
-                  counter: eb
-                    .case()
-                    .when('deviceCounters.month', '=', eb.ref('excluded.month'))
-                    .then(sql<number>`${eb.ref('deviceCounters.counter')} + ${eb.ref('excluded.counter')}`)
-                    .else(eb.ref('excluded.counter'))
-                    .end(),
-                  month: eb.ref('excluded.month'),
-                  updatedAt: eb.ref('excluded.updatedAt'),
-                })),
-              )
-              .execute();
-          }
-          if (w.dailyCounters.length > 0) {
-            await trx
-              .insertInto('labelDailyCounters')
-              .values(w.dailyCounters)
-              .onConflict((oc) =>
-                oc.columns(['label', 'module', 'useCase', 'day']).doUpdateSet((eb) => ({
-                  counter: sql<number>`${eb.ref('labelDailyCounters.counter')} + ${eb.ref('excluded.counter')}`,
-                })),
-              )
-              .execute();
-          }
-          if (w.monthlyCounters.length > 0) {
-            await trx
-              .insertInto('labelMonthlyCounters')
-              .values(w.monthlyCounters)
-              .onConflict((oc) =>
-                oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb) => ({
-                  counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,
-                })),
-              )
-              .execute();
-          }
-          if (w.dailyTotals.length > 0) {
-            await trx
-              .insertInto('labelDailyTotals')
-              .values(w.dailyTotals)
-              .onConflict((oc) =>
-                oc.columns(['label', 'day']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelDailyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
-              )
-              .execute();
-          }
-          if (w.monthlyTotals.length > 0) {
-            await trx
-              .insertInto('labelMonthlyTotals')
-              .values(w.monthlyTotals)
-              .onConflict((oc) =>
-                oc.columns(['label', 'month']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelMonthlyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
-              )
-              .execute();
-          }
+          if (!(await insertMessage(trx, r))) throw new Duplicate();
+          await writeSync(trx, r.deviceId, r.receivedAt, sync);
         });
         return true;
       } catch (error) {

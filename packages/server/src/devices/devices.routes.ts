@@ -1,13 +1,12 @@
-import { RegistrationRequestSchema, SyncRequestSchema, VersionCheckRequestSchema } from '@ds/shared';
+import { RegistrationRequestSchema } from '@ds/shared';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.js';
-import { iso } from '../lib/clock.js';
 import { ok } from '../lib/respond.js';
 import { jsonBody } from '../lib/validate.js';
 import { bearer, verifyInstallationToken } from '../token-exchange/token-exchange.service.js';
-import { applySync, registerDevice } from './devices.service.js';
-import { joseResponse, openDeviceMessage, sealDeviceAnswer } from './messages.js';
-import { versionCheck } from './version-check.js';
+import { registerDevice, syncMessage } from './devices.service.js';
+import { handleDeviceMessage } from './message-pipeline.js';
+import { versionCheckMessage } from './version-check.js';
 
 /** `/devices`: registration and the signed-and-encrypted device messages. */
 export function deviceRoutes(services: Services) {
@@ -19,23 +18,9 @@ export function deviceRoutes(services: Services) {
     return ok(c, data, created ? 201 : 200);
   });
 
-  app.post('/:id/version-check', async (c) => {
-    const { device, jti, payload } = await openDeviceMessage(services, services.deviceKeys, c, VersionCheckRequestSchema);
-    // A version check changes nothing but is answered the same way when retried.
-    const stored = await services.syncStore.findStoredResponse(device.id, jti);
-    let answer = stored ? JSON.parse(stored.response) : undefined;
-    if (!answer) {
-      answer = await versionCheck(services.db, services.config.publicUrl, device, payload.version);
-      await services.syncStore.recordMessage({ deviceId: device.id, jti, kind: 'version-check', response: JSON.stringify(answer), receivedAt: iso(services.clock.now()) });
-    }
-    return joseResponse(c, await sealDeviceAnswer(services, services.deviceKeys, device, answer));
-  });
-
-  app.post('/:id/sync', async (c) => {
-    const { device, jti, payload } = await openDeviceMessage(services, services.deviceKeys, c, SyncRequestSchema);
-    const answer = await applySync(services, device, jti, payload);
-    return joseResponse(c, await sealDeviceAnswer(services, services.deviceKeys, device, answer));
-  });
+  // Every device message goes through the one pipeline (open, replay check, validate, handle and record, seal).
+  app.post('/:id/version-check', (c) => handleDeviceMessage(services, c, versionCheckMessage));
+  app.post('/:id/sync', (c) => handleDeviceMessage(services, c, syncMessage));
 
   return app;
 }

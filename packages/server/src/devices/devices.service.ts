@@ -1,18 +1,20 @@
 import {
   SYNC_LIMITS,
+  SyncRequestSchema,
   type RegistrationRequest,
   type RegistrationResponse,
   type SyncRequest,
   type SyncResponse,
 } from '@ds/shared';
 import type { Services } from '../context.js';
-import type { DeviceRow } from '../db/types.js';
+import type { SyncWrite } from '../db/sync-store.js';
 import { iso } from '../lib/clock.js';
 import { monthOfDay } from '../lib/months.js';
 import { AppError } from '../lib/errors.js';
 import { checkDeviceCertificate } from './certificate.js';
 import { encodeKeyAlg } from './device-keys.js';
 import * as repo from './devices.repository.js';
+import { deviceMessageKind, type DeviceMessageContext, type HandledMessage } from './message-pipeline.js';
 import { USER_AGENTS_PER_DEVICE, parseUserAgent } from './user-agents.js';
 
 /** Registers a device, or answers the id it already has for this certificate (200 then). */
@@ -92,17 +94,15 @@ function checkTransactionDates(body: SyncRequest, now: Date): void {
 }
 
 /**
- * Applies one sync in one database transaction: records the message (for retries), the device's
- * state, labels and User-Agents, and adds the transactions to the per-device and per-label
- * counters. Answers the payload to seal; a retry of a processed jti answers the stored one.
+ * A sync: the answer (configs the device lacks, the JWKS when it changed, how many transactions
+ * were counted) and its writes, which the pipeline applies with the message's record in one
+ * transaction: the device's state, labels and User-Agents, and the transactions added to the
+ * per-device and per-label counters.
  */
-export async function applySync(services: Services, device: DeviceRow, jti: string, body: SyncRequest): Promise<SyncResponse> {
-  const stored = await services.syncStore.findStoredResponse(device.id, jti);
-  if (stored) return JSON.parse(stored.response) as SyncResponse;
+async function planSync({ services, device, now }: DeviceMessageContext, body: SyncRequest): Promise<HandledMessage<SyncResponse>> {
   if (body.transactions.length > SYNC_LIMITS.transactions) {
     throw new AppError('TOO_MANY_TRANSACTIONS', `at most ${SYNC_LIMITS.transactions} transactions per sync`);
   }
-  const now = services.clock.now();
   const nowIso = iso(now);
   checkTransactionDates(body, now);
 
@@ -133,11 +133,7 @@ export async function applySync(services: Services, device: DeviceRow, jti: stri
   const perDevice = aggregate(
     body.transactions.filter((t) => monthOfDay(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
   );
-  const written = await services.syncStore.writeSync({
-    deviceId: device.id,
-    jti,
-    response: JSON.stringify(response),
-    now: nowIso,
+  const sync: SyncWrite = {
     status: body.status,
     version: body.version,
     jwksVersion,
@@ -164,15 +160,12 @@ export async function applySync(services: Services, device: DeviceRow, jti: stri
       const [label = '', month = ''] = key.split('\u0000');
       return { label, month, counter };
     }),
-  });
-  if (!written) {
-    // A twin with the same jti committed first: answer what it stored.
-    const twin = await services.syncStore.findStoredResponse(device.id, jti);
-    if (!twin) throw new AppError('MESSAGE_IN_PROGRESS', 'a message with this jti is being processed; retry shortly');
-    return JSON.parse(twin.response) as SyncResponse;
-  }
-  return response;
+  };
+  return { answer: response, writes: { sync } };
 }
+
+/** `POST /devices/{id}/sync`. */
+export const syncMessage = deviceMessageKind({ kind: 'sync', schema: SyncRequestSchema, handle: planSync });
 
 /** Drops processed messages past their retention (they only serve retries). */
 export async function pruneDeviceMessages(services: Services): Promise<number> {

@@ -3,12 +3,14 @@ import {
   deviceKeys,
   configDigest,
   sealMessage,
+  openMessage,
   DEVICE_ALGORITHMS,
+  DS_MESSAGE_ISSUER,
   type DeviceClient,
   type SyncRequest,
 } from '@ds/shared';
 import { decodeJwt, decodeProtectedHeader, importJWK, type CryptoKey, type JWK } from 'jose';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestContext, type TestContext } from '../test/harness.js';
 import { appFetch, device, seed } from '../test/devices.js';
 
@@ -27,6 +29,36 @@ const counters = async () =>
   ctx.database.db.selectFrom('labelDailyCounters').select(['label', 'module', 'useCase', 'day', 'counter']).orderBy('label').orderBy('module').orderBy('useCase').orderBy('day').execute();
 const deviceCounters = async (id: string) =>
   ctx.database.db.selectFrom('deviceCounters').select(['label', 'module', 'useCase', 'month', 'counter']).where('deviceId', '=', id).orderBy('label').orderBy('module').orderBy('useCase').execute();
+
+/** A sync payload DS accepts. */
+const valid = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
+  version: '3.8.1',
+  status: 'ACTIVE',
+  digests: { contextConfig: null, sslKeystoreConfig: null },
+  labels: ['acme-web'],
+  userAgents: [],
+  transactions: [{ label: 'acme-web', module: 'beid', useCase: 'sign', counter: 1, txDate: '2026-03-15' }],
+  ...overrides,
+});
+
+/** Seals `payload` as `client` would, to the current DS encryption key; `opts` bend it for the refusal cases. */
+async function seal(client: DeviceClient, payload: object, opts: { issuer?: string; now?: number; lifetime?: number; jti?: string; audience?: string } = {}) {
+  const state = client.snapshot();
+  const k = await deviceKeys(state);
+  const enc = ctx.keys.current('enc');
+  return sealMessage(payload, {
+    issuer: opts.issuer ?? state.deviceId!,
+    signingKey: k.sign,
+    signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
+    encryptionKey: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey,
+    encryptionAlg: enc.alg,
+    encryptionKid: enc.kid,
+    now: opts.now ?? Math.floor(ctx.clock.now().getTime() / 1000),
+    lifetimeSeconds: opts.lifetime ?? 300,
+    jti: opts.jti ?? crypto.randomUUID(),
+    audience: opts.audience,
+  });
+}
 
 describe('token exchange', () => {
   it('gives an application JWT with the claims of API.md for a label key', async () => {
@@ -356,34 +388,6 @@ describe('sync', () => {
 describe('bad messages change nothing', () => {
   let d: DeviceClient;
   let other: DeviceClient;
-  let dsEnc: { key: CryptoKey; kid: string; alg: string };
-
-  const valid = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
-    version: '3.8.1',
-    status: 'ACTIVE',
-    digests: { contextConfig: null, sslKeystoreConfig: null },
-    labels: ['acme-web'],
-    userAgents: [],
-    transactions: [{ label: 'acme-web', module: 'beid', useCase: 'sign', counter: 1, txDate: '2026-03-15' }],
-    ...overrides,
-  });
-
-  async function seal(client: DeviceClient, payload: object, opts: { issuer?: string; now?: number; lifetime?: number; jti?: string; audience?: string } = {}) {
-    const state = client.snapshot();
-    const k = await deviceKeys(state);
-    return sealMessage(payload, {
-      issuer: opts.issuer ?? state.deviceId!,
-      signingKey: k.sign,
-      signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
-      encryptionKey: dsEnc.key,
-      encryptionAlg: dsEnc.alg,
-      encryptionKid: dsEnc.kid,
-      now: opts.now ?? Math.floor(ctx.clock.now().getTime() / 1000),
-      lifetimeSeconds: opts.lifetime ?? 300,
-      jti: opts.jti ?? crypto.randomUUID(),
-      audience: opts.audience,
-    });
-  }
 
   const post = (id: string, body: string, contentType = 'application/jose') =>
     ctx.request('POST', `/v3_5/devices/${id}/sync`, { rawBody: body, headers: { 'content-type': contentType } });
@@ -393,8 +397,6 @@ describe('bad messages change nothing', () => {
     await d.register();
     other = await device(ctx, keys.installationKey, { keyType: 'rsa' });
     await other.register();
-    const enc = ctx.keys.current('enc');
-    dsEnc = { key: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey, kid: enc.kid, alg: enc.alg };
   });
 
   const snapshot = async () => ({
@@ -455,6 +457,150 @@ describe('bad messages change nothing', () => {
     const sent = await post(d.deviceId!, await seal(d, valid()));
     expect(sent.status).toBe(404);
     expect(sent.body.code).toBe('UNKNOWN_DEVICE');
+  });
+});
+
+describe('replay per device and message kind', () => {
+  let d: DeviceClient;
+  let other: DeviceClient;
+  beforeEach(async () => {
+    d = await device(ctx, keys.installationKey);
+    await d.register();
+    other = await device(ctx, keys.installationKey, { keyType: 'rsa' });
+    await other.register();
+  });
+
+  type Kind = 'sync' | 'version-check';
+  const syncOf = (counter: number) => valid({ transactions: [{ label: 'acme-web', module: 'beid', useCase: 'sign', counter, txDate: '2026-03-15' }] });
+  const check = { version: '3.8.1' };
+
+  /** Posts a sealed message of `client`; answers the status and the opened answer payload, or the error. */
+  async function post(client: DeviceClient, kind: Kind, body: string): Promise<{ status: number; answer?: Record<string, unknown>; error?: { code: string; description: string } }> {
+    const res = await ctx.request('POST', `/v3_5/devices/${client.deviceId}/${kind}`, { rawBody: body, headers: { 'content-type': 'application/jose' } });
+    if (res.status !== 200) return { status: res.status, error: res.body };
+    const sig = ctx.keys.current('sig');
+    const opened = await openMessage(res.body as string, {
+      decryptionKey: async () => (await deviceKeys(client.snapshot())).decrypt,
+      verificationKey: () => sig.publicKey,
+      algorithms: [sig.alg],
+      issuer: DS_MESSAGE_ISSUER,
+      now: Math.floor(ctx.clock.now().getTime() / 1000),
+    });
+    const { iss: _i, iat: _a, exp: _e, jti: _j, ...answer } = opened.claims;
+    return { status: 200, answer };
+  }
+  const send = async (client: DeviceClient, kind: Kind, payload: object, jti: string) => post(client, kind, await seal(client, payload, { jti }));
+
+  const state = async () => ({
+    counters: await counters(),
+    deviceCounters: await ctx.database.db.selectFrom('deviceCounters').selectAll().orderBy('deviceId').execute(),
+    devices: await ctx.database.db.selectFrom('devices').selectAll().orderBy('id').execute(),
+    labels: await ctx.database.db.selectFrom('deviceLabels').selectAll().orderBy('deviceId').execute(),
+    messages: await ctx.database.db.selectFrom('deviceMessages').select(['deviceId', 'jti', 'kind', 'response']).orderBy('deviceId').orderBy('jti').execute(),
+  });
+
+  it('refuses a sync under the jti of a version check with 409 CONFLICT, and counts nothing', async () => {
+    const jti = crypto.randomUUID();
+    const checked = await send(d, 'version-check', check, jti);
+    expect(checked.status).toBe(200);
+    const before = await state();
+    const synced = await send(d, 'sync', syncOf(1), jti);
+    expect(synced.status).toBe(409);
+    expect(synced.error?.code).toBe('CONFLICT');
+    expect(synced.error?.description).toMatch(/already used by this device for a version-check message/);
+    expect(await state()).toEqual(before);
+    expect(before.counters).toEqual([]);
+    // Still refused when sent again; the version check still answers what it answered.
+    expect((await send(d, 'sync', syncOf(1), jti)).status).toBe(409);
+    expect(await send(d, 'version-check', check, jti)).toEqual(checked);
+    expect(await state()).toEqual(before);
+  });
+
+  it('refuses a version check under the jti of a sync with 409 CONFLICT', async () => {
+    const jti = crypto.randomUUID();
+    expect((await send(d, 'sync', syncOf(2), jti)).answer?.accepted).toEqual({ transactions: 1 });
+    const before = await state();
+    const checked = await send(d, 'version-check', check, jti);
+    expect(checked.status).toBe(409);
+    expect(checked.error?.code).toBe('CONFLICT');
+    expect(checked.error?.description).toMatch(/already used by this device for a sync message/);
+    expect(await state()).toEqual(before);
+  });
+
+  it('answers a sync sent again with its stored answer and counts it once', async () => {
+    const jti = crypto.randomUUID();
+    const first = await send(d, 'sync', syncOf(4), jti);
+    expect(first.answer?.contextConfig).toBeDefined();
+    // A fresh answer would differ now (another config), and the retry is sealed again, later.
+    await ctx.request('PUT', '/v3_5/admin/versions/3.8.1/context-config', { token: admin, body: { config: { syncIntervalSeconds: 900 } } });
+    ctx.clock.advance(400_000);
+    expect(await send(d, 'sync', syncOf(4), jti)).toEqual(first);
+    expect(await counters()).toEqual([{ label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 4 }]);
+    expect((await deviceCounters(d.deviceId!))[0]?.counter).toBe(4);
+    expect((await send(d, 'sync', syncOf(4), crypto.randomUUID())).answer?.syncIntervalSeconds).toBe(900);
+  });
+
+  it('answers a version check sent again with the same answer', async () => {
+    const jti = crypto.randomUUID();
+    const first = await send(d, 'version-check', check, jti);
+    expect(first.answer?.action).toBe('NONE');
+    await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { mandatory: true } });
+    expect(await send(d, 'version-check', check, jti)).toEqual(first);
+    expect((await send(d, 'version-check', check, crypto.randomUUID())).answer?.action).toBe('MANDATORY');
+    expect((await state()).messages.filter((m) => m.jti === jti)).toEqual([{ deviceId: d.deviceId, jti, kind: 'version-check', response: JSON.stringify(first.answer) }]);
+  });
+
+  it('keeps jtis per device: another device may use the same jti, for either kind', async () => {
+    const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+    expect((await send(d, 'sync', syncOf(1), a)).status).toBe(200);
+    expect((await send(d, 'version-check', check, b)).status).toBe(200);
+    expect((await send(other, 'sync', syncOf(2), a)).answer?.accepted).toEqual({ transactions: 1 });
+    expect((await send(other, 'sync', syncOf(5), b)).answer?.accepted).toEqual({ transactions: 1 });
+    expect((await deviceCounters(d.deviceId!))[0]?.counter).toBe(1);
+    expect((await deviceCounters(other.deviceId!))[0]?.counter).toBe(7);
+    expect((await counters())[0]?.counter).toBe(8);
+  });
+
+  /** Lets a twin of the next message (same device and jti, of `kind`) be recorded just after its replay check. */
+  const twinRecordedFirst = (jti: string, kind: Kind, answer: object) => {
+    const store = ctx.app.services.syncStore;
+    vi.spyOn(store, 'findStoredResponse').mockImplementationOnce(async (deviceId) => {
+      await store.recordMessage({ deviceId, jti, kind, response: JSON.stringify(answer), receivedAt: ctx.clock.now().toISOString() });
+      return undefined;
+    });
+  };
+
+  it('answers a version check whose twin was recorded first with the twin\'s answer', async () => {
+    const jti = crypto.randomUUID();
+    const twin = { action: 'UPDATE_AVAILABLE', latest: null, current: null, downloadUri: null };
+    twinRecordedFirst(jti, 'version-check', twin);
+    expect((await send(d, 'version-check', check, jti)).answer).toEqual(twin);
+  });
+
+  it('refuses a sync whose twin of another kind was recorded first, and counts nothing', async () => {
+    const jti = crypto.randomUUID();
+    twinRecordedFirst(jti, 'version-check', { action: 'NONE', latest: null, current: null, downloadUri: null });
+    const synced = await send(d, 'sync', syncOf(3), jti);
+    expect(synced.error?.code).toBe('CONFLICT');
+    expect(await counters()).toEqual([]);
+    expect(await deviceCounters(d.deviceId!)).toEqual([]);
+  });
+
+  it('answers concurrent twins of a sync alike and counts once', async () => {
+    const body = await seal(d, syncOf(3));
+    const [one, two] = await Promise.all([post(d, 'sync', body), post(d, 'sync', body)]);
+    expect(one.status).toBe(200);
+    expect(two).toEqual(one);
+    expect((await counters())[0]?.counter).toBe(3);
+  });
+
+  it('answers one of a concurrent sync and version check under one jti, and refuses the other', async () => {
+    const jti = crypto.randomUUID();
+    const [synced, checked] = await Promise.all([send(d, 'sync', syncOf(3), jti), send(d, 'version-check', check, jti)]);
+    expect([synced.status, checked.status].sort()).toEqual([200, 409]);
+    expect([synced.error?.code, checked.error?.code].filter(Boolean)).toEqual(['CONFLICT']);
+    expect((await state()).messages.map((m) => m.kind)).toEqual([synced.status === 200 ? 'sync' : 'version-check']);
+    expect(await counters()).toHaveLength(synced.status === 200 ? 1 : 0);
   });
 });
 

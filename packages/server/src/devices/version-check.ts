@@ -1,8 +1,9 @@
-import { installerOsFor, type VersionAction, type VersionCheckResponse } from '@ds/shared';
+import { VersionCheckRequestSchema, installerOsFor, type VersionAction, type VersionCheckResponse } from '@ds/shared';
 import type { Executor, VersionRow } from '../db/types.js';
 import { semverSortKey } from '../lib/semver.js';
 import { downloadUrl, versionInfo } from '../versions/version-info.js';
 import { findVersion, latestVersion, listInstallers } from '../versions/versions.repository.js';
+import { deviceMessageKind } from './message-pipeline.js';
 
 /**
  * What a device on `currentId` must do, per API.md: NOT_ALLOWED when its own version is
@@ -38,3 +39,10 @@ export async function versionCheck(
     downloadUri,
   };
 }
+
+/** `POST /devices/{id}/version-check`: changes nothing, but a retry is answered the same. */
+export const versionCheckMessage = deviceMessageKind({
+  kind: 'version-check',
+  schema: VersionCheckRequestSchema,
+  handle: async ({ services, device }, { version }) => ({ answer: await versionCheck(services.db, services.config.publicUrl, device, version) }),
+});

@@ -1,0 +1,80 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import type { Services } from '../context.js';
+import type { MessageWrites } from '../db/sync-store.js';
+import type { DeviceRow } from '../db/types.js';
+import { iso } from '../lib/clock.js';
+import { AppError } from '../lib/errors.js';
+import { parseWith } from '../lib/validate.js';
+import { joseResponse, openDeviceMessage, sealDeviceAnswer, type OpenedDeviceMessage } from './messages.js';
+
+/** What a handler knows besides the payload: the verified sender and the message. */
+export interface DeviceMessageContext {
+  services: Services;
+  device: DeviceRow;
+  jti: string;
+  /** The instant the message is processed at: the handler's "now" and the record's. */
+  now: Date;
+}
+
+/** A handler's result: the answer to seal and what to write with the message's record. */
+export interface HandledMessage<A extends object> {
+  answer: A;
+  writes?: MessageWrites;
+}
+
+/**
+ * One kind of device message: its name, the schema of its payload and its handler; nothing
+ * more. The handler reads and decides but does not write: the pipeline applies its `writes` in
+ * the transaction that records the answer, and only when the jti is new, so a retry, a twin or a
+ * refusal changes nothing. (A handler that wrote through the database itself would need an
+ * asynchronous transaction around it; the sync's writes run as prepared statements in one
+ * synchronous SQLite transaction instead, see db/sync-store.ts.)
+ */
+export interface DeviceMessageKind<S extends z.ZodType = z.ZodType, A extends object = object> {
+  /** The name a jti is recorded under; a jti used for one kind is refused for another. */
+  kind: string;
+  schema: S;
+  handle(message: DeviceMessageContext, payload: z.output<S>): Promise<HandledMessage<A>>;
+}
+
+/** Declares a message kind (the identity function, for type inference of the handler's payload). */
+export function deviceMessageKind<S extends z.ZodType, A extends object>(kind: DeviceMessageKind<S, A>): DeviceMessageKind<S, A> {
+  return kind;
+}
+
+/** The answer stored for this device's jti, when there is one for this kind; 409 when it was another kind's. */
+async function storedAnswer(services: Services, deviceId: string, jti: string, kind: string): Promise<object | undefined> {
+  const stored = await services.syncStore.findStoredResponse(deviceId, jti);
+  if (!stored) return undefined;
+  if (stored.kind !== kind) {
+    throw new AppError('CONFLICT', `jti ${jti} was already used by this device for a ${stored.kind} message; a ${kind} message needs a jti of its own`);
+  }
+  return JSON.parse(stored.response) as object;
+}
+
+/**
+ * The answer payload for an opened message: the stored one for a retry of the same kind, else the
+ * handler's, recorded together with the handler's writes. Every refusal is an AppError.
+ */
+export async function answerDeviceMessage(services: Services, message: OpenedDeviceMessage, kind: DeviceMessageKind): Promise<object> {
+  const { device, jti } = message;
+  const retried = await storedAnswer(services, device.id, jti, kind.kind);
+  if (retried) return retried;
+  const payload = parseWith(kind.schema, message.claims, 'message');
+  const now = services.clock.now();
+  const { answer, writes } = await kind.handle({ services, device, jti, now }, payload);
+  const record = { deviceId: device.id, jti, kind: kind.kind, response: JSON.stringify(answer), receivedAt: iso(now) };
+  if (await services.syncStore.recordMessage(record, writes)) return answer;
+  // A twin with the same jti was recorded first: answer what it stored (409 if it was another kind).
+  const twin = await storedAnswer(services, device.id, jti, kind.kind);
+  if (!twin) throw new AppError('MESSAGE_IN_PROGRESS', 'a message with this jti is being processed; retry shortly');
+  return twin;
+}
+
+/** Answers a device message of `kind` from the request: open and verify, answer, seal. */
+export async function handleDeviceMessage(services: Services, c: Context, kind: DeviceMessageKind): Promise<Response> {
+  const message = await openDeviceMessage(services, services.deviceKeys, c);
+  const answer = await answerDeviceMessage(services, message, kind);
+  return joseResponse(c, await sealDeviceAnswer(services, services.deviceKeys, message.device, answer));
+}
