@@ -1,7 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
-import type { DeviceMessageTable, DeviceRow, DeviceUserAgentTable, Executor } from './types.js';
+import type { DeviceMessageTable, DeviceRow, DeviceTable, DeviceUserAgentTable, Executor } from './types.js';
 
 /** A processed device message, kept to answer retries of its jti. */
 export type MessageRecord = DeviceMessageTable;
@@ -37,7 +37,8 @@ export interface MessageWrites {
  * The device message hot path: the reads and the one write transaction of a message. On SQLite it
  * runs prepared better-sqlite3 statements in a synchronous transaction (a Kysely builder call per
  * statement costs several times more than the statement; see ARCHITECTURE.md, known costs); on
- * PostgreSQL it goes through Kysely. Both implement the same statements and are tested alike.
+ * PostgreSQL it goes through Kysely. Both implement the same statements and run through the same
+ * contract test (sync-store.test.ts).
  */
 export interface SyncStore {
   findDevice(id: string): Promise<DeviceRow | undefined>;
@@ -53,17 +54,53 @@ export function createSyncStore(handle: DatabaseHandle): SyncStore {
   return handle.withRawSqlite ? rawSqliteSyncStore(handle) : kyselySyncStore(handle);
 }
 
-const DEVICE_COLUMNS = `id, cert_fingerprint as certFingerprint, certificate, public_jwk as publicJwk, key_alg as keyAlg, version,
-  os_name as osName, os_version as osVersion, os_arch as osArch, hostname, status, registered_at as registeredAt,
-  last_sync_at as lastSyncAt, updated_at as updatedAt, jwks_version as jwksVersion`;
+/**
+ * Every column of `devices`, by its property name. The type makes it exhaustive: a column added
+ * to DeviceTable and not here is a compile error, not a property missing on SQLite only.
+ */
+const DEVICE_COLUMNS: Record<keyof DeviceTable, true> = {
+  id: true,
+  certFingerprint: true,
+  certificate: true,
+  publicJwk: true,
+  keyAlg: true,
+  version: true,
+  osName: true,
+  osVersion: true,
+  osArch: true,
+  hostname: true,
+  status: true,
+  registeredAt: true,
+  lastSyncAt: true,
+  updatedAt: true,
+  jwksVersion: true,
+};
+const DEVICE_KEYS = Object.keys(DEVICE_COLUMNS) as (keyof DeviceTable)[];
+
+/**
+ * The device lookup as a prepared statement whose SQL Kysely compiles (so column names follow the
+ * same CamelCasePlugin as every other query); rows come back as arrays in select order and are
+ * keyed by the property names.
+ */
+function prepareFindDevice(handle: DatabaseHandle, s: SQLite.Database): (id: string) => DeviceRow | undefined {
+  const query = handle.db.selectFrom('devices').select(DEVICE_KEYS).where('id', '=', '').compile();
+  const statement = s.prepare(query.sql).raw(true);
+  return (id) => {
+    const values = statement.get(id) as unknown[] | undefined;
+    if (!values) return undefined;
+    const row: Record<string, unknown> = {};
+    DEVICE_KEYS.forEach((key, i) => (row[key] = values[i]));
+    return row as unknown as DeviceRow;
+  };
+}
 
 /** SQLite: prepared better-sqlite3 statements, one synchronous transaction per message. */
-function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
+export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
   const withRaw = handle.withRawSqlite;
   if (!withRaw) throw new Error('the raw SQLite store needs a SQLite database');
   let statements: ReturnType<typeof prepare> | undefined;
   const prepare = (s: SQLite.Database) => ({
-    device: s.prepare(`select ${DEVICE_COLUMNS} from devices where id = ?`),
+    device: prepareFindDevice(handle, s),
     stored: s.prepare('select kind, response from device_messages where device_id = ? and jti = ?'),
     message: s.prepare('insert into device_messages (device_id, jti, kind, response, received_at) values (?, ?, ?, ?, ?) on conflict (device_id, jti) do nothing'),
     updateDevice: s.prepare('update devices set status = ?, version = ?, last_sync_at = ?, updated_at = ?, jwks_version = ? where id = ?'),
@@ -120,7 +157,7 @@ function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
     for (const c of w.monthlyTotals) st.monthlyTotal.run(c.label, c.month, c.counter);
   };
   return {
-    findDevice: (id) => use((st) => st.device.get(id) as DeviceRow | undefined),
+    findDevice: (id) => use((st) => st.device(id)),
     findStoredResponse: (deviceId, jti) => use((st) => st.stored.get(deviceId, jti) as Pick<MessageRecord, 'kind' | 'response'> | undefined),
     recordMessage: (r, writes = {}) =>
       use((st, s) =>
@@ -229,8 +266,8 @@ async function writeSync(trx: Executor, deviceId: string, now: string, w: SyncWr
   }
 }
 
-/** Kysely (PostgreSQL): the same statements as builder calls. */
-function kyselySyncStore(handle: DatabaseHandle): SyncStore {
+/** Kysely (PostgreSQL, and SQLite in the contract test): the same statements as builder calls. */
+export function kyselySyncStore(handle: DatabaseHandle): SyncStore {
   const db = handle.db;
   return {
     findDevice: (id) => db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst(),
