@@ -6,11 +6,10 @@ import type { Child } from 'hono/jsx';
 import type { AppEnv, Services } from '../context.js';
 import { transactionsReport } from '../reports/transactions.js';
 import { AppError } from '../lib/errors.js';
-import { addDays, addMonths, dayOf, firstDay, monthOf, monthsBetween } from '../lib/months.js';
 import { clientAddress } from '../lib/respond.js';
-import { parseWith, validationError } from '../lib/validate.js';
+import { parseWith } from '../lib/validate.js';
 import * as auth from '../users/auth.service.js';
-import { requireScopeOf, type Principal } from '../users/principal.js';
+import { requireScopeOf } from '../users/principal.js';
 import { dashboardAssets } from './assets.js';
 import { toCsv, transactionCsvFields } from './csv.js';
 import * as data from './dashboard.service.js';
@@ -100,40 +99,15 @@ function transactionFilters(c: Context): data.TransactionFilters {
   };
 }
 
-function transactionQuery(services: Services, filters: data.TransactionFilters): TransactionReportQuery {
-  const parsed = data.transactionQuery(services, filters);
-  if (!parsed.success) throw validationError(parsed.error, 'query');
-  return parsed.data;
-}
-
-/** The query string that reproduces a transactions view exactly (for the CSV link). */
-function transactionSearch(query: TransactionReportQuery, split: data.Split | undefined): string {
-  const params = new URLSearchParams();
+/** The filters of a transactions view in a fixed order: its CSV link and file name repeat them. */
+function viewFilters(query: TransactionReportQuery, split: data.Split | undefined): [string, string][] {
+  const filters: [string, string][] = [];
   for (const key of ['from', 'to', 'organization', 'label', 'module', 'useCase'] as const) {
     const v = query[key];
-    if (v !== undefined) params.set(key, v);
+    if (v !== undefined) filters.push([key, v]);
   }
-  if (split) params.set('split', split);
-  return params.toString();
-}
-
-/** The months the per-month chart shows: every month of the period, or those with data when the period is very long. */
-function monthsOf(query: TransactionReportQuery, current: string, rows: { month?: string | undefined }[]): string[] {
-  const from = (query.from ?? addMonths(current, 1 - data.MONTHS_SHOWN)).slice(0, 7);
-  const to = (query.to ?? current).slice(0, 7);
-  if (from > to) return [];
-  if (addMonths(from, 120) >= to) return monthsBetween(from, to);
-  return [...new Set(rows.map((r) => r.month).filter((m): m is string => m !== undefined))].sort();
-}
-
-/** The days of the current month within the period, up to today: the per-day chart shows quiet days too. */
-function daysOf(query: TransactionReportQuery, current: string, today: string): string[] {
-  const from = query.from === undefined || query.from.length === 7 ? firstDay(current) : query.from;
-  const last = query.to !== undefined && query.to.length === 10 && query.to < today ? query.to : today;
-  if ((query.from ?? current).slice(0, 7) > current || (query.to ?? current).slice(0, 7) < current) return [];
-  const days: string[] = [];
-  for (let d = from > firstDay(current) ? from : firstDay(current); d <= last; d = addDays(d, 1)) days.push(d);
-  return days;
+  if (split) filters.push(['split', split]);
+  return filters;
 }
 
 /** The dashboard: pages for logged-in users at `/dashboard`, over the same report services as the admin API. */
@@ -230,45 +204,28 @@ export function dashboardRoutes(services: Services) {
 
   app.get('/', async (c) => {
     const organization = organizationParam(c);
-    const [overview, organizations] = await Promise.all([data.overview(services, c.var.principal, organization), pickerChoices(c.var.principal)]);
+    const [overview, organizations] = await Promise.all([data.overview(services, c.var.principal, organization), data.pickerChoices(services, c.var.principal)]);
     return page(c, <OverviewPage session={session(c)} data={overview} organizations={organizations} organization={organization} />);
   });
 
   app.get('/demographics', async (c) => {
     const organization = organizationParam(c);
-    const [demographics, organizations] = await Promise.all([data.demographics(services, c.var.principal, organization), pickerChoices(c.var.principal)]);
+    const [demographics, organizations] = await Promise.all([data.demographics(services, c.var.principal, organization), data.pickerChoices(services, c.var.principal)]);
     return page(c, <DemographicsPage session={session(c)} data={demographics} organizations={organizations} organization={organization} />);
   });
 
   app.get('/transactions', async (c) => {
     const filters = transactionFilters(c);
-    const query = transactionQuery(services, filters);
-    const [rows, choices] = await Promise.all([transactionsReport(services, c.var.principal, query), data.filterChoices(services, c.var.principal, query)]);
-    const current = monthOf(services.clock.now());
-    return page(
-      c,
-      <TransactionsPage
-        session={session(c)}
-        query={query}
-        split={filters.split}
-        rows={rows}
-        choices={choices}
-        currentMonth={current}
-        months={monthsOf(query, current, rows)}
-        days={daysOf(query, current, dayOf(services.clock.now()))}
-        csvUrl={`${BASE}/transactions.csv?${transactionSearch(query, filters.split)}`}
-      />,
-    );
+    const transactions = await data.transactions(services, c.var.principal, data.transactionQuery(services, filters));
+    const csvUrl = `${BASE}/transactions.csv?${new URLSearchParams(viewFilters(transactions.query, filters.split))}`;
+    return page(c, <TransactionsPage session={session(c)} data={transactions} split={filters.split} csvUrl={csvUrl} />);
   });
 
   app.get('/transactions.csv', async (c) => {
     const filters = transactionFilters(c);
-    const query = transactionQuery(services, filters);
+    const query = data.transactionQuery(services, filters);
     const rows = await transactionsReport(services, c.var.principal, query);
-    const name = ['transactions', query.from, query.to, query.organization, query.label, query.module, query.useCase, filters.split]
-      .filter((part) => part !== undefined)
-      .join('-')
-      .replace(/[^A-Za-z0-9._-]/g, '_');
+    const name = ['transactions', ...viewFilters(query, filters.split).map(([, value]) => value)].join('-').replace(/[^A-Za-z0-9._-]/g, '_');
     c.header('Content-Type', 'text/csv; charset=utf-8; header=present');
     c.header('Content-Disposition', `attachment; filename="${name}.csv"`);
     return c.body(toCsv(rows, transactionCsvFields(query.by, rows)));
@@ -288,12 +245,6 @@ export function dashboardRoutes(services: Services) {
     services.logger.error('dashboard error', { requestId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     return page(c, <ErrorPage title="Something went wrong" message={`DS could not show this page; the request id is ${requestId} in the server log.`} session={who} />, 500);
   });
-
-  /** Organizations an unrestricted principal may pick; none for a limited one (its own is fixed). */
-  function pickerChoices(principal: Principal): Promise<string[]> {
-    if (principal.organizationId !== null) return Promise.resolve([]);
-    return data.listOrganizationNames(services, principal);
-  }
 
   return app;
 }

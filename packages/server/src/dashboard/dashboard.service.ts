@@ -7,13 +7,15 @@ import {
   type DownloadReportRow,
   type TransactionDimension,
   type TransactionReportQuery,
+  type TransactionReportRow,
 } from '@ds/shared';
 import type { Services } from '../context.js';
 import { devicesReport } from '../reports/devices.js';
 import { downloadsReport } from '../reports/downloads.js';
 import { transactionsReport } from '../reports/transactions.js';
 import { listLabels } from '../labels/labels.service.js';
-import { addMonths, monthOf, monthsBetween } from '../lib/months.js';
+import { addDays, addMonths, dayOf, firstDay, monthOf, monthOfDay, monthsBetween } from '../lib/months.js';
+import { validationError } from '../lib/validate.js';
 import { listOrganizations } from '../organizations/organizations.service.js';
 import type { Principal } from '../users/principal.js';
 import { latestVersion } from '../versions/versions.repository.js';
@@ -151,9 +153,9 @@ export interface TransactionFilters {
  * The report query of the transactions page: per day for the current month and per month before
  * it (`by` month then day), optionally broken down by one more dimension.
  */
-export function transactionQuery(services: Services, filters: TransactionFilters) {
+export function transactionQuery(services: Services, filters: TransactionFilters): TransactionReportQuery {
   const current = monthOf(services.clock.now());
-  return TransactionReportQuerySchema.safeParse({
+  const parsed = TransactionReportQuerySchema.safeParse({
     from: filters.from ?? addMonths(current, 1 - MONTHS_SHOWN),
     to: filters.to ?? current,
     ...(filters.organization ? { organization: filters.organization } : {}),
@@ -162,6 +164,49 @@ export function transactionQuery(services: Services, filters: TransactionFilters
     ...(filters.useCase ? { useCase: filters.useCase } : {}),
     by: ['month', 'day', ...(filters.split ? [filters.split] : [])],
   });
+  if (!parsed.success) throw validationError(parsed.error, 'query');
+  return parsed.data;
+}
+
+export interface Transactions {
+  query: TransactionReportQuery;
+  rows: TransactionReportRow[];
+  choices: FilterChoices;
+  currentMonth: string;
+  /** The months of the per-month chart. */
+  months: string[];
+  /** The days of the current month the period covers, up to today. */
+  days: string[];
+}
+
+/** The transactions page: the report's rows, what the filters offer, and the months and days its charts show. */
+export async function transactions(services: Services, principal: Principal, query: TransactionReportQuery): Promise<Transactions> {
+  const [rows, choices] = await Promise.all([transactionsReport(services, principal, query), filterChoices(services, principal, query)]);
+  const now = services.clock.now();
+  const currentMonth = monthOf(now);
+  return { query, rows, choices, currentMonth, months: monthsShown(query, currentMonth, rows), days: daysShown(query, currentMonth, dayOf(now)) };
+}
+
+// A period's `from` and `to` are each a month or a day (of the current month); monthOfDay gives
+// the month of either.
+
+/** Every month of the period, or only those with data when the period is very long. */
+function monthsShown(query: TransactionReportQuery, current: string, rows: { month?: string | undefined }[]): string[] {
+  const from = monthOfDay(query.from ?? addMonths(current, 1 - MONTHS_SHOWN));
+  const to = monthOfDay(query.to ?? current);
+  if (from > to) return [];
+  if (addMonths(from, 120) >= to) return monthsBetween(from, to);
+  return [...new Set(rows.map((r) => r.month).filter((m): m is string => m !== undefined))].sort();
+}
+
+/** The days of the current month within the period, up to today: the per-day chart shows quiet days too. */
+function daysShown(query: TransactionReportQuery, current: string, today: string): string[] {
+  const from = query.from === undefined || query.from.length === 7 ? firstDay(current) : query.from;
+  const last = query.to !== undefined && query.to.length === 10 && query.to < today ? query.to : today;
+  if (monthOfDay(query.from ?? current) > current || monthOfDay(query.to ?? current) < current) return [];
+  const days: string[] = [];
+  for (let d = from > firstDay(current) ? from : firstDay(current); d <= last; d = addDays(d, 1)) days.push(d);
+  return days;
 }
 
 export interface FilterChoices {
@@ -188,8 +233,14 @@ export async function filterChoices(services: Services, principal: Principal, qu
   return { organizations, labels, modules, useCases };
 }
 
+/** Organizations the picker of the overview and demographics pages offers: none for a limited principal (its own is fixed). */
+export function pickerChoices(services: Services, principal: Principal): Promise<string[]> {
+  if (principal.organizationId !== null) return Promise.resolve([]);
+  return listOrganizationNames(services, principal);
+}
+
 /** The organizations the principal may see, by name. */
-export async function listOrganizationNames(services: Services, principal: Principal): Promise<string[]> {
+async function listOrganizationNames(services: Services, principal: Principal): Promise<string[]> {
   return (await allPages((page) => listOrganizations(services, principal, page))).map((o) => o.name);
 }
 

@@ -1,5 +1,5 @@
-import type { TransactionReportQuery, TransactionReportRow } from '@ds/shared';
-import type { FilterChoices, Split } from '../dashboard.service.js';
+import type { TransactionReportRow } from '@ds/shared';
+import type { Split, Transactions } from '../dashboard.service.js';
 import { BASE } from '../session.js';
 import { ChartFigure, formatCount, Section, Select, SeriesTable } from './components.js';
 import { Layout, type Session } from './layout.js';
@@ -24,19 +24,9 @@ function PeriodInput(props: { name: 'from' | 'to'; value: string | undefined }) 
   );
 }
 
-export function TransactionsPage(props: {
-  session: Session;
-  query: TransactionReportQuery;
-  split: Split | undefined;
-  rows: TransactionReportRow[];
-  choices: FilterChoices;
-  currentMonth: string;
-  months: string[];
-  /** The days of the current month the period covers, up to today. */
-  days: string[];
-  csvUrl: string;
-}) {
-  const { query, rows, split, choices, currentMonth, months, days } = props;
+export function TransactionsPage(props: { session: Session; data: Transactions; split: Split | undefined; csvUrl: string }) {
+  const { split } = props;
+  const { query, rows, choices, currentMonth, months, days } = props.data;
   const limitedTo = props.session.principal.organizationName;
   const total = rows.reduce((s, r) => s + r.transactions, 0);
   const series = split ? [...new Set(rows.map((r) => splitValue(r, split)))].sort() : ['Transactions'];
