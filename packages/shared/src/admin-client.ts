@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ErrorCode } from './errors.js';
-import { isErrorCode } from './errors.js';
+import { parseErrorEnvelope, unreachableReason } from './error-envelope.js';
 import { API } from './api/index.js';
 import { API_PREFIX, renderPath, type RouteData, type RouteDefinition, type RouteItem, type RouteRequest } from './api/route.js';
 import type { ConfigView, ContextConfig, SslKeystoreConfig, VersionPut } from './schemas/admin.js';
@@ -92,8 +92,7 @@ export class AdminClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-      throw new DsApiError(0, 'NETWORK_ERROR', `cannot reach DS at ${this.baseUrl}: ${reason}`);
+      throw new DsApiError(0, 'NETWORK_ERROR', `cannot reach DS at ${this.baseUrl}: ${unreachableReason(error)}`);
     }
     const requestId = response.headers.get('x-request-id');
     const text = await response.text();
@@ -104,9 +103,8 @@ export class AdminClient {
       throw new DsApiError(response.status, 'BAD_RESPONSE', `DS answered ${response.status} with a body that is not JSON`, requestId);
     }
     if (!response.ok || body?.success !== true) {
-      const code = isErrorCode(body?.code) ? body.code : 'BAD_RESPONSE';
-      const description = typeof body?.description === 'string' ? body.description : `DS answered HTTP ${response.status}`;
-      throw new DsApiError(response.status, code, description, body?.requestId ?? requestId, body?.details);
+      const error = parseErrorEnvelope(response.status, body);
+      throw new DsApiError(response.status, error.code, error.description, error.requestId ?? requestId, error.details);
     }
     return { status: response.status, body };
   }

@@ -1,48 +1,33 @@
+import {
+  API,
+  API_PREFIX,
+  API_ROUTES,
+  DEVICE_ALGORITHMS,
+  SCOPES,
+  deviceKeys,
+  renderPath,
+  sealMessage,
+  type DeviceClient,
+  type RouteDefinition,
+  type Scope,
+} from '@ds/shared';
+import { importJWK, SignJWT, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from './harness.js';
+import { secretDigest, secretHint } from '../lib/secrets.js';
+import { roleScopes } from '../users/principal.js';
+import { device as deviceClient, seed } from './devices.js';
+import { createTestContext, type TestContext, type TestResponse } from './harness.js';
 
-// The same security table for every admin route family: no credential, a wrong one, an expired
-// session, a revoked API token, a token without the route's scope, and a user limited to another
-// organization. None of them may read or change anything.
+// The security table, generated from the route definitions: every route is called with each
+// credential that must be refused for it, and each refusal must change nothing. A route added
+// to shared's API gets these cases without anyone writing them.
 
-interface Route {
-  family: string;
-  method: string;
-  path: string;
-  body?: unknown;
-  scope: string;
-  /** True when an organization-limited user of another organization must be refused. */
-  orgScoped: boolean;
-}
+const admin_routes = API_ROUTES.filter((r) => r.auth.kind === 'admin');
+const routesOf = (kind: RouteDefinition['auth']['kind']) => API_ROUTES.filter((r) => r.auth.kind === kind);
 
-const ROUTES: Route[] = [
-  { family: 'organizations', method: 'GET', path: '/v3_5/admin/organizations', scope: 'orgs:read', orgScoped: false },
-  { family: 'organizations', method: 'GET', path: '/v3_5/admin/organizations/acme', scope: 'orgs:read', orgScoped: true },
-  { family: 'organizations', method: 'PUT', path: '/v3_5/admin/organizations/acme', body: { description: 'x' }, scope: 'orgs:write', orgScoped: true },
-  { family: 'organizations', method: 'DELETE', path: '/v3_5/admin/organizations/acme', scope: 'orgs:write', orgScoped: true },
-  { family: 'labels', method: 'GET', path: '/v3_5/admin/labels?organization=acme', scope: 'labels:read', orgScoped: true },
-  { family: 'labels', method: 'GET', path: '/v3_5/admin/labels/acme-web', scope: 'labels:read', orgScoped: true },
-  { family: 'labels', method: 'PUT', path: '/v3_5/admin/labels/acme-web', body: { organization: 'acme' }, scope: 'labels:write', orgScoped: true },
-  { family: 'labels', method: 'DELETE', path: '/v3_5/admin/labels/acme-web', scope: 'labels:write', orgScoped: true },
-  { family: 'labels', method: 'POST', path: '/v3_5/admin/labels/acme-web/rotate-key', body: {}, scope: 'labels:write', orgScoped: true },
-  { family: 'labels', method: 'POST', path: '/v3_5/admin/labels/acme-web/revoke-key', body: {}, scope: 'labels:write', orgScoped: true },
-  { family: 'versions', method: 'GET', path: '/v3_5/admin/versions', scope: 'versions:read', orgScoped: false },
-  { family: 'versions', method: 'GET', path: '/v3_5/admin/versions/3.8.1/verify', scope: 'versions:read', orgScoped: false },
-  { family: 'versions', method: 'PUT', path: '/v3_5/admin/versions/9.9.9', body: {}, scope: 'versions:write', orgScoped: true },
-  { family: 'versions', method: 'DELETE', path: '/v3_5/admin/versions/3.8.1', scope: 'versions:write', orgScoped: true },
-  { family: 'versions', method: 'POST', path: '/v3_5/admin/versions/3.8.1/rotate-key', body: {}, scope: 'versions:write', orgScoped: true },
-  { family: 'versions', method: 'PUT', path: '/v3_5/admin/versions/3.8.1/context-config', body: { config: null }, scope: 'versions:write', orgScoped: true },
-  { family: 'defaults', method: 'PUT', path: '/v3_5/admin/defaults/context-config', body: { config: null }, scope: 'versions:write', orgScoped: true },
-  { family: 'users', method: 'GET', path: '/v3_5/admin/users', scope: 'users:read', orgScoped: true },
-  { family: 'users', method: 'POST', path: '/v3_5/admin/users', body: { username: 'mallory', password: 'mallory-password-1', role: 'admin' }, scope: 'users:write', orgScoped: true },
-  { family: 'users', method: 'DELETE', path: '/v3_5/admin/users/admin', scope: 'users:write', orgScoped: true },
-  { family: 'tokens', method: 'GET', path: '/v3_5/admin/tokens?all=true', scope: 'tokens:read', orgScoped: true },
-  { family: 'system', method: 'GET', path: '/v3_5/admin/system/info', scope: 'system:read', orgScoped: true },
-  { family: 'reports', method: 'GET', path: '/v3_5/admin/reports/transactions?organization=acme', scope: 'reports:read', orgScoped: true },
-  { family: 'reports', method: 'GET', path: '/v3_5/admin/reports/devices?organization=acme', scope: 'reports:read', orgScoped: true },
-  { family: 'reports', method: 'GET', path: '/v3_5/admin/reports/downloads', scope: 'reports:read', orgScoped: true },
-  { family: 'counters', method: 'POST', path: '/v3_5/admin/counters/rollover', body: {}, scope: 'counters:write', orgScoped: true },
-];
+/** The device and API token the definitions' examples name; the fixture makes them. */
+const EXAMPLE_DEVICE = API.getDevice.example.params.id;
+const EXAMPLE_TOKEN = API.revokeToken.example.params.id;
 
 let ctx: TestContext;
 let admin: string;
@@ -50,8 +35,11 @@ let expiredSession: string;
 let revokedToken: string;
 let otherOrgAdmin: string;
 let otherOrgViewer: string;
+let installationKey: string;
+let labelKey: string;
+let realDevice: DeviceClient;
 /** Per scope: an API token carrying every scope except that one. */
-const tokensWithout = new Map<string, string>();
+const tokensWithout = new Map<Scope, string>();
 
 beforeAll(async () => {
   ctx = await createTestContext();
@@ -59,11 +47,10 @@ beforeAll(async () => {
   expiredSession = await ctx.login();
   ctx.clock.advance((ctx.config.sessionTtlSeconds + 1) * 1000);
   admin = await ctx.login();
+  ({ installationKey, labelKey } = await seed(ctx, admin));
   const put = (path: string, body: unknown) => ctx.request('PUT', path, { token: admin, body });
-  expect((await put('/v3_5/admin/organizations/acme', {})).status).toBe(201);
   expect((await put('/v3_5/admin/organizations/globex', {})).status).toBe(201);
-  expect((await put('/v3_5/admin/labels/acme-web', { organization: 'acme' })).status).toBe(201);
-  expect((await put('/v3_5/admin/versions/3.8.1', {})).status).toBe(201);
+  expect((await ctx.request('POST', '/v3_5/admin/users', { token: admin, body: { username: 'alice', password: 'alice-password-1', role: 'viewer', organization: 'acme' } })).status).toBe(201);
 
   otherOrgAdmin = await ctx.userToken('globex-admin', 'admin', 'globex');
   otherOrgViewer = await ctx.userToken('globex-viewer', 'viewer', 'globex');
@@ -73,11 +60,30 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
     return res.body.data as { id: string; token: string };
   };
-  const all = (await import('@ds/shared')).SCOPES;
-  for (const scope of new Set(ROUTES.map((r) => r.scope))) tokensWithout.set(scope, (await create(all.filter((s) => s !== scope))).token);
-  const revoked = await create([...all]);
+  for (const route of admin_routes) {
+    const scope = route.auth.kind === 'admin' ? route.auth.scope : null;
+    if (scope && !tokensWithout.has(scope)) tokensWithout.set(scope, (await create(SCOPES.filter((s) => s !== scope))).token);
+  }
+  const revoked = await create([...SCOPES]);
   expect((await ctx.request('DELETE', `/v3_5/admin/tokens/${revoked.id}`, { token: admin })).status).toBe(200);
   revokedToken = revoked.token;
+
+  // The admin's API token and the acme device the examples name.
+  const db = ctx.database.db;
+  const adminId = (await db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow()).id;
+  const now = ctx.clock.now().toISOString();
+  await db
+    .insertInto('adminTokens')
+    .values({ id: EXAMPLE_TOKEN, userId: adminId, kind: 'api', name: 'example', tokenHash: secretDigest('ds_adm_example'), prefix: secretHint('ds_adm_example'), scopes: '["versions:read"]', createdAt: now, expiresAt: null, revokedAt: null, lastUsedAt: null })
+    .execute();
+  realDevice = await deviceClient(ctx, installationKey);
+  await realDevice.register();
+  realDevice.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign' });
+  await realDevice.sync();
+  const row = await db.selectFrom('devices').selectAll().where('id', '=', realDevice.deviceId!).executeTakeFirstOrThrow();
+  await db.insertInto('devices').values({ ...row, id: EXAMPLE_DEVICE, certFingerprint: `example-${row.certFingerprint}` }).execute();
+  await db.insertInto('deviceLabels').values({ deviceId: EXAMPLE_DEVICE, label: 'acme-web', firstSeenAt: now, lastSeenAt: now }).execute();
+  await db.insertInto('deviceCounters').values({ deviceId: EXAMPLE_DEVICE, label: 'acme-web', module: 'beid', useCase: 'sign', month: now.slice(0, 7), counter: 7, updatedAt: now }).execute();
 });
 
 afterAll(async () => {
@@ -90,37 +96,156 @@ async function stateSnapshot() {
     orgs: await db.selectFrom('organizations').selectAll().orderBy('name').execute(),
     labels: await db.selectFrom('labels').selectAll().orderBy('name').execute(),
     versions: await db.selectFrom('versions').selectAll().orderBy('id').execute(),
+    installers: await db.selectFrom('installers').selectAll().orderBy('versionId').orderBy('os').execute(),
     keys: await db.selectFrom('apiKeys').select(['id', 'revokedAt', 'expiresAt']).orderBy('id').execute(),
-    users: await db.selectFrom('users').select(['username', 'role']).orderBy('username').execute(),
-    settings: await db.selectFrom('settings').selectAll().execute(),
+    users: await db.selectFrom('users').select(['username', 'role', 'passwordHash']).orderBy('username').execute(),
+    tokens: await db.selectFrom('adminTokens').select(['id', 'revokedAt', 'expiresAt']).orderBy('id').execute(),
+    settings: await db.selectFrom('settings').selectAll().orderBy('key').execute(),
+    dsKeys: await db.selectFrom('dsKeys').select(['kid', 'retiredAt']).orderBy('kid').execute(),
+    devices: await db.selectFrom('devices').select(['id', 'status', 'version', 'lastSyncAt']).orderBy('id').execute(),
+    deviceCounters: await db.selectFrom('deviceCounters').selectAll().orderBy('deviceId').orderBy('label').execute(),
+    daily: await db.selectFrom('labelDailyCounters').selectAll().orderBy('label').orderBy('day').execute(),
+    messages: await db.selectFrom('deviceMessages').select(['deviceId', 'jti']).orderBy('jti').execute(),
   };
 }
 
-const CASES: { name: string; token: () => string | undefined; header?: string; status: number; code: string | string[]; applies?: (r: Route) => boolean }[] = [
-  { name: 'no credential', token: () => undefined, status: 401, code: 'UNAUTHENTICATED' },
-  { name: 'malformed header', token: () => undefined, header: 'Basic YWRtaW46YWRtaW4=', status: 401, code: 'UNAUTHENTICATED' },
-  { name: 'wrong token', token: () => 'ds_adm_not-a-real-token', status: 401, code: 'UNAUTHENTICATED' },
-  { name: 'expired session', token: () => expiredSession, status: 401, code: 'TOKEN_EXPIRED' },
-  { name: 'revoked API token', token: () => revokedToken, status: 401, code: 'TOKEN_REVOKED' },
-  { name: 'token without the scope', token: () => undefined, status: 403, code: 'INSUFFICIENT_SCOPE' },
-  { name: "another organization's admin", token: () => otherOrgAdmin, status: 403, code: ['FORBIDDEN', 'INSUFFICIENT_SCOPE'], applies: (r) => r.orgScoped },
-  { name: "another organization's viewer", token: () => otherOrgViewer, status: 403, code: ['FORBIDDEN', 'INSUFFICIENT_SCOPE'], applies: (r) => r.orgScoped },
-];
+/** Sends a route's example request with the given headers. */
+function send(route: RouteDefinition, headers: Record<string, string>, body?: string): Promise<TestResponse> {
+  const query = new URLSearchParams(route.example?.query ?? {}).toString();
+  const path = `${API_PREFIX}${renderPath(route.path, route.example?.params)}${query ? `?${query}` : ''}`;
+  const exampleBody = route.example?.body ?? (route.body ? {} : undefined);
+  return ctx.request(route.method, path, {
+    headers,
+    ...(body !== undefined ? { rawBody: body } : exampleBody !== undefined ? { body: exampleBody } : {}),
+  });
+}
 
-describe.each(ROUTES)('$method $path', (route) => {
-  it.each(CASES.filter((c) => !c.applies || c.applies(route)))('refuses $name and changes nothing', async (c) => {
-    const before = await stateSnapshot();
-    const token = c.name === 'token without the scope' ? tokensWithout.get(route.scope) : c.token();
-    const res = await ctx.request(route.method, route.path, {
-      ...(token ? { token } : {}),
-      ...(c.header ? { headers: { authorization: c.header } } : {}),
-      ...(route.body !== undefined ? { body: route.body } : {}),
+/** Runs `call` and checks it was refused with `status` and one of `codes`, and changed nothing. */
+async function refused(call: () => Promise<TestResponse>, status: number, codes: string[]) {
+  const before = await stateSnapshot();
+  const res = await call();
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body.success).toBe(false);
+  expect(codes).toContain(res.body.code);
+  expect(res.body.requestId).toBe(res.headers.get('x-request-id'));
+  expect(await stateSnapshot()).toEqual(before);
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** The one code a limited user of another organization gets: their role lacks the scope, or the route refuses them. */
+function tenancyCode(route: RouteDefinition, role: 'admin' | 'viewer'): string {
+  const scope = route.auth.kind === 'admin' ? route.auth.scope : null;
+  return scope && !roleScopes(role, true).has(scope) ? 'INSUFFICIENT_SCOPE' : 'FORBIDDEN';
+}
+
+describe.each(admin_routes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_, route) => {
+  const auth = route.auth.kind === 'admin' ? route.auth : undefined!;
+  const cases: { name: string; headers: () => Record<string, string>; status: number; code: string }[] = [
+    { name: 'no credential', headers: () => ({}), status: 401, code: 'UNAUTHENTICATED' },
+    { name: 'a malformed header', headers: () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' }), status: 401, code: 'UNAUTHENTICATED' },
+    { name: 'a wrong token', headers: () => bearer('ds_adm_not-a-real-token'), status: 401, code: 'UNAUTHENTICATED' },
+    { name: 'an expired session', headers: () => bearer(expiredSession), status: 401, code: 'TOKEN_EXPIRED' },
+    { name: 'a revoked API token', headers: () => bearer(revokedToken), status: 401, code: 'TOKEN_REVOKED' },
+  ];
+  if (auth.scope) cases.push({ name: `a token without ${auth.scope}`, headers: () => bearer(tokensWithout.get(auth.scope!)!), status: 403, code: 'INSUFFICIENT_SCOPE' });
+  const targetsAcme = auth.tenancy === 'unrestricted' || auth.tenancy === 'organization' || (auth.tenancy === 'filtered' && route.example?.query !== undefined);
+  if (targetsAcme) {
+    cases.push(
+      { name: "another organization's admin", headers: () => bearer(otherOrgAdmin), status: 403, code: tenancyCode(route, 'admin') },
+      { name: "another organization's viewer", headers: () => bearer(otherOrgViewer), status: 403, code: tenancyCode(route, 'viewer') },
+    );
+  }
+  it.each(cases)('refuses $name and changes nothing', async (c) => {
+    await refused(() => send(route, c.headers()), c.status, [c.code]);
+  });
+
+  if (auth.tenancy === 'filtered') {
+    it("answers another organization's users nothing of acme", async () => {
+      for (const token of [otherOrgAdmin, otherOrgViewer]) {
+        const path = `${API_PREFIX}${route.path}`;
+        const res = await ctx.request('GET', path, { token });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        const text = JSON.stringify(res.body.data);
+        for (const secret of ['acme', EXAMPLE_DEVICE, realDevice.deviceId!]) expect(text).not.toContain(secret);
+      }
     });
-    expect(res.status).toBe(c.status);
-    expect(res.body.success).toBe(false);
-    expect([c.code].flat()).toContain(res.body.code);
-    expect(res.body.requestId).toBe(res.headers.get('x-request-id'));
-    expect(await stateSnapshot()).toEqual(before);
+  }
+});
+
+describe.each(routesOf('application-token').map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_, route) => {
+  it('refuses a missing, foreign, expired or wrong-kind token and changes nothing', async () => {
+    const foreign = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ org: 'x', label: 'x' })
+      .setProtectedHeader({ alg: 'ES256', kid: ctx.keys.current('sig').kid })
+      .setIssuer(ctx.config.tokenIssuer)
+      .setSubject('acme-web')
+      .setJti('x')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(foreign.privateKey);
+    const installation = (await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: installationKey } })).body.data as string;
+    const application = (await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: labelKey } })).body.data as string;
+    await refused(() => send(route, {}), 401, ['INVALID_TOKEN']);
+    await refused(() => send(route, bearer('not.a.jwt')), 401, ['INVALID_TOKEN']);
+    await refused(() => send(route, bearer(forged)), 401, ['INVALID_TOKEN']);
+    await refused(() => send(route, bearer(installation)), 401, ['INVALID_TOKEN']);
+    ctx.clock.advance((ctx.config.applicationTokenTtlSeconds + 10) * 1000);
+    await refused(() => send(route, bearer(application)), 401, ['INVALID_TOKEN']);
+  });
+});
+
+describe.each(routesOf('installation-token').map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_, route) => {
+  it('refuses a missing, expired or wrong-kind token and changes nothing', async () => {
+    const installation = (await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: installationKey } })).body.data as string;
+    const application = (await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: labelKey } })).body.data as string;
+    await refused(() => send(route, {}), 401, ['INVALID_TOKEN']);
+    await refused(() => send(route, bearer(application)), 401, ['INVALID_TOKEN']);
+    ctx.clock.advance((ctx.config.installationTokenTtlSeconds + 10) * 1000);
+    await refused(() => send(route, bearer(installation)), 401, ['INVALID_TOKEN']);
+  });
+});
+
+describe.each(routesOf('api-key').map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_, route) => {
+  it('refuses a missing, wrong or other-kind key and changes nothing', async () => {
+    const otherKind = route.auth.kind === 'api-key' && route.auth.key === 'label' ? installationKey : labelKey;
+    await refused(() => send(route, {}), 401, ['INVALID_API_KEY']);
+    await refused(() => send(route, { apikey: 'ds_lbl_not-a-real-key' }), 401, ['INVALID_API_KEY']);
+    await refused(() => send(route, { apikey: otherKind }), 401, ['INVALID_API_KEY']);
+  });
+});
+
+describe.each(routesOf('device-message').map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_, route) => {
+  /** A message for the real device, sealed to DS; `signer` signs it (another device: a forgery). */
+  async function message(signer: DeviceClient, payload: object) {
+    const state = signer.snapshot();
+    const enc = ctx.keys.current('enc');
+    return sealMessage(payload, {
+      issuer: realDevice.deviceId!,
+      signingKey: (await deviceKeys(state)).sign,
+      signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
+      encryptionKey: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey,
+      encryptionAlg: enc.alg,
+      encryptionKid: enc.kid,
+      now: Math.floor(ctx.clock.now().getTime() / 1000),
+      jti: crypto.randomUUID(),
+    });
+  }
+  const path = () => `${API_PREFIX}${renderPath(route.path, { id: realDevice.deviceId! })}`;
+  const payload = route.example?.body ?? (route.name === 'sync' ? { version: '3.8.1', status: 'ACTIVE', digests: { contextConfig: null, sslKeystoreConfig: null }, labels: [], userAgents: [], transactions: [] } : { version: '3.8.1' });
+
+  it('refuses plain JSON, an unknown device and a message signed by another device, and changes nothing', async () => {
+    const other = await deviceClient(ctx, installationKey);
+    await other.register();
+    const forged = await message(other, payload);
+    await refused(() => ctx.request('POST', path(), { body: payload }), 415, ['UNSUPPORTED_MEDIA_TYPE']);
+    await refused(
+      () => ctx.request('POST', `${API_PREFIX}${renderPath(route.path, { id: crypto.randomUUID() })}`, { rawBody: forged, headers: { 'content-type': 'application/jose' } }),
+      404,
+      ['UNKNOWN_DEVICE'],
+    );
+    await refused(() => ctx.request('POST', path(), { rawBody: forged, headers: { 'content-type': 'application/jose' } }), 401, ['MESSAGE_SIGNATURE_INVALID']);
+    await refused(() => ctx.request('POST', path(), { rawBody: 'not-a-jwe', headers: { 'content-type': 'application/jose' } }), 400, ['INVALID_MESSAGE']);
   });
 });
 

@@ -7,7 +7,12 @@ afterEach(removeTempDirs);
 
 const SHA = 'ab'.repeat(32);
 const absent = () => fail(404, 'NOT_FOUND', 'version does not exist');
-const echoPut = (r: Seen) => ok(version('3.8.1', { installationApiKey: 'ds_ins_secret', ...(r.body as object) }), 201);
+/** The version a PUT body becomes, as DS answers it (installers with their recorded checksum and size). */
+const stored = (body: unknown) => {
+  const { installers, ...rest } = body as { installers?: { os: string; uri: string; sha256?: string }[] };
+  return { ...rest, ...(installers ? { installers: installers.map((i) => ({ sha256: null, size: null, ...i })) } : {}) };
+};
+const echoPut = (r: Seen) => ok(version('3.8.1', { installationApiKey: 'ds_ins_secret', ...stored(r.body) }), 201);
 
 describe('ds version create', () => {
   it('sends only the flags given, with installers and checksums', async () => {
@@ -83,7 +88,7 @@ describe('ds version update', () => {
       { os: 'LINUX64', uri: 'file:///a.deb', sha256: SHA, size: 20 },
     ],
   });
-  const routes = { 'GET /admin/versions/3.8.1': () => ok(current), 'PUT /admin/versions/3.8.1': (r: Seen) => ok({ ...current, ...(r.body as object) }) };
+  const routes = { 'GET /admin/versions/3.8.1': () => ok(current), 'PUT /admin/versions/3.8.1': (r: Seen) => ok({ ...current, ...stored(r.body) }) };
 
   it('omits flags that were not given so the server keeps them', async () => {
     const r = await runDs(['version', 'update', '3.8.1', '--no-recommended', '--mandatory'], { routes });
