@@ -577,6 +577,14 @@ describe('replay per device and message kind', () => {
     expect((await send(d, 'version-check', check, jti)).answer).toEqual(twin);
   });
 
+  it('answers a sync whose twin was recorded first with the twin\'s answer, and counts nothing of its own', async () => {
+    const jti = crypto.randomUUID();
+    const twin = { ...(await send(d, 'sync', syncOf(1), crypto.randomUUID())).answer, accepted: { transactions: 0 } };
+    twinRecordedFirst(jti, 'sync', twin);
+    expect((await send(d, 'sync', syncOf(3), jti)).answer).toEqual(twin);
+    expect((await deviceCounters(d.deviceId!))[0]?.counter).toBe(1);
+  });
+
   it('refuses a sync whose twin of another kind was recorded first, and counts nothing', async () => {
     const jti = crypto.randomUUID();
     twinRecordedFirst(jti, 'version-check', { action: 'NONE', latest: null, current: null, downloadUri: null });

@@ -1,4 +1,3 @@
-import type { SyncRequest } from '@ds/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Services } from '../context.js';
@@ -9,9 +8,9 @@ import { createTestContext, type TestContext } from '../test/harness.js';
 import { syncMessage } from './devices.service.js';
 import { answerDeviceMessage, deviceMessageKind } from './message-pipeline.js';
 
-// The pipeline below the HTTP layer (opening and sealing are tested through the routes in
-// devices.test.ts): a kind declared as {kind, schema, handler} gets the replay check, validation
-// and recording without writing any of them, and twins are handled whatever their kind.
+// The pipeline below the HTTP layer: a kind declared as {kind, schema, handler} gets the replay
+// check, validation and recording without writing any of them. Opening, sealing, replays and
+// twins of the real kinds are tested through the routes in devices.test.ts.
 
 let ctx: TestContext;
 
@@ -21,19 +20,6 @@ beforeEach(async () => {
   await (await device(ctx, keys.installationKey)).register();
 });
 afterEach(async () => ctx.close());
-
-const syncPayload: SyncRequest = {
-  version: '3.8.1',
-  status: 'ACTIVE',
-  digests: { contextConfig: null, sslKeystoreConfig: null },
-  labels: ['acme-web'],
-  userAgents: [],
-  transactions: [{ label: 'acme-web', module: 'beid', useCase: 'sign', counter: 1, txDate: '2026-03-15' }],
-};
-const counted = async () => ({
-  daily: await ctx.database.db.selectFrom('labelDailyCounters').selectAll().execute(),
-  perDevice: await ctx.database.db.selectFrom('deviceCounters').selectAll().execute(),
-});
 
 describe('the pipeline for any message kind', () => {
   let services: Services;
@@ -68,28 +54,13 @@ describe('the pipeline for any message kind', () => {
     expect(await services.syncStore.findStoredResponse(row.id, 'j1')).toEqual({ kind: 'echo', response: '{"n":2}' });
     expect(await refusal(answerDeviceMessage(services, opened('j2', { n: 'x' }), echo))).toBe('VALIDATION_ERROR');
     expect(await services.syncStore.findStoredResponse(row.id, 'j2')).toBeUndefined();
-    expect(await refusal(answerDeviceMessage(services, opened('j1', syncPayload), syncMessage))).toBe('CONFLICT');
+    expect(await refusal(answerDeviceMessage(services, opened('j1', {}), syncMessage))).toBe('CONFLICT');
     expect(runs).toBe(1);
-  });
-
-  /** The sync, with a twin (same device and jti) recorded while its handler runs. */
-  const racingSync = deviceMessageKind({
-    ...syncMessage,
-    handle: async (message, payload) => {
-      const { services: s, device: dev, jti, now } = message;
-      await s.syncStore.recordMessage({ deviceId: dev.id, jti, kind: 'sync', response: '{"twin":true}', receivedAt: now.toISOString() });
-      return syncMessage.handle(message, payload);
-    },
-  });
-
-  it('answers what a twin of the same kind recorded first, and writes nothing of its own', async () => {
-    expect(await answerDeviceMessage(services, opened('j3', syncPayload), racingSync)).toEqual({ twin: true });
-    expect(await counted()).toEqual({ daily: [], perDevice: [] });
   });
 
   it('answers MESSAGE_IN_PROGRESS when the jti is taken but its answer is not visible yet', async () => {
     const busy: Services = { ...services, syncStore: { ...services.syncStore, recordMessage: async () => false } };
-    expect(await refusal(answerDeviceMessage(busy, opened('j5', { n: 1 }), echo))).toBe('MESSAGE_IN_PROGRESS');
+    expect(await refusal(answerDeviceMessage(busy, opened('j3', { n: 1 }), echo))).toBe('MESSAGE_IN_PROGRESS');
   });
 });
 
