@@ -34,10 +34,12 @@ export function createApp(deps: AppDeps) {
   const services: Services = {
     ...deps,
     db: deps.database.db,
-    // 10 failed logins per address and username in 15 minutes, then wait.
-    loginLimiter: new FailureLimiter(deps.clock, 10, 15 * 60_000),
+    // 10 failed logins per address and username in 15 minutes, then wait; 30 per address whatever
+    // the usernames, so rotating them buys nothing.
+    loginLimiter: new FailureLimiter(deps.database.db, deps.clock, 'login', 10, 15 * 60_000),
+    loginAddressLimiter: new FailureLimiter(deps.database.db, deps.clock, 'login-address', 30, 15 * 60_000),
     // 20 unknown API keys per address in 5 minutes, then wait: keys cannot be guessed by trying.
-    apiKeyLimiter: new FailureLimiter(deps.clock, 20, 5 * 60_000),
+    apiKeyLimiter: new FailureLimiter(deps.database.db, deps.clock, 'apikey', 20, 5 * 60_000),
     configCache: new ConfigCache(deps.clock),
     deviceKeys: new DeviceKeyCache(),
     syncStore: createSyncStore(deps.database),

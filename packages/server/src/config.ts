@@ -15,6 +15,8 @@ export const ServerConfigSchema = z.object({
   logLevel: LogLevelSchema.default('info'),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
   sessionTtlSeconds: z.coerce.number().int().min(60).default(12 * 3600),
+  /** The longest an admin API token may live; tokens made without a lifetime get this one. */
+  tokenMaxLifetimeSeconds: z.coerce.number().int().min(3600).max(5 * 366 * 86400).default(90 * 86400),
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   /** `iss` of application and installation JWTs. */
   tokenIssuer: z.string().min(1).default('t1cds-app'),
@@ -62,6 +64,7 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_LOG_LEVEL: 'logLevel',
   DS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   DS_SESSION_TTL_SECONDS: 'sessionTtlSeconds',
+  DS_TOKEN_MAX_LIFETIME_SECONDS: 'tokenMaxLifetimeSeconds',
   DS_TOKEN_ISSUER: 'tokenIssuer',
   DS_APP_TOKEN_TTL_SECONDS: 'applicationTokenTtlSeconds',
   DS_INSTALLATION_TOKEN_TTL_SECONDS: 'installationTokenTtlSeconds',

@@ -30,7 +30,11 @@ export interface AppDeps {
 /** Per-app services derived from the deps, shared by routes. */
 export interface Services extends AppDeps {
   db: Db;
+  /** Failed password checks per address and username. */
   loginLimiter: FailureLimiter;
+  /** Failed password checks per address, whatever the username. */
+  loginAddressLimiter: FailureLimiter;
+  /** Unknown API keys per address. */
   apiKeyLimiter: FailureLimiter;
   configCache: ConfigCache;
   deviceKeys: DeviceKeyCache;

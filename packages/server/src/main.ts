@@ -6,6 +6,7 @@ import { loadConfig, type ServerConfig, type ServerConfigOverrides } from './con
 import { backupSqlite, migrateToLatest, openDatabase } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { pruneRateLimits } from './lib/rate-limit.js';
 import { CounterScheduler } from './counters/scheduler.js';
 import { pruneDeviceMessages } from './devices/devices.service.js';
 import { DsKeyStore } from './keys/keystore.js';
@@ -61,12 +62,13 @@ export async function startServer(
     if (config.port === 0 && /:0$/.test(config.publicUrl)) appConfig.publicUrl = config.publicUrl.replace(/:0$/, `:${address.port}`);
     logger.info('DS listening', { url, publicUrl: appConfig.publicUrl, database: database.kind, location: database.location, ...(database.schema ? { schema: database.schema } : {}) });
 
-    // Housekeeping: processed device messages only serve retries; drop them after their retention.
-    // Deleting is idempotent, so several DS processes doing it is harmless.
+    // Housekeeping: processed device messages only serve retries, rate-limit counts only their
+    // window; drop them after. Deleting is idempotent, so several DS processes doing it is harmless.
     const housekeeping = async () => {
       try {
         const pruned = await pruneDeviceMessages(app.services);
         if (pruned > 0) logger.info('pruned processed device messages', { count: pruned });
+        await pruneRateLimits(database.db, clock.now());
       } catch (error) {
         logger.error('housekeeping failed', { error: (error as Error).message });
       }

@@ -208,7 +208,9 @@ export class AdminClient {
   getUser = (username: string) => this.call(API.getUser, { params: { username } });
   createUser = (body: RouteRequest<typeof API.createUser>['body']) => this.call(API.createUser, { body });
   deleteUser = (username: string) => this.call(API.deleteUser, { params: { username } });
-  setPassword = (username: string, password: string) => this.call(API.setUserPassword, { params: { username }, body: { password } });
+  /** Sets a password; one's own needs `currentPassword` (and a login session). */
+  setPassword = (username: string, password: string, currentPassword?: string) =>
+    this.call(API.setUserPassword, { params: { username }, body: { password, ...(currentPassword !== undefined ? { currentPassword } : {}) } });
 
   listTokens = (options: ListOptions & { all?: boolean } = {}) =>
     this.list(API.listTokens, { query: { limit: options.limit, cursor: options.cursor, all: options.all ? 'true' : undefined } });

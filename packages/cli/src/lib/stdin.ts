@@ -10,8 +10,15 @@ export async function readAll(stream: Readable): Promise<string> {
 
 /** A secret piped on stdin: the first line, without its line ending (as `docker login --password-stdin`). */
 export async function readSecretFromStdin(read: () => Promise<string>, flag: string): Promise<string> {
-  const text = await read();
-  const secret = text.split(/\r?\n/, 1)[0] ?? '';
-  if (secret === '') throw new CliError(`${flag}: nothing was read from stdin`);
-  return secret;
+  return (await readSecretsFromStdin(read, flag, ['the secret']))[0]!;
+}
+
+/** Several secrets piped on stdin, one per line, in the order `names` says (for the error). */
+export async function readSecretsFromStdin(read: () => Promise<string>, flag: string, names: string[]): Promise<string[]> {
+  const lines = (await read()).split(/\r?\n/);
+  if ((lines[0] ?? '') === '') throw new CliError(`${flag}: nothing was read from stdin`);
+  const secrets = names.map((_, i) => lines[i] ?? '');
+  const missingAt = secrets.findIndex((s) => s === '');
+  if (missingAt >= 0) throw new CliError(`${flag}: expected ${names.join(', then ')}, one per line; line ${missingAt + 1} (${names[missingAt]}) is empty`);
+  return secrets;
 }

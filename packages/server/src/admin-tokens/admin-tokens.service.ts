@@ -1,10 +1,10 @@
 import { ScopeSchema, type ApiToken, type PageQuery, type Scope, type TokenCreate } from '@ds/shared';
 import type { Services } from '../context.js';
 import { addSeconds, iso } from '../lib/clock.js';
-import { AppError, notFound } from '../lib/errors.js';
+import { AppError, invalid, notFound } from '../lib/errors.js';
 import { decodeCursor, pageOf } from '../lib/pagination.js';
 import { KEY_PREFIX, newSecret, secretDigest, secretHint } from '../lib/secrets.js';
-import { requireUnrestricted, type Principal } from '../users/principal.js';
+import { requireScopeOf, requireUnrestricted, type Principal } from '../users/principal.js';
 import * as repo from './admin-tokens.repository.js';
 import type { ApiTokenRowWithUser } from './admin-tokens.repository.js';
 
@@ -33,12 +33,32 @@ function toApiToken(row: ApiTokenRowWithUser, token?: string): ApiToken {
   };
 }
 
+/**
+ * When a new token expires: as asked, or as late as allowed. A token lives at most DS's maximum
+ * token lifetime, and one made by an API token never outlives it, so a short-lived token that
+ * leaks cannot mint a lasting one.
+ */
+function tokenExpiry(services: Services, principal: Principal, now: Date, seconds: number | undefined): string {
+  const max = services.config.tokenMaxLifetimeSeconds;
+  let limit = iso(addSeconds(now, max));
+  const parent = principal.credential === 'api-token' ? principal.expiresAt : null;
+  if (parent !== null && parent < limit) limit = parent;
+  if (seconds === undefined) return limit;
+  const asked = iso(addSeconds(now, seconds));
+  if (asked <= limit) return asked;
+  throw invalid(
+    'expiresInSeconds',
+    limit === parent ? `a token cannot outlive the token that makes it (${parent})` : `at most ${max} seconds (the maximum token lifetime, DS_TOKEN_MAX_LIFETIME_SECONDS)`,
+  );
+}
+
 export async function createApiToken(services: Services, principal: Principal, body: TokenCreate): Promise<ApiToken> {
   const missing = body.scopes.filter((s) => !principal.scopes.has(s));
   if (missing.length > 0) {
     throw new AppError('FORBIDDEN', `a token cannot carry scopes its creator lacks: ${missing.join(', ')}`, { scopes: missing });
   }
   const now = services.clock.now();
+  const expiresAt = tokenExpiry(services, principal, now, body.expiresInSeconds);
   const token = newSecret(KEY_PREFIX.admin);
   const id = crypto.randomUUID();
   await repo.insertAdminToken(services.db, {
@@ -50,7 +70,7 @@ export async function createApiToken(services: Services, principal: Principal, b
     prefix: secretHint(token),
     scopes: JSON.stringify([...new Set(body.scopes)].sort()),
     createdAt: iso(now),
-    expiresAt: body.expiresInSeconds ? iso(addSeconds(now, body.expiresInSeconds)) : null,
+    expiresAt,
     revokedAt: null,
     lastUsedAt: null,
   });
@@ -58,7 +78,11 @@ export async function createApiToken(services: Services, principal: Principal, b
 }
 
 export async function listApiTokens(services: Services, principal: Principal, page: PageQuery, all: boolean) {
-  if (all) requireUnrestricted(principal);
+  if (all) {
+    // Everyone's tokens say who has access to what: that is user administration.
+    requireUnrestricted(principal);
+    requireScopeOf(principal, 'users:read');
+  }
   const rows = await repo.listApiTokens(services.db, {
     ...(all ? {} : { userId: principal.userId }),
     after: decodeCursor(page.cursor),

@@ -48,6 +48,39 @@ describe('admin API tokens', () => {
     expect(res.body.code).toBe('TOKEN_EXPIRED');
   });
 
+  it('lives at most the maximum token lifetime; by default exactly that', async () => {
+    const max = ctx.config.tokenMaxLifetimeSeconds;
+    const plain = await ctx.request('POST', '/v3_5/admin/tokens', { token: admin, body: { name: 'plain', scopes: ['versions:read'] } });
+    expect(plain.body.data.expiresAt).toBe(new Date(ctx.clock.now().getTime() + max * 1000).toISOString());
+    const tooLong = await ctx.request('POST', '/v3_5/admin/tokens', { token: admin, body: { name: 'long', scopes: ['versions:read'], expiresInSeconds: max + 60 } });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.description).toMatch(/expiresInSeconds: at most \d+ seconds/);
+  });
+
+  it('made by a token, never outlives it: a leaked short-lived token cannot mint a lasting one', async () => {
+    const parent = (await ctx.request('POST', '/v3_5/admin/tokens', { token: admin, body: { name: 'p', scopes: ['tokens:write', 'versions:read'], expiresInSeconds: 60 } })).body.data;
+    const child = await ctx.request('POST', '/v3_5/admin/tokens', { token: parent.token, body: { name: 'c', scopes: ['versions:read'] } });
+    expect(child.status).toBe(201);
+    expect(child.body.data.expiresAt).toBe(parent.expiresAt);
+    const longer = await ctx.request('POST', '/v3_5/admin/tokens', { token: parent.token, body: { name: 'c2', scopes: ['versions:read'], expiresInSeconds: 3600 } });
+    expect(longer.status).toBe(400);
+    expect(longer.body.description).toContain('cannot outlive the token that makes it');
+    ctx.clock.advance(61_000);
+    expect((await ctx.request('GET', '/v3_5/admin/versions', { token: child.body.data.token })).body.code).toBe('TOKEN_EXPIRED');
+  });
+
+  it('lists everyone’s tokens only with users:read', async () => {
+    const tokensOnly = (await ctx.request('POST', '/v3_5/admin/tokens', { token: admin, body: { name: 't', scopes: ['tokens:read'] } })).body.data.token as string;
+    const refused = await ctx.request('GET', '/v3_5/admin/tokens?all=true', { token: tokensOnly });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('INSUFFICIENT_SCOPE');
+    expect((await ctx.request('GET', '/v3_5/admin/tokens', { token: tokensOnly })).status).toBe(200);
+    const viewer = await ctx.userToken('vic', 'viewer');
+    const viewerAll = await ctx.request('GET', '/v3_5/admin/tokens?all=true', { token: viewer });
+    expect(viewerAll.status).toBe(403);
+    expect((await ctx.request('GET', '/v3_5/admin/tokens?all=true', { token: admin })).status).toBe(200);
+  });
+
   it('cannot carry a scope its creator lacks', async () => {
     const viewer = await ctx.userToken('erin', 'viewer');
     const res = await ctx.request('POST', '/v3_5/admin/tokens', { token: viewer, body: { name: 'x', scopes: ['versions:write'] } });

@@ -234,6 +234,14 @@ export interface DownloadEventTable {
   createdAt: string;
 }
 
+/** Failures counted against a key (an address, an address and username) in a fixed window. */
+export interface RateLimitTable {
+  key: string;
+  count: number;
+  /** When the window ends and the count starts again. */
+  resetAt: string;
+}
+
 export interface Database {
   organizations: OrganizationTable;
   labels: LabelTable;
@@ -256,6 +264,7 @@ export interface Database {
   jobLocks: JobLockTable;
   deviceMessages: DeviceMessageTable;
   downloadEvents: DownloadEventTable;
+  rateLimits: RateLimitTable;
 }
 
 export type Db = Kysely<Database>;

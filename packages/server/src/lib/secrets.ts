@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { ConcurrencyLimit } from './rate-limit.js';
 
 export const KEY_PREFIX = { label: 'ds_lbl_', installation: 'ds_ins_', admin: 'ds_adm_', session: 'ds_ses_' } as const;
 
@@ -24,9 +25,15 @@ export function randomPassword(): string {
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 
+/**
+ * At most two hashes at once in a process (libuv's pool has four threads and installer downloads
+ * read files on them), and a short queue; more answers 429 rather than piling up memory.
+ */
+export const passwordHashing = new ConcurrencyLimit(2, 32, 'password checks');
+
 function scryptAsync(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))),
+  return passwordHashing.run(
+    () => new Promise<Buffer>((resolve, reject) => scrypt(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key)))),
   );
 }
 

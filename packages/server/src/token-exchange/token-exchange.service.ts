@@ -8,13 +8,6 @@ import { findVersion } from '../versions/versions.repository.js';
 
 const invalidKey = () => new AppError('INVALID_API_KEY', 'the API key is wrong, revoked or expired');
 
-/** Refuses an address that failed too often recently (429 with Retry-After). */
-function checkLimit(services: Services, address: string): void {
-  const retryAfter = services.apiKeyLimiter.retryAfter(address);
-  if (retryAfter > 0) {
-    throw new AppError('RATE_LIMITED', `too many invalid API keys from this address; retry in ${retryAfter} s`, { retryAfterSeconds: retryAfter }, { 'Retry-After': String(retryAfter) });
-  }
-}
 
 async function sign(services: Services, claims: Record<string, unknown>, subject: string, ttl: number): Promise<string> {
   const key = services.keys.current('sig');
@@ -32,11 +25,11 @@ async function sign(services: Services, claims: Record<string, unknown>, subject
 
 /** `GET /tokens/application`: a label API key for an application JWT. */
 export async function applicationToken(services: Services, apiKey: string | undefined, address: string): Promise<string> {
-  checkLimit(services, address);
+  await services.apiKeyLimiter.check(address, 'invalid API keys from this address');
   const labelId = apiKey ? await verifyApiKey(services.db, 'label', apiKey, services.clock.now()) : null;
   const label = labelId ? await findLabelById(services.db, labelId) : undefined;
   if (!label) {
-    services.apiKeyLimiter.fail(address);
+    await services.apiKeyLimiter.fail(address);
     throw invalidKey();
   }
   return sign(services, { org: label.organization, label: label.id }, label.name, services.config.applicationTokenTtlSeconds);
@@ -44,11 +37,11 @@ export async function applicationToken(services: Services, apiKey: string | unde
 
 /** `GET /tokens/installation`: a version's installation key for a registration JWT. */
 export async function installationToken(services: Services, apiKey: string | undefined, address: string): Promise<string> {
-  checkLimit(services, address);
+  await services.apiKeyLimiter.check(address, 'invalid API keys from this address');
   const versionId = apiKey ? await verifyApiKey(services.db, 'installation', apiKey, services.clock.now()) : null;
   const version = versionId ? await findVersion(services.db, versionId) : undefined;
   if (!version) {
-    services.apiKeyLimiter.fail(address);
+    await services.apiKeyLimiter.fail(address);
     throw invalidKey();
   }
   return sign(services, { scope: 'device:register' }, version.id, services.config.installationTokenTtlSeconds);

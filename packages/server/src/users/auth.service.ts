@@ -11,22 +11,38 @@ import * as repo from './users.repository.js';
 /** Recording `last used` at most this often keeps a write off most authenticated requests. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-/** Checks a password and opens a session; repeated failures from one address are limited. */
-export async function login(services: Services, username: string, password: string, address: string): Promise<LoginResult> {
-  const limitKey = `${address}|${username.toLowerCase()}`;
-  const retryAfter = services.loginLimiter.retryAfter(limitKey);
-  if (retryAfter > 0) {
-    throw new AppError('RATE_LIMITED', `too many failed logins; retry in ${retryAfter} s`, { retryAfterSeconds: retryAfter }, { 'Retry-After': String(retryAfter) });
-  }
-  const user = await repo.findUserByUsername(services.db, username);
+/**
+ * Checks a password of `username` (the user, or undefined when there is none) under the login
+ * limits: failures count per address and username and per address alone (so rotating usernames
+ * does not buy more guesses), in the database (so they hold across processes and nodes). True
+ * when it matches.
+ */
+export async function checkPassword(
+  services: Services,
+  user: { passwordHash: string } | undefined,
+  username: string,
+  password: string,
+  address: string,
+): Promise<boolean> {
+  const userKey = `${address}|${username.toLowerCase()}`;
+  await services.loginLimiter.check(userKey, 'failed logins');
+  await services.loginAddressLimiter.check(address, 'failed logins from this address');
   // Hash even for an unknown user so the answer time does not tell which usernames exist.
   const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !ok) {
-    services.loginLimiter.fail(limitKey);
-    services.logger.warn('login failed', { username, address });
-    throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
+  if (user && ok) {
+    await services.loginLimiter.succeed(userKey);
+    return true;
   }
-  services.loginLimiter.succeed(limitKey);
+  await services.loginLimiter.fail(userKey);
+  await services.loginAddressLimiter.fail(address);
+  services.logger.warn('password check failed', { username, address });
+  return false;
+}
+
+/** Checks a password and opens a session. */
+export async function login(services: Services, username: string, password: string, address: string): Promise<LoginResult> {
+  const user = await repo.findUserByUsername(services.db, username);
+  if (!(await checkPassword(services, user, username, password, address)) || !user) throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
   return openSession(services, user.id);
 }
 

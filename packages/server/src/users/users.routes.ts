@@ -24,6 +24,6 @@ export function userRoutes(services: Services): BoundRoute[] {
     handle(API.createUser, async ({ principal, body }) => new Answer(await users.createUser(services, body, principal), 201)),
     handle(API.getUser, ({ principal, params }) => users.getUser(services, principal, params.username)),
     handle(API.deleteUser, ({ principal, params }) => users.deleteUser(services, principal, params.username)),
-    handle(API.setUserPassword, ({ principal, params, body }) => users.setPassword(services, principal, params.username, body.password)),
+    handle(API.setUserPassword, ({ c, principal, params, body }) => users.setPassword(services, principal, params.username, body, clientAddress(c))),
   ];
 }

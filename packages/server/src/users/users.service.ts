@@ -2,10 +2,11 @@ import type { DeleteResult, PageQuery, User, UserCreate } from '@ds/shared';
 import type { Services } from '../context.js';
 import type { Executor } from '../db/types.js';
 import { iso } from '../lib/clock.js';
-import { AppError, conflict, notFound } from '../lib/errors.js';
+import { AppError, conflict, invalid, notFound } from '../lib/errors.js';
 import { decodeCursor, pageOf } from '../lib/pagination.js';
 import { hashPassword } from '../lib/secrets.js';
 import { findOrganizationByName } from '../organizations/organizations.repository.js';
+import { checkPassword } from './auth.service.js';
 import { requireUnrestricted, type Principal } from './principal.js';
 import * as repo from './users.repository.js';
 
@@ -74,10 +75,32 @@ export async function deleteUser(services: Services, principal: Principal, usern
   });
 }
 
-/** Sets a password: anyone for themselves, unrestricted admins for everyone. Ends the user's sessions. */
-export async function setPassword(services: Services, principal: Principal, username: string, password: string): Promise<User> {
-  if (principal.username !== username) requireUnrestricted(principal);
-  const passwordHash = await hashPassword(password);
+/**
+ * Sets a password. One's own needs a login session and the current password (a leaked API token
+ * must not be able to take its owner's account over) and ends one's other sessions; another
+ * user's needs users:write (checked by the route) and an unrestricted admin, and ends all of
+ * that user's sessions.
+ */
+export async function setPassword(
+  services: Services,
+  principal: Principal,
+  username: string,
+  body: { password: string; currentPassword?: string | undefined },
+  address: string,
+): Promise<User> {
+  if (principal.username === username) {
+    if (principal.credential !== 'session') {
+      throw new AppError('FORBIDDEN', 'changing your own password needs a login session (ds login), not an API token');
+    }
+    if (body.currentPassword === undefined) throw invalid('currentPassword', 'is needed to change your own password');
+    const self = await repo.findUserByUsername(services.db, username);
+    if (!(await checkPassword(services, self, username, body.currentPassword, address))) {
+      throw new AppError('FORBIDDEN', 'currentPassword: that is not your current password');
+    }
+  } else {
+    requireUnrestricted(principal);
+  }
+  const passwordHash = await hashPassword(body.password);
   return services.db.transaction().execute(async (trx) => {
     const row = await repo.findUserByUsername(trx, username);
     if (!row) throw notFound(`user ${username}`);

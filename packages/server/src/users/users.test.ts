@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../app.js';
+import { passwordHashing } from '../lib/secrets.js';
 import { ADMIN_PASSWORD, createTestContext, type TestContext } from '../test/harness.js';
 
 let ctx: TestContext;
@@ -52,6 +54,37 @@ describe('login and sessions', () => {
     expect((await ctx.request('POST', '/v3_5/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } })).status).toBe(200);
   });
 
+  it('limits failed logins per address too, so rotating usernames buys no more guesses', async () => {
+    for (let i = 0; i < 30; i++) {
+      const res = await ctx.request('POST', '/v3_5/admin/auth/login', { body: { username: `user-${i}`, password: 'guess' } });
+      expect(res.status).toBe(401);
+    }
+    const limited = await ctx.request('POST', '/v3_5/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
+    expect(limited.status).toBe(429);
+    expect(limited.body.description).toMatch(/from this address/);
+  });
+
+  it('keeps the limits in the database: another DS process on the same database refuses the same address', async () => {
+    for (let i = 0; i < 10; i++) await ctx.request('POST', '/v3_5/admin/auth/login', { body: { username: 'admin', password: `wrong-${i}` } });
+    const other = createApp({ ...ctx.app.services, config: ctx.config });
+    const res = await other.request('/v3_5/admin/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+    expect(res.status).toBe(429);
+  });
+
+  it('refuses a login with 429 while the password hashing slots and their queue are full, and hashes again once they drain', async () => {
+    // Two hashes run and 32 wait: fill them with work that ends when the test says so.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = Array.from({ length: 34 }, () => passwordHashing.run(() => gate));
+    const busy = await ctx.request('POST', '/v3_5/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
+    expect(busy.status).toBe(429);
+    expect(busy.body.description).toMatch(/password checks at once/);
+    expect(busy.headers.get('retry-after')).toBe('1');
+    release();
+    await Promise.all(held);
+    expect((await ctx.request('POST', '/v3_5/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } })).status).toBe(200);
+  });
+
   it('an expired session is refused with TOKEN_EXPIRED', async () => {
     ctx.clock.advance(ctx.config.sessionTtlSeconds * 1000);
     const res = await ctx.request('GET', '/v3_5/admin/auth/whoami', { token: admin });
@@ -99,7 +132,7 @@ describe('users', () => {
 
   it('a password change ends the user’s other sessions and the new password works', async () => {
     const viewer = await ctx.userToken('carol', 'viewer');
-    const own = await ctx.request('PUT', '/v3_5/admin/users/carol/password', { token: viewer, body: { password: 'carol-new-password' } });
+    const own = await ctx.request('PUT', '/v3_5/admin/users/carol/password', { token: viewer, body: { password: 'carol-new-password', currentPassword: 'carol-password-123' } });
     expect(own.status).toBe(200);
     expect((await ctx.request('GET', '/v3_5/admin/auth/whoami', { token: viewer })).status).toBe(200);
     const byAdmin = await ctx.request('PUT', '/v3_5/admin/users/carol/password', { token: admin, body: { password: 'carol-third-password' } });
@@ -107,6 +140,47 @@ describe('users', () => {
     expect((await ctx.request('GET', '/v3_5/admin/auth/whoami', { token: viewer })).status).toBe(401);
     await expect(ctx.login('carol', 'carol-new-password')).rejects.toThrow();
     expect(await ctx.login('carol', 'carol-third-password')).toMatch(/^ds_ses_/);
+  });
+
+  it('an API token cannot change its owner’s password, whatever its scopes: only a session with the current password can', async () => {
+    const session = await ctx.login();
+    const leaked = (await ctx.request('POST', '/v3_5/admin/tokens', { token: session, body: { name: 'ci', scopes: ['versions:read'] } })).body.data.token as string;
+    const before = await ctx.database.db.selectFrom('users').select('passwordHash').where('username', '=', 'admin').executeTakeFirstOrThrow();
+    const takeover = await ctx.request('PUT', '/v3_5/admin/users/admin/password', { token: leaked, body: { password: 'attacker-password-1', currentPassword: ADMIN_PASSWORD } });
+    expect(takeover.status).toBe(403);
+    expect(takeover.body.description).toMatch(/login session/);
+    const wrong = await ctx.request('PUT', '/v3_5/admin/users/admin/password', { token: session, body: { password: 'attacker-password-1', currentPassword: 'a guess at it' } });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.description).toMatch(/currentPassword/);
+    const without = await ctx.request('PUT', '/v3_5/admin/users/admin/password', { token: session, body: { password: 'attacker-password-1' } });
+    expect(without.status).toBe(400);
+    expect(without.body.description).toMatch(/currentPassword/);
+    const after = await ctx.database.db.selectFrom('users').select('passwordHash').where('username', '=', 'admin').executeTakeFirstOrThrow();
+    expect(after).toEqual(before);
+    // Nothing ended: the real admin is still logged in.
+    expect((await ctx.request('GET', '/v3_5/admin/auth/whoami', { token: session })).status).toBe(200);
+  });
+
+  it('wrong current passwords count against the login limit', async () => {
+    const session = await ctx.login();
+    for (let i = 0; i < 10; i++) {
+      const res = await ctx.request('PUT', '/v3_5/admin/users/admin/password', { token: session, body: { password: 'a-new-password-1', currentPassword: `guess-${i}` } });
+      expect(res.status).toBe(403);
+    }
+    const limited = await ctx.request('PUT', '/v3_5/admin/users/admin/password', { token: session, body: { password: 'a-new-password-1', currentPassword: ADMIN_PASSWORD } });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('another user’s password needs users:write and ends all of their sessions', async () => {
+    const carol = await ctx.userToken('carol', 'viewer');
+    const reader = (await ctx.request('POST', '/v3_5/admin/tokens', { token: admin, body: { name: 'r', scopes: ['users:read'] } })).body.data.token as string;
+    const refused = await ctx.request('PUT', '/v3_5/admin/users/carol/password', { token: reader, body: { password: 'carol-new-password' } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('INSUFFICIENT_SCOPE');
+    expect((await ctx.request('GET', '/v3_5/admin/auth/whoami', { token: carol })).status).toBe(200);
+    expect((await ctx.request('PUT', '/v3_5/admin/users/carol/password', { token: admin, body: { password: 'carol-new-password' } })).status).toBe(200);
+    expect((await ctx.request('GET', '/v3_5/admin/auth/whoami', { token: carol })).status).toBe(401);
   });
 
   it('a viewer cannot change another user’s password', async () => {

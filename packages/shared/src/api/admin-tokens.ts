@@ -8,7 +8,7 @@ export const adminTokenRoutes = {
     name: 'listTokens',
     method: 'GET',
     path: '/admin/tokens',
-    summary: 'List own admin API tokens (all=true: everyone’s, for users who see all of DS)',
+    summary: 'List own admin API tokens (all=true: everyone’s, which needs users:read and a user who sees all of DS)',
     auth: { kind: 'admin', scope: 'tokens:read', tenancy: 'filtered' },
     query: TokenListQuerySchema,
     response: ApiTokenSchema,
@@ -19,7 +19,8 @@ export const adminTokenRoutes = {
     name: 'createToken',
     method: 'POST',
     path: '/admin/tokens',
-    summary: 'Create an admin API token (shown once) with scopes its creator has',
+    summary:
+      'Create an admin API token (shown once) with scopes its creator has; it expires within the maximum token lifetime and never after the token that made it',
     auth: { kind: 'admin', scope: 'tokens:write', tenancy: 'self' },
     body: TokenCreateSchema,
     response: ApiTokenSchema,

@@ -54,7 +54,8 @@ export const userRoutes = {
     name: 'setUserPassword',
     method: 'PUT',
     path: '/admin/users/{username}/password',
-    summary: "Set a user's password (oneself needs no scope); ends their other sessions",
+    summary:
+      "Set a user's password. One's own: from a login session with currentPassword, no scope needed; ends one's other sessions. Another user's: users:write, ends all their sessions",
     auth: { kind: 'admin', scope: 'users:write', tenancy: 'unrestricted', selfParam: 'username', why },
     params: UsernameParam,
     body: UserPasswordSchema,

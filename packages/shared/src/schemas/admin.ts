@@ -66,7 +66,11 @@ export const UserCreateSchema = z.strictObject({
 });
 export type UserCreate = z.infer<typeof UserCreateSchema>;
 
-export const UserPasswordSchema = z.strictObject({ password: PasswordSchema });
+/**
+ * `PUT /admin/users/{username}/password`. Changing one's own password needs the current one (and a
+ * login session, never an API token); admins set other users' passwords without it.
+ */
+export const UserPasswordSchema = z.strictObject({ password: PasswordSchema, currentPassword: z.string().min(1).max(1024).optional() });
 
 export const UserSchema = z.object({
   username: z.string(),
@@ -83,6 +87,10 @@ export const TokenListQuerySchema = PageQuerySchema.extend({ all: z.enum(['true'
 export const TokenCreateSchema = z.strictObject({
   name: NameSchema,
   scopes: z.array(ScopeSchema).min(1, 'must name at least one scope'),
+  /**
+   * Lifetime; at most DS's maximum token lifetime, and never past the expiry of the token that
+   * makes it. Omitted: as long as both allow.
+   */
   expiresInSeconds: z.number().int().min(60).max(5 * 366 * 86400).optional(),
 });
 export type TokenCreate = z.infer<typeof TokenCreateSchema>;

@@ -18,6 +18,7 @@ export interface ServerFlags {
   appTokenTtl?: string;
   installationTokenTtl?: string;
   sessionTtl?: string;
+  tokenMaxLifetime?: string;
   bodyLimit?: string;
   messageRetention?: string;
   counterRetentionMonths?: string;
@@ -50,6 +51,7 @@ export function withServeFlags(command: Command): Command {
       .option('--app-token-ttl <seconds>', 'application JWT lifetime (env DS_APP_TOKEN_TTL_SECONDS)')
       .option('--installation-token-ttl <seconds>', 'installation JWT lifetime (env DS_INSTALLATION_TOKEN_TTL_SECONDS)')
       .option('--session-ttl <seconds>', 'admin session lifetime (env DS_SESSION_TTL_SECONDS)')
+      .option('--token-max-lifetime <seconds>', 'longest lifetime of an admin API token, and the default (env DS_TOKEN_MAX_LIFETIME_SECONDS; default 90 days)')
       .option('--body-limit <bytes>', 'larger request bodies get 413 (env DS_BODY_LIMIT_BYTES)')
       .option('--message-retention <seconds>', 'how long processed device messages are kept (env DS_MESSAGE_RETENTION_SECONDS)')
       .option('--counter-retention-months <n>', 'delete archived monthly counters older than this; 0 keeps them forever (env DS_COUNTER_RETENTION_MONTHS)')
@@ -88,6 +90,7 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     applicationTokenTtlSeconds: flags.appTokenTtl,
     installationTokenTtlSeconds: flags.installationTokenTtl,
     sessionTtlSeconds: flags.sessionTtl,
+    tokenMaxLifetimeSeconds: flags.tokenMaxLifetime,
     bodyLimitBytes: flags.bodyLimit,
     messageRetentionSeconds: flags.messageRetention,
     counterRetentionMonths: flags.counterRetentionMonths,

@@ -7,6 +7,8 @@ const user = (username: string, extra: Record<string, unknown> = {}) => ({ usern
 const routes = {
   'POST /admin/users': (r: Seen) => ok(user((r.body as { username: string }).username, { role: (r.body as { role: string }).role }), 201),
   'PUT /admin/users/bob/password': () => ok(user('bob')),
+  'PUT /admin/users/admin/password': () => ok(user('admin', { role: 'admin' })),
+  'GET /admin/auth/whoami': () => ok({ username: 'admin', role: 'admin', organization: null, credential: 'session', tokenName: null, scopes: [], expiresAt: null }),
   'GET /admin/users': () => page([user('admin', { role: 'admin' }), user('bob', { organization: 'acme' })]),
 };
 
@@ -51,7 +53,22 @@ describe('ds user passwd / list / delete', () => {
   it('passwd reads stdin', async () => {
     const r = await runDs(['user', 'passwd', 'bob', '--password-stdin'], { stdin: 'another password', routes });
     expect(r.code).toBe(0);
-    expect(r.requests[0]!.body).toEqual({ password: 'another password' });
+    expect(r.find('PUT', '/admin/users/bob/password')[0]!.body).toEqual({ password: 'another password' });
+    expect(r.stderr).toContain('ended their sessions');
+  });
+
+  it('passwd of oneself sends the current password: the first line of stdin, or asked first on a terminal', async () => {
+    const piped = await runDs(['user', 'passwd', 'admin', '--password-stdin'], { stdin: 'the old password\nthe new password\n', routes });
+    expect(piped.code).toBe(0);
+    expect(piped.find('PUT', '/admin/users/admin/password')[0]!.body).toEqual({ password: 'the new password', currentPassword: 'the old password' });
+    const missingLine = await runDs(['user', 'passwd', 'admin', '--password-stdin'], { stdin: 'only one line\n', routes });
+    expect(missingLine.code).toBe(1);
+    expect(missingLine.stderr).toContain('line 2 (the new password) is empty');
+    expect(missingLine.find('PUT', '/admin/users/admin/password')).toEqual([]);
+    const asked = await runDs(['user', 'passwd', 'admin'], { terminal: true, answers: ['the old password', 'twelve chars!!', 'twelve chars!!'], routes });
+    expect(asked.code).toBe(0);
+    expect(asked.prompts.map((p) => p.message)).toEqual(['Current password', 'New password for admin', 'Repeat the password']);
+    expect(asked.find('PUT', '/admin/users/admin/password')[0]!.body).toEqual({ password: 'twelve chars!!', currentPassword: 'the old password' });
   });
 
   it('list shows "(all)" for users not limited to an organization', async () => {
