@@ -89,6 +89,7 @@ export function createApp(deps: AppDeps) {
     ...tokenExchangeRoutes(services),
     ...publicVersionRoutes(services),
     ...downloadRoutes(services),
+    ...deviceRoutes(services),
     ...authRoutes(services),
     ...organizationRoutes(services),
     ...labelRoutes(services),
@@ -99,7 +100,6 @@ export function createApp(deps: AppDeps) {
     ...reportRoutes(services),
     ...counterRoutes(services),
   ]);
-  api.route('/devices', deviceRoutes(services));
   app.route(API_PREFIX, api);
   // The analytics dashboard for people: HTML pages with a cookie session, outside the API.
   app.route('/dashboard', dashboardRoutes(services));

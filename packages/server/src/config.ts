@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DS_MESSAGE_ISSUER } from '@ds/shared';
 import { z } from 'zod';
 
 const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
@@ -18,8 +19,12 @@ export const ServerConfigSchema = z.object({
   /** The longest an admin API token may live; tokens made without a lifetime get this one. */
   tokenMaxLifetimeSeconds: z.coerce.number().int().min(3600).max(5 * 366 * 86400).default(90 * 86400),
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
-  /** `iss` of application and installation JWTs. */
-  tokenIssuer: z.string().min(1).default('t1cds-app'),
+  /** `iss` of application and installation JWTs; never the issuer of DS's answers to devices. */
+  tokenIssuer: z
+    .string()
+    .min(1)
+    .refine((iss) => iss !== DS_MESSAGE_ISSUER, `must differ from ${DS_MESSAGE_ISSUER}, the issuer of DS's signed answers to devices`)
+    .default('t1cds-app'),
   applicationTokenTtlSeconds: z.coerce.number().int().min(60).max(86400).default(1200),
   installationTokenTtlSeconds: z.coerce.number().int().min(30).max(3600).default(300),
   /** Origins allowed to call the public and application endpoints from a browser: `*` or a comma-separated list of patterns. */

@@ -52,12 +52,23 @@ async function organizationScope(services: Services, principal: Principal, organ
   return org.id;
 }
 
-async function labelsOf(db: Executor, ids: string[]): Promise<Map<string, string[]>> {
+/**
+ * The labels each device reported, as `principal` may see them: all of them, or for a user limited
+ * to an organization only that organization's. One desktop serves many organizations' web apps,
+ * and a limited user must not learn the others' labels (nor, below, their counters).
+ */
+async function labelsOf(db: Executor, principal: Principal, ids: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>(ids.map((id) => [id, []]));
   if (ids.length === 0) return out;
-  const rows = await db.selectFrom('deviceLabels').select(['deviceId', 'label']).where('deviceId', 'in', ids).orderBy('label').execute();
-  for (const r of rows) out.get(r.deviceId)?.push(r.label);
+  let q = db.selectFrom('deviceLabels').select(['deviceLabels.deviceId', 'deviceLabels.label']).where('deviceLabels.deviceId', 'in', ids).orderBy('deviceLabels.label');
+  if (principal.organizationId !== null) q = q.where('deviceLabels.label', 'in', organizationLabels(db, principal.organizationId));
+  for (const r of await q.execute()) out.get(r.deviceId)?.push(r.label);
   return out;
+}
+
+/** The names of an organization's labels. */
+function organizationLabels(db: Executor, organizationId: string) {
+  return db.selectFrom('labels').select('labels.name').where('labels.organizationId', '=', organizationId);
 }
 
 /** Devices, newest registration first, filtered; an organization-limited user sees only its own. */
@@ -77,7 +88,7 @@ export async function listDevices(services: Services, principal: Principal, quer
   }
   const rows = await q.execute();
   const { items, next } = pageOf(rows, query.limit, (r) => `${r.registeredAt}|${r.id}`);
-  const labels = await labelsOf(services.db, items.map((r) => r.id));
+  const labels = await labelsOf(services.db, principal, items.map((r) => r.id));
   return { items: items.map((r) => toDevice(r, labels.get(r.id) ?? [])), next };
 }
 
@@ -98,9 +109,17 @@ export async function getDevice(services: Services, principal: Principal, id: st
   const row = await visibleDevice(services, principal, id);
   const db = services.db;
   const [labels, userAgents, counters] = await Promise.all([
-    labelsOf(db, [id]),
+    labelsOf(db, principal, [id]),
     db.selectFrom('deviceUserAgents').selectAll().where('deviceId', '=', id).orderBy('lastSeenAt', 'desc').execute(),
-    db.selectFrom('deviceCounters').selectAll().where('deviceId', '=', id).orderBy('label').orderBy('module').orderBy('useCase').execute(),
+    db
+      .selectFrom('deviceCounters')
+      .selectAll()
+      .where('deviceId', '=', id)
+      .$if(principal.organizationId !== null, (q) => q.where('label', 'in', organizationLabels(db, principal.organizationId!)))
+      .orderBy('label')
+      .orderBy('module')
+      .orderBy('useCase')
+      .execute(),
   ]);
   return {
     ...toDevice(row, labels.get(id) ?? []),
@@ -109,9 +128,24 @@ export async function getDevice(services: Services, principal: Principal, id: st
   };
 }
 
-/** Deletes a device: it must register again. Its label counters stay (they are billing history). */
+/**
+ * Deletes a device: it must register again. Its label counters stay (they are billing history).
+ * Its per-device counters go, for every organization it served: so a user limited to one
+ * organization may delete only a device that served nothing else.
+ */
 export async function removeDevice(services: Services, principal: Principal, id: string): Promise<DeleteResult> {
   await visibleDevice(services, principal, id);
+  if (principal.organizationId !== null) {
+    const others = await services.db
+      .selectFrom('deviceLabels')
+      .select('label')
+      .where('deviceId', '=', id)
+      .where('label', 'not in', organizationLabels(services.db, principal.organizationId))
+      .executeTakeFirst();
+    if (others) {
+      throw new AppError('FORBIDDEN', `device ${id} also serves labels outside ${principal.organizationName}; only a user who sees all of DS may delete it`);
+    }
+  }
   return services.db.transaction().execute(async (trx) => {
     const counters = await trx.selectFrom('deviceCounters').select((eb) => eb.fn.countAll<number>().as('n')).where('deviceId', '=', id).executeTakeFirstOrThrow();
     if (!(await deleteDevice(trx, id))) throw new AppError('NOT_FOUND', `device ${id} does not exist`);

@@ -1,6 +1,6 @@
 import {
   SYNC_LIMITS,
-  SyncRequestSchema,
+  API,
   type RegistrationRequest,
   type RegistrationResponse,
   type SyncRequest,
@@ -10,18 +10,26 @@ import type { Services } from '../context.js';
 import type { SyncWrite } from '../db/sync-store.js';
 import { iso } from '../lib/clock.js';
 import { monthOfDay } from '../lib/months.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, invalid } from '../lib/errors.js';
 import { checkDeviceCertificate } from './certificate.js';
 import { encodeKeyAlg } from './device-keys.js';
 import * as repo from './devices.repository.js';
 import { deviceMessageKind, type DeviceMessageContext, type HandledMessage } from './message-pipeline.js';
 import { USER_AGENTS_PER_DEVICE, parseUserAgent } from './user-agents.js';
 
-/** Registers a device, or answers the id it already has for this certificate (200 then). */
+/**
+ * Registers a device, or answers the id it already has for this certificate (200 then). The
+ * version is the installation token's: a key shipped with one version's installer registers
+ * devices of that version only.
+ */
 export async function registerDevice(
   services: Services,
   body: RegistrationRequest,
+  tokenVersion: string,
 ): Promise<{ created: boolean; data: RegistrationResponse }> {
+  if (body.version !== tokenVersion) {
+    throw invalid('version', `${body.version} is not the version of this installation token (${tokenVersion}); register with the installation key of ${body.version}`);
+  }
   const now = services.clock.now();
   const cert = checkDeviceCertificate(body.certificate, now);
   const configs = await services.configCache.get(services.db, body.version);
@@ -165,7 +173,7 @@ async function planSync({ services, device, now }: DeviceMessageContext, body: S
 }
 
 /** `POST /devices/{id}/sync`. */
-export const syncMessage = deviceMessageKind({ kind: 'sync', schema: SyncRequestSchema, handle: planSync });
+export const syncMessage = deviceMessageKind({ kind: 'sync', schema: API.sync.body, answerSchema: API.sync.response, handle: planSync });
 
 /** Drops processed messages past their retention (they only serve retries). */
 export async function pruneDeviceMessages(services: Services): Promise<number> {

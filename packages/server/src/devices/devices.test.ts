@@ -9,7 +9,8 @@ import {
   type DeviceClient,
   type SyncRequest,
 } from '@ds/shared';
-import { decodeJwt, decodeProtectedHeader, importJWK, type CryptoKey, type JWK } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, type CryptoKey, type JWK } from 'jose';
+import { loadConfig } from '../config.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestContext, type TestContext } from '../test/harness.js';
 import { appFetch, device, seed } from '../test/devices.js';
@@ -81,6 +82,39 @@ describe('token exchange', () => {
     const claims = decodeJwt(res.body.data);
     expect(claims).toMatchObject({ sub: '3.8.1', scope: 'device:register' });
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(300);
+  });
+
+  it('tells its JWTs apart by an explicit kind: a DS-signed JWT of another kind, or none, is refused', async () => {
+    const sig = ctx.keys.current('sig');
+    const label = (await ctx.request('GET', '/v3_5/admin/labels/acme-web', { token: admin })).body.data;
+    const signed = (claims: Record<string, unknown>, subject: string) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: sig.alg, kid: sig.kid, typ: 'JWT' })
+        .setIssuer(ctx.config.tokenIssuer)
+        .setSubject(subject)
+        .setJti(crypto.randomUUID())
+        .setIssuedAt(Math.floor(ctx.clock.now().getTime() / 1000))
+        .setExpirationTime(Math.floor(ctx.clock.now().getTime() / 1000) + 600)
+        .sign(sig.privateKey);
+    const application = decodeJwt((await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: keys.labelKey } })).body.data);
+    expect(application.kind).toBe('application');
+    // The same claims without a kind (what a token made before kinds, or another DS-signed JWT, looks like).
+    const noKind = await signed({ org: 'acme', label: label.id }, 'acme-web');
+    const res = await ctx.request('GET', '/v3_5/versions/latest', { token: noKind });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('INVALID_TOKEN');
+    // An installation-kind token with an application's claims registers nothing and reads nothing.
+    const mixed = await signed({ kind: 'installation', org: 'acme', label: label.id }, 'acme-web');
+    expect((await ctx.request('GET', '/v3_5/versions/latest', { token: mixed })).status).toBe(401);
+    const registration = await signed({ scope: 'device:register' }, '3.8.1');
+    const identity = await createDeviceIdentity('ec', { now: ctx.clock.now() });
+    const body = { certificate: identity.certificatePem, version: '3.8.1', os: { name: 'Linux', version: '6', architecture: 'x64' } };
+    expect((await ctx.request('POST', '/v3_5/devices', { token: registration, body })).status).toBe(401);
+    expect(await ctx.database.db.selectFrom('devices').selectAll().execute()).toHaveLength(0);
+  });
+
+  it('refuses a token issuer equal to the issuer of device answers, so the two can never be confused', () => {
+    expect(() => loadConfig({ DS_TOKEN_ISSUER: DS_MESSAGE_ISSUER })).toThrow(/DS_TOKEN_ISSUER: must differ from t1cds/);
   });
 
   it.each([
@@ -216,12 +250,38 @@ describe('registration', () => {
     expect((await ctx.request('POST', '/v3_5/devices', { token: appToken, body })).status).toBe(401);
     expect(await ctx.database.db.selectFrom('devices').selectAll().execute()).toHaveLength(0);
   });
+
+  it('registers the version of the installation token: another version in the body is a 400 naming both', async () => {
+    const identity = await createDeviceIdentity('ec', { now: ctx.clock.now() });
+    const token = (await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: keys.installationKey } })).body.data;
+    for (const version of ['9.9.9', '3.9.0']) {
+      const body = { certificate: identity.certificatePem, version, os: { name: 'Linux', version: '6', architecture: 'x64' } };
+      const res = await ctx.request('POST', '/v3_5/devices', { token, body });
+      expect(res.status).toBe(400);
+      expect(res.body.description).toContain(version);
+      expect(res.body.description).toContain('3.8.1');
+    }
+    expect(await ctx.database.db.selectFrom('devices').selectAll().execute()).toHaveLength(0);
+    const ok = await ctx.request('POST', '/v3_5/devices', { token, body: { certificate: identity.certificatePem, version: '3.8.1', os: { name: 'Linux', version: '6', architecture: 'x64' } } });
+    expect(ok.status).toBe(201);
+  });
 });
 
 describe('version check', () => {
+  /**
+   * A device of `deviceVersion` registered with that version's installation key (a version that
+   * is not published is published for the registration, then deleted) checks its version.
+   */
   const check = async (deviceVersion: string) => {
-    const d = await device(ctx, keys.installationKey, { version: deviceVersion });
+    let key = keys.installationKey;
+    const published = (await ctx.request('GET', `/v3_5/admin/versions/${deviceVersion}`, { token: admin })).status === 200;
+    if (deviceVersion !== '3.8.1') {
+      const put = await ctx.request('PUT', `/v3_5/admin/versions/${deviceVersion}`, { token: admin, body: {} });
+      key = put.body.data.installationApiKey ?? (await ctx.request('POST', `/v3_5/admin/versions/${deviceVersion}/rotate-key`, { token: admin, body: {} })).body.data.installationApiKey;
+    }
+    const d = await device(ctx, key, { version: deviceVersion });
     await d.register();
+    if (!published) expect((await ctx.request('DELETE', `/v3_5/admin/versions/${deviceVersion}?force=true`, { token: admin })).status).toBe(200);
     return d.versionCheck();
   };
 

@@ -34,7 +34,10 @@ export interface HandledMessage<A extends object> {
 export interface DeviceMessageKind<S extends z.ZodType = z.ZodType, A extends object = object> {
   /** The name a jti is recorded under; a jti used for one kind is refused for another. */
   kind: string;
+  /** The payload: the `body` of the message's route definition. */
   schema: S;
+  /** The answer: the `response` of its route definition (checked in tests, like every JSON answer). */
+  answerSchema?: z.ZodType<A>;
   handle(message: DeviceMessageContext, payload: z.output<S>): Promise<HandledMessage<A>>;
 }
 
@@ -64,6 +67,9 @@ export async function answerDeviceMessage(services: Services, message: OpenedDev
   const payload = parseWith(kind.schema, message.claims, 'message');
   const now = services.clock.now();
   const { answer, writes } = await kind.handle({ services, device, jti, now }, payload);
+  if (services.checkResponses && kind.answerSchema && !kind.answerSchema.safeParse(answer).success) {
+    throw new Error(`the ${kind.kind} answer does not match its route's response schema`);
+  }
   const record = { deviceId: device.id, jti, kind: kind.kind, response: JSON.stringify(answer), receivedAt: iso(now) };
   if (await services.syncStore.recordMessage(record, writes)) return answer;
   // A twin with the same jti was recorded first: answer what it stored (409 if it was another kind).

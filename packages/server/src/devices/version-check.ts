@@ -1,4 +1,4 @@
-import { VersionCheckRequestSchema, installerOsFor, type VersionAction, type VersionCheckResponse } from '@ds/shared';
+import { API, installerOsFor, type VersionAction, type VersionCheckResponse } from '@ds/shared';
 import type { Executor, VersionRow } from '../db/types.js';
 import { semverSortKey } from '../lib/semver.js';
 import { downloadUrl, versionInfo } from '../versions/version-info.js';
@@ -43,6 +43,7 @@ export async function versionCheck(
 /** `POST /devices/{id}/version-check`: changes nothing, but a retry is answered the same. */
 export const versionCheckMessage = deviceMessageKind({
   kind: 'version-check',
-  schema: VersionCheckRequestSchema,
+  schema: API.versionCheck.body,
+  answerSchema: API.versionCheck.response,
   handle: async ({ services, device }, { version }) => ({ answer: await versionCheck(services.db, services.config.publicUrl, device, version) }),
 });

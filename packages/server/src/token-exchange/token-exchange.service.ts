@@ -8,6 +8,14 @@ import { findVersion } from '../versions/versions.repository.js';
 
 const invalidKey = () => new AppError('INVALID_API_KEY', 'the API key is wrong, revoked or expired');
 
+/**
+ * Which kind of DS-signed JWT a token is, in its `kind` claim (additive: clients read the claims
+ * of API.md and ignore it). The DS signing key also signs application tokens, installation tokens
+ * and the answers to devices; each verifier requires its own kind, so no token is accepted as
+ * another (a device answer, with iss `t1cds` and no kind, is neither).
+ */
+export const TOKEN_KIND = { application: 'application', installation: 'installation' } as const;
+
 
 async function sign(services: Services, claims: Record<string, unknown>, subject: string, ttl: number): Promise<string> {
   const key = services.keys.current('sig');
@@ -32,7 +40,7 @@ export async function applicationToken(services: Services, apiKey: string | unde
     await services.apiKeyLimiter.fail(address);
     throw invalidKey();
   }
-  return sign(services, { org: label.organization, label: label.id }, label.name, services.config.applicationTokenTtlSeconds);
+  return sign(services, { kind: TOKEN_KIND.application, org: label.organization, label: label.id }, label.name, services.config.applicationTokenTtlSeconds);
 }
 
 /** `GET /tokens/installation`: a version's installation key for a registration JWT. */
@@ -44,7 +52,7 @@ export async function installationToken(services: Services, apiKey: string | und
     await services.apiKeyLimiter.fail(address);
     throw invalidKey();
   }
-  return sign(services, { scope: 'device:register' }, version.id, services.config.installationTokenTtlSeconds);
+  return sign(services, { kind: TOKEN_KIND.installation, scope: 'device:register' }, version.id, services.config.installationTokenTtlSeconds);
 }
 
 /** Verifies a DS-signed JWT (signature by a published DS key, issuer, lifetime). */
@@ -74,13 +82,17 @@ async function verify(services: Services, token: string) {
 
 export async function verifyApplicationToken(services: Services, token: string): Promise<ApplicationClaims> {
   const payload = await verify(services, token);
-  if (payload.scope !== undefined || typeof payload.label !== 'string') throw new AppError('INVALID_TOKEN', 'not an application token');
+  if (payload.kind !== TOKEN_KIND.application || payload.scope !== undefined || typeof payload.label !== 'string') {
+    throw new AppError('INVALID_TOKEN', 'not an application token');
+  }
   return payload as unknown as ApplicationClaims;
 }
 
 export async function verifyInstallationToken(services: Services, token: string): Promise<{ versionId: string }> {
   const payload = await verify(services, token);
-  if (payload.scope !== 'device:register' || typeof payload.sub !== 'string') throw new AppError('INVALID_TOKEN', 'not an installation token');
+  if (payload.kind !== TOKEN_KIND.installation || payload.scope !== 'device:register' || typeof payload.sub !== 'string') {
+    throw new AppError('INVALID_TOKEN', 'not an installation token');
+  }
   return { versionId: payload.sub };
 }
 

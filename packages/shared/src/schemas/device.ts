@@ -101,6 +101,8 @@ export const MESSAGE_CLOCK_SKEW_SECONDS = 60;
 
 /** Application JWT claims (API.md section 2). */
 export interface ApplicationClaims {
+  /** Always `application`: tells this token from DS's other signed JWTs. */
+  kind: 'application';
   iss: string;
   sub: string;
   org: string;
