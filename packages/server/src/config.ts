@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { DS_MESSAGE_ISSUER } from '@ds/shared';
 import { z } from 'zod';
+import { isMasterKeyText } from './keys/master-key.js';
 
 const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
 
@@ -13,6 +14,10 @@ export const ServerConfigSchema = z.object({
   installerRoot: z.string().min(1).default('./data/installers'),
   adminPassword: z.string().min(12, 'DS_ADMIN_PASSWORD must be at least 12 characters').optional(),
   keyType: z.enum(['rsa', 'ec']).default('ec'),
+  /** The master key DS private keys are encrypted under: 32 bytes, base64 or base64url. Never logged. */
+  masterKey: z.string().refine(isMasterKeyText, 'expected 32 random bytes in base64 or base64url (make one with: openssl rand -base64 32)').optional(),
+  /** A file holding the master key. Without either: master.key beside a SQLite database (made on first start); required on PostgreSQL. */
+  masterKeyFile: z.string().min(1).optional(),
   logLevel: LogLevelSchema.default('info'),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
   sessionTtlSeconds: z.coerce.number().int().min(60).default(12 * 3600),
@@ -66,6 +71,8 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_INSTALLER_ROOT: 'installerRoot',
   DS_ADMIN_PASSWORD: 'adminPassword',
   DS_KEY_TYPE: 'keyType',
+  DS_MASTER_KEY: 'masterKey',
+  DS_MASTER_KEY_FILE: 'masterKeyFile',
   DS_LOG_LEVEL: 'logLevel',
   DS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   DS_SESSION_TTL_SECONDS: 'sessionTtlSeconds',

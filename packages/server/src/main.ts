@@ -10,6 +10,8 @@ import { pruneRateLimits } from './lib/rate-limit.js';
 import { CounterScheduler } from './counters/scheduler.js';
 import { pruneDeviceMessages } from './devices/devices.service.js';
 import { DsKeyStore } from './keys/keystore.js';
+import { openMasterKey } from './keys/keys.service.js';
+import { masterKeySource } from './keys/master-key.js';
 import { ensureInitialized } from './setup/setup.service.js';
 import { DS_VERSION } from './version.js';
 
@@ -39,18 +41,23 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const database = await openDatabase(config.databaseUrl);
   try {
+    // Decided before migrating, so a DS node started without its master key changes nothing.
+    const keySource = masterKeySource(config, database);
     const applied = await migrateToLatest(database);
     if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+    const { key: masterKey } = await openMasterKey(keySource, database.db, logger);
     const setup = await ensureInitialized(database.db, clock, {
       keyType: config.keyType,
       adminPassword: options.adminPassword ?? config.adminPassword,
+      masterKey,
     });
+    if (setup.keysEncrypted.length > 0) logger.info('DS private keys stored in clear are now encrypted', { kids: setup.keysEncrypted, masterKeyId: masterKey.id });
     if (setup.keysCreated.length > 0) logger.info('DS key pairs created', { kids: setup.keysCreated, type: config.keyType });
     if (setup.createdAdmin) logger.info('first admin user created', { username: 'admin' });
 
-    const keys = await DsKeyStore.load(database.db, clock);
-    // With port 0 the public URL is known only once listening.
-    const appConfig = { ...config };
+    const keys = await DsKeyStore.load(database.db, clock, masterKey);
+    // With port 0 the public URL is known only once listening. The master key stays out of the app.
+    const appConfig = { ...config, masterKey: undefined };
     const app = createApp({ database, clock, logger, config: appConfig, startedAt: clock.now(), version: DS_VERSION, keys });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
@@ -118,12 +125,21 @@ export async function startServer(
 export async function initDs(config: ServerConfig, options: { adminPassword?: string } = {}) {
   const database = await openDatabase(config.databaseUrl);
   try {
+    const keySource = masterKeySource(config, database);
     await migrateToLatest(database);
+    const { key: masterKey, created: masterKeyCreated } = await openMasterKey(keySource, database.db);
     const setup = await ensureInitialized(database.db, systemClock, {
       keyType: config.keyType,
       adminPassword: options.adminPassword ?? config.adminPassword,
+      masterKey,
     });
-    return { created: setup.createdAdmin, generatedPassword: setup.generatedPassword, keysCreated: setup.keysCreated };
+    return {
+      created: setup.createdAdmin,
+      generatedPassword: setup.generatedPassword,
+      keysCreated: setup.keysCreated,
+      keysEncrypted: setup.keysEncrypted,
+      masterKey: { id: masterKey.id, source: masterKey.source, created: masterKeyCreated },
+    };
   } finally {
     await database.close();
   }

@@ -102,7 +102,14 @@ export interface DsKeyTable {
   use: 'sig' | 'enc';
   alg: string;
   publicJwk: string;
-  privateJwk: string;
+  /**
+   * The private JWK encrypted under a master key kept outside the database (`v1.…`, see
+   * keys/at-rest.ts). Clear JSON only in a database from before migration 0005 that no DS has
+   * started on since: DS encrypts such rows at start, before it uses them.
+   */
+  encryptedPrivateJwk: string;
+  /** Id of the master key it is encrypted under; null while still in clear. */
+  masterKeyId: string | null;
   createdAt: string;
   /** When a rotation replaced it; still published until everything it signed has expired. */
   retiredAt: string | null;

@@ -3,7 +3,9 @@ import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Db } from '../db/types.js';
 import type { Clock } from '../lib/clock.js';
 import { iso } from '../lib/clock.js';
+import { openPrivateJwk } from './at-rest.js';
 import { insertDsKey, makeDsKey, type KeyType } from './keys.service.js';
+import { MasterKeyError, type MasterKey } from './master-key.js';
 
 export interface LoadedKey {
   kid: string;
@@ -27,7 +29,8 @@ export const RETENTION_SECONDS = { sig: 24 * 3600, enc: 14 * 86400 } as const;
 /**
  * The DS key pairs in memory: the current signing and encryption key, and retired ones still
  * within their retention. Reloaded after a rotation, and when a message names a kid this process
- * does not know (another DS process may have rotated).
+ * does not know (another DS process may have rotated). Private keys are decrypted with the master
+ * key when first loaded, and new ones are stored encrypted under it.
  */
 export class DsKeyStore {
   private keys = new Map<string, LoadedKey>();
@@ -37,10 +40,11 @@ export class DsKeyStore {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly masterKey: MasterKey,
   ) {}
 
-  static async load(db: Db, clock: Clock): Promise<DsKeyStore> {
-    const store = new DsKeyStore(db, clock);
+  static async load(db: Db, clock: Clock, masterKey: MasterKey): Promise<DsKeyStore> {
+    const store = new DsKeyStore(db, clock, masterKey);
     await store.reload();
     return store;
   }
@@ -57,7 +61,10 @@ export class DsKeyStore {
             continue;
           }
           const publicJwk = JSON.parse(row.publicJwk) as JWK;
-          const privateJwk = JSON.parse(row.privateJwk) as JWK;
+          // A row in clear here was written by a DS from before encryption at rest after this
+          // process started (mixed versions on one database); a restart encrypts it.
+          if (row.masterKeyId === null) throw new MasterKeyError(`DS key ${row.kid} is stored in clear: restart DS to encrypt it`);
+          const privateJwk = openPrivateJwk(this.masterKey, row, row.encryptedPrivateJwk);
           next.set(row.kid, {
             kid: row.kid,
             use: row.use,
@@ -131,7 +138,7 @@ export class DsKeyStore {
     await this.db.transaction().execute(async (trx) => {
       for (const key of made) {
         await trx.updateTable('dsKeys').set({ retiredAt: now }).where('use', '=', key.use).where('retiredAt', 'is', null).execute();
-        await insertDsKey(trx, key, now);
+        await insertDsKey(trx, key, now, this.masterKey);
       }
     });
     await this.reload();

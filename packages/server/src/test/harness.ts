@@ -8,9 +8,12 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from '../db/databa
 import { FakeClock } from '../lib/clock.js';
 import { silentLogger } from '../lib/logger.js';
 import { DsKeyStore } from '../keys/keystore.js';
+import { MasterKey } from '../keys/master-key.js';
 import { ensureInitialized } from '../setup/setup.service.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
+/** The master key of test databases: fixed, so a database made once can be copied for many tests. */
+export const TEST_MASTER_KEY = MasterKey.fromText(Buffer.alloc(32, 7).toString('base64'), 'the test master key');
 
 /** The dialect this test run is for (`DS_TEST_DB`, set per vitest project). */
 export const TEST_DIALECT = (process.env.DS_TEST_DB ?? 'sqlite') as 'sqlite' | 'postgres';
@@ -58,8 +61,8 @@ export async function createTestContext(options: { configOverrides?: Record<stri
     { DS_PUBLIC_URL: 'https://ds.example.test', DS_INSTALLER_ROOT: installerRoot, ...options.configOverrides },
     { databaseUrl: TEST_DIALECT === 'postgres' ? postgresUrl : ':memory:' },
   );
-  await ensureInitialized(database.db, clock, { keyType: 'ec', adminPassword: ADMIN_PASSWORD });
-  const keys = await DsKeyStore.load(database.db, clock);
+  await ensureInitialized(database.db, clock, { keyType: 'ec', adminPassword: ADMIN_PASSWORD, masterKey: TEST_MASTER_KEY });
+  const keys = await DsKeyStore.load(database.db, clock, TEST_MASTER_KEY);
   const app = createApp({ database, clock, logger: silentLogger, config, startedAt: clock.now(), version: '0.0.0-test', keys });
 
   const request: TestContext['request'] = async (method, path, opts = {}) => {

@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-devices.js';
 import * as m0003 from './0003-downloads.js';
 import * as m0004 from './0004-counter-history.js';
+import * as m0005 from './0005-ds-keys-at-rest.js';
 import * as m0006 from './0006-rate-limits.js';
 
 /** Every migration, in order. Listed explicitly so bundling cannot lose or reorder one. */
@@ -11,5 +12,6 @@ export const migrations: Record<string, Migration> = {
   '0002-devices': m0002,
   '0003-downloads': m0003,
   '0004-counter-history': m0004,
+  '0005-ds-keys-at-rest': m0005,
   '0006-rate-limits': m0006,
 };
