@@ -8,3 +8,5 @@ export { createLogger, silentLogger, type Logger } from './lib/logger.js';
 export { DS_VERSION } from './version.js';
 // bench:reports times each SQL statement of this report in-process, on the same code DS serves.
 export { transactionsReport } from './reports/transactions.js';
+// ds keys rekey re-encrypts the DS private keys under a new master key, locally like ds db migrate.
+export { rekeyDatabase, type NewMasterKeyInput, type RekeyResult } from './keys/rekey.js';
