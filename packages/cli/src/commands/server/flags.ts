@@ -12,6 +12,7 @@ export interface ServerFlags {
   installerRoot?: string;
   logLevel?: ServerConfigOverrides['logLevel'];
   keyType?: ServerConfigOverrides['keyType'];
+  masterKeyFile?: string;
   workers?: number;
   corsOrigins?: string;
   tokenIssuer?: string;
@@ -33,6 +34,18 @@ export function withDatabaseFlag(command: Command): Command {
 
 export function withKeyTypeFlag(command: Command): Command {
   return command.addOption(new Option('--key-type <type>', 'DS key pairs made on first start (env DS_KEY_TYPE)').choices(['rsa', 'ec']));
+}
+
+/**
+ * The master key has a file flag only: a key in argv would be visible to every user of the machine
+ * (ps, /proc). DS_MASTER_KEY is its environment form.
+ */
+const MASTER_KEY_FILE_HELP =
+  'file holding the master key DS private keys are encrypted under (env DS_MASTER_KEY_FILE; or the key itself in env DS_MASTER_KEY; ' +
+  'default on SQLite: master.key beside the database, made on first start; PostgreSQL needs one of them)';
+
+export function withMasterKeyFileFlag(command: Command): Command {
+  return command.option('--master-key-file <file>', MASTER_KEY_FILE_HELP);
 }
 
 export function withServeFlags(command: Command): Command {
@@ -57,7 +70,8 @@ export function withServeFlags(command: Command): Command {
       .option('--counter-retention-months <n>', 'delete archived monthly counters older than this; 0 keeps them forever (env DS_COUNTER_RETENTION_MONTHS)')
       .option('--download-retention-days <n>', 'delete download events older than this; 0 keeps them forever (env DS_DOWNLOAD_RETENTION_DAYS)')
       .addOption(new Option('--downloads <mode>', 'stream installers from their origin or redirect to it (env DS_DOWNLOADS)').choices(['stream', 'redirect']))
-      .option('--origin-timeout-ms <ms>', 'how long to wait for an installer origin (env DS_ORIGIN_TIMEOUT_MS)'),
+      .option('--origin-timeout-ms <ms>', 'how long to wait for an installer origin (env DS_ORIGIN_TIMEOUT_MS)')
+      .option('--master-key-file <file>', MASTER_KEY_FILE_HELP),
   );
 }
 
@@ -84,6 +98,7 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     installerRoot: flags.installerRoot,
     logLevel: flags.logLevel,
     keyType: flags.keyType,
+    masterKeyFile: flags.masterKeyFile,
     workers: flags.workers,
     corsOrigins: flags.corsOrigins,
     tokenIssuer: flags.tokenIssuer,
