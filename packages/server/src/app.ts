@@ -64,8 +64,10 @@ export function createApp(deps: AppDeps) {
     '*',
     bodyLimit({
       maxSize: deps.config.bodyLimitBytes,
+      // The rest of the body is never read, so the connection cannot carry another request:
+      // say so, or a keep-alive client sends its next request into a socket DS is closing.
       onError: () => {
-        throw new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.config.bodyLimitBytes} bytes`);
+        throw new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.config.bodyLimitBytes} bytes`, undefined, { Connection: 'close' });
       },
     }),
   );

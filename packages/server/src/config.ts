@@ -20,6 +20,10 @@ export const ServerConfigSchema = z.object({
   masterKeyFile: z.string().min(1).optional(),
   logLevel: LogLevelSchema.default('info'),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** How long a client may take to send a whole request (headers: at most 15 s of it). */
+  requestTimeoutMs: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: z.coerce.number().int().min(1000).max(600_000).default(5_000),
   sessionTtlSeconds: z.coerce.number().int().min(60).default(12 * 3600),
   /** The longest an admin API token may live; tokens made without a lifetime get this one. */
   tokenMaxLifetimeSeconds: z.coerce.number().int().min(3600).max(5 * 366 * 86400).default(90 * 86400),
@@ -75,6 +79,8 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_MASTER_KEY_FILE: 'masterKeyFile',
   DS_LOG_LEVEL: 'logLevel',
   DS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  DS_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  DS_KEEP_ALIVE_TIMEOUT_MS: 'keepAliveTimeoutMs',
   DS_SESSION_TTL_SECONDS: 'sessionTtlSeconds',
   DS_TOKEN_MAX_LIFETIME_SECONDS: 'tokenMaxLifetimeSeconds',
   DS_TOKEN_ISSUER: 'tokenIssuer',

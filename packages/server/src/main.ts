@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { loadConfig, type ServerConfig, type ServerConfigOverrides } from './config.js';
@@ -60,7 +60,7 @@ export async function startServer(
     const appConfig = { ...config, masterKey: undefined };
     const app = createApp({ database, clock, logger, config: appConfig, startedAt: clock.now(), version: DS_VERSION, keys });
     const server = await new Promise<Server>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: httpServerOptions(config) }, () => resolve(s as Server));
       (s as Server).once('error', reject);
     });
     const address = server.address() as AddressInfo;
@@ -119,6 +119,22 @@ export async function startServer(
     await database.close();
     throw error;
   }
+}
+
+/**
+ * Slow clients hold sockets: headers must arrive within 15 s and a whole request within
+ * requestTimeoutMs (Node checks both every few seconds); an idle keep-alive connection closes
+ * after keepAliveTimeoutMs (behind a proxy, set it above the proxy's idle timeout so the proxy
+ * closes first). Answers stream for as long as they take: these bound only what clients send.
+ */
+export function httpServerOptions(config: Pick<ServerConfig, 'requestTimeoutMs' | 'keepAliveTimeoutMs'>): ServerOptions {
+  const headersTimeout = Math.min(15_000, config.requestTimeoutMs);
+  return {
+    headersTimeout,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(2_000, headersTimeout),
+  };
 }
 
 /** `ds init`: migrate and initialise without starting the server. */

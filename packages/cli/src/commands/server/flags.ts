@@ -21,6 +21,8 @@ export interface ServerFlags {
   sessionTtl?: string;
   tokenMaxLifetime?: string;
   bodyLimit?: string;
+  requestTimeoutMs?: string;
+  keepAliveTimeoutMs?: string;
   messageRetention?: string;
   counterRetentionMonths?: string;
   downloadRetentionDays?: string;
@@ -66,6 +68,8 @@ export function withServeFlags(command: Command): Command {
       .option('--session-ttl <seconds>', 'admin session lifetime (env DS_SESSION_TTL_SECONDS)')
       .option('--token-max-lifetime <seconds>', 'longest lifetime of an admin API token, and the default (env DS_TOKEN_MAX_LIFETIME_SECONDS; default 90 days)')
       .option('--body-limit <bytes>', 'larger request bodies get 413 (env DS_BODY_LIMIT_BYTES)')
+      .option('--request-timeout-ms <ms>', 'how long a client may take to send a request (env DS_REQUEST_TIMEOUT_MS; default 60000)')
+      .option('--keep-alive-timeout-ms <ms>', 'how long an idle keep-alive connection stays open (env DS_KEEP_ALIVE_TIMEOUT_MS; default 5000)')
       .option('--message-retention <seconds>', 'how long processed device messages are kept (env DS_MESSAGE_RETENTION_SECONDS)')
       .option('--counter-retention-months <n>', 'delete archived monthly counters older than this; 0 keeps them forever (env DS_COUNTER_RETENTION_MONTHS)')
       .option('--download-retention-days <n>', 'delete download events older than this; 0 keeps them forever (env DS_DOWNLOAD_RETENTION_DAYS)')
@@ -107,6 +111,8 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     sessionTtlSeconds: flags.sessionTtl,
     tokenMaxLifetimeSeconds: flags.tokenMaxLifetime,
     bodyLimitBytes: flags.bodyLimit,
+    requestTimeoutMs: flags.requestTimeoutMs,
+    keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
     messageRetentionSeconds: flags.messageRetention,
     counterRetentionMonths: flags.counterRetentionMonths,
     downloadRetentionDays: flags.downloadRetentionDays,
