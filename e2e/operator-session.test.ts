@@ -40,6 +40,8 @@ const s = {
   databaseUrl: '',
   schema: '',
   dbPassword: '',
+  /** PostgreSQL: DS_MASTER_KEY, which every DS process of the deployment is given (SQLite makes master.key). */
+  masterKey: '',
   url: '',
   server: undefined as ServeProcess | undefined,
   installers: {} as Record<'win64' | 'linux64', { path: string; sha256: string; size: number }>,
@@ -54,7 +56,13 @@ const s = {
 
 /** The environment of commands that work on the database (init, serve, db backup). */
 const localEnv = () =>
-  cleanEnv(s.home, { XDG_CONFIG_HOME: s.configDir, DATABASE_URL: s.databaseUrl, DS_INSTALLER_ROOT: s.installerRoot, DS_LOG_LEVEL: 'info' });
+  cleanEnv(s.home, {
+    XDG_CONFIG_HOME: s.configDir,
+    DATABASE_URL: s.databaseUrl,
+    DS_INSTALLER_ROOT: s.installerRoot,
+    DS_LOG_LEVEL: 'info',
+    ...(s.masterKey ? { DS_MASTER_KEY: s.masterKey } : {}),
+  });
 /** The environment of commands that talk to the DS: the profile file only. */
 const remoteEnv = () => cleanEnv(s.home, { XDG_CONFIG_HOME: s.configDir });
 const profilePath = () => join(s.configDir, 'ds', 'config.json');
@@ -145,7 +153,8 @@ beforeAll(async () => {
     const url = new URL(postgresBase);
     if (!url.password) url.password = 'e2e-db-password-' + randomBytes(4).toString('hex');
     s.dbPassword = decodeURIComponent(url.password);
-    s.secrets.push(s.dbPassword);
+    s.masterKey = randomBytes(32).toString('base64');
+    s.secrets.push(s.dbPassword, s.masterKey);
     url.search = `${url.search ? url.search + '&' : '?'}options=-c%20search_path%3D${s.schema}`;
     s.databaseUrl = url.toString();
   } else {
@@ -515,7 +524,7 @@ describe(`operator session with the built ds binary (${dialect})`, () => {
   });
 
   it('no password, key or token reached the server log or the output of ds init', () => {
-    expect(s.secrets).toHaveLength(dialect === 'postgres' ? 7 : 6);
+    expect(s.secrets).toHaveLength(dialect === 'postgres' ? 8 : 6);
     const outputs = { 'ds serve': s.server!.stdout() + s.server!.stderr(), 'ds init': s.outputs.join('\n') };
     for (const [what, text] of Object.entries(outputs)) {
       for (const secret of s.secrets) expect(text, `${what} printed a secret`).not.toContain(secret);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +76,15 @@ describe('reports and the month rollover', () => {
     } else {
       databaseUrl = join(dir, 'ds.db');
     }
-    env = cleanEnv(dir, { XDG_CONFIG_HOME: join(dir, 'config'), DS_ADMIN_PASSWORD: PASSWORD, DATABASE_URL: databaseUrl, DS_INSTALLER_ROOT: dir, DS_LOG_LEVEL: 'info' });
+    env = cleanEnv(dir, {
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      DS_ADMIN_PASSWORD: PASSWORD,
+      DATABASE_URL: databaseUrl,
+      DS_INSTALLER_ROOT: dir,
+      DS_LOG_LEVEL: 'info',
+      // The DS processes of one deployment share a master key (on SQLite it is master.key beside the database).
+      ...(dialect === 'postgres' ? { DS_MASTER_KEY: randomBytes(32).toString('base64') } : {}),
+    });
     const first = await serve();
     url = first.url;
     if (dialect === 'sqlite') {
