@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
@@ -202,8 +202,14 @@ export async function migrateToLatest(handle: Pick<DatabaseHandle, 'db' | 'kind'
 }
 
 /**
- * Writes a consistent copy of a live SQLite database to `target` with SQLite's online backup
- * API, so a server may keep writing while it runs.
+ * Writes a consistent copy of a live SQLite database to `target` while servers keep writing.
+ *
+ * `VACUUM INTO` reads the whole database in one read transaction: in WAL mode writers go on
+ * meanwhile, and the copy is the database as it was when the copy began, compacted. (SQLite's
+ * online backup API, used before, starts over whenever another connection writes, so under a
+ * steady stream of syncs it could run forever.) The copy is written beside the target and renamed
+ * over it, so the target is never a half-written file; it uses the rollback journal, like any new
+ * database, and DS switches it to WAL when it opens it.
  */
 export async function backupSqlite(url: string, target: string): Promise<{ path: string; bytes: number }> {
   if (isPostgresUrl(url)) throw new Error('ds db backup copies SQLite databases; for PostgreSQL use pg_dump');
@@ -212,12 +218,16 @@ export async function backupSqlite(url: string, target: string): Promise<{ path:
   const destination = resolve(target);
   if (destination === source) throw new Error('the backup file must not be the database itself');
   mkdirSync(dirname(destination), { recursive: true });
-  const sqlite = new SQLite(source, { fileMustExist: true, readonly: false });
+  const partial = `${destination}.partial-${process.pid}`;
+  const sqlite = new SQLite(source, { fileMustExist: true });
   try {
     sqlite.pragma('busy_timeout = 5000');
-    await sqlite.backup(destination);
+    rmSync(partial, { force: true });
+    sqlite.prepare('vacuum into ?').run(partial);
+    renameSync(partial, destination);
   } finally {
     sqlite.close();
+    rmSync(partial, { force: true });
   }
   return { path: destination, bytes: statSync(destination).size };
 }
