@@ -404,10 +404,18 @@ describe('a rollover stopped midway', () => {
       .values(Array.from({ length: 20 }, (_, i) => ({ label: `s${i}`, module: 'm', useCase: 'u', day: '2026-03-10', counter: 1 })))
       .execute();
     ctx.clock.set('2026-04-01T00:05:00Z');
-    const first = rollover(ctx.app.services, undefined, { batchSize: 2, pauseMs: 20 });
-    await new Promise((r) => setTimeout(r, 30));
-    await expect(rollover(ctx.app.services, undefined)).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect((await first).map((r) => [r.month, r.dailyRowsArchived])).toEqual([['2026-03', 20]]);
+    // The second one starts while the first is between two of its batches (it holds the lease).
+    let second: Promise<unknown> | undefined;
+    const first = await rollover(ctx.app.services, undefined, {
+      batchSize: 2,
+      pauseMs: 0,
+      onBatch: async () => {
+        second ??= rollover(ctx.app.services, undefined).catch((error: unknown) => error);
+        await second;
+      },
+    });
+    expect(await second).toMatchObject({ code: 'CONFLICT' });
+    expect(first.map((r) => [r.month, r.dailyRowsArchived])).toEqual([['2026-03', 20]]);
   });
 
   it('a crashed holder blocks the job only until its lease expires', async () => {
