@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, freePort, jsonLines, runDs, startServe, waitForOk, type ServeProcess } from './helpers.js';
+import { cleanEnv, jsonLines, killServe, runDs, startServe, type ServeProcess } from './helpers.js';
 
 // The device side end to end: `ds serve --workers 2` (two DS processes sharing the port on one
 // SQLite database), `ds simulate --verify` playing T1C installations against it with the real
@@ -17,18 +17,14 @@ describe.skipIf(process.env.DS_TEST_DB === 'postgres')('devices against two DS p
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ds-e2e-devices-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
     env = cleanEnv(dir, { XDG_CONFIG_HOME: join(dir, 'config'), DS_ADMIN_PASSWORD: PASSWORD, DATABASE_URL: join(dir, 'ds.db'), DS_INSTALLER_ROOT: dir });
-    server = startServe(['--port', String(port), '--workers', '2'], env);
-    await waitForOk(`${url}/v3_5/system/status`, server);
+    // `ds serve` says where it listens once both workers are listening.
+    server = await startServe(['--workers', '2'], env);
+    url = server.url;
   });
 
   afterAll(async () => {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServe(server);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -53,7 +49,8 @@ describe.skipIf(process.env.DS_TEST_DB === 'postgres')('devices against two DS p
     const list = await runDs(['device', 'list', '--org', 'acme', '--json'], { env });
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toHaveLength(6);
-    // Both processes answered requests.
+    // Both processes answered requests: each `ds` command above opened its own connection, and
+    // the primary hands connections to the two (listening) workers in turn.
     const pids = new Set(jsonLines(server.stderr()).filter((l) => l.msg === 'request').map((l) => l.pid));
     expect(pids.size).toBe(2);
   });

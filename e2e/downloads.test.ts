@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, freePort, startServe, waitForOk, type ServeProcess } from './helpers.js';
+import { cleanEnv, killServe, startServe, type ServeProcess } from './helpers.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'downloads-e2e-password';
@@ -13,7 +13,9 @@ const PASSWORD = 'downloads-e2e-password';
 // What people do in the field: `curl -OJ` a DS download link, and `curl -C -` to resume a
 // download that broke off, against the real `ds serve`. Downloads do not depend on the database
 // kind, so this runs in the SQLite pass.
-describe.skipIf(process.env.DS_TEST_DB === 'postgres' || !existsSync('/usr/bin/curl'))('downloads with curl', () => {
+const CURL = '/usr/bin/curl';
+
+describe.skipIf(process.env.DS_TEST_DB === 'postgres' || !existsSync(CURL))('downloads with curl', () => {
   let dir: string;
   let url: string;
   let server: ServeProcess;
@@ -25,11 +27,9 @@ describe.skipIf(process.env.DS_TEST_DB === 'postgres' || !existsSync('/usr/bin/c
     mkdirSync(join(root, '3.8.1'), { recursive: true });
     installer = randomBytes(6 * 1024 * 1024);
     writeFileSync(join(root, '3.8.1', 't1c-3.8.1-win64.exe'), installer);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
     const env = cleanEnv(dir, { DS_ADMIN_PASSWORD: PASSWORD, DATABASE_URL: join(dir, 'ds.db'), DS_INSTALLER_ROOT: root });
-    server = startServe(['--port', String(port)], env);
-    await waitForOk(`${url}/v3_5/system/status`, server);
+    server = await startServe([], env);
+    url = server.url;
     const login = await fetch(`${url}/v3_5/admin/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
     const { token } = (await login.json()).data;
     const put = await fetch(`${url}/v3_5/admin/versions/3.8.1`, {
@@ -41,11 +41,8 @@ describe.skipIf(process.env.DS_TEST_DB === 'postgres' || !existsSync('/usr/bin/c
   });
 
   afterAll(async () => {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGTERM');
-      await server.exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await killServe(server);
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -53,7 +50,7 @@ describe.skipIf(process.env.DS_TEST_DB === 'postgres' || !existsSync('/usr/bin/c
   it('curl -OJ saves the installer under its own name with the advertised checksum', async () => {
     const out = join(dir, 'oj');
     mkdirSync(out);
-    const { stdout } = await run('curl', ['-sS', '-f', '-OJ', '-D', '-', `${url}/v3_5/downloads/installers/win64`], { cwd: out });
+    const { stdout } = await run(CURL, ['-sS', '-f', '-OJ', '-D', '-', `${url}/v3_5/downloads/installers/win64`], { cwd: out });
     const saved = readFileSync(join(out, 't1c-3.8.1-win64.exe'));
     expect(sha256(saved)).toBe(sha256(installer));
     expect(stdout.toLowerCase()).toContain(`x-checksum-sha256: ${sha256(installer)}`);
@@ -64,11 +61,11 @@ describe.skipIf(process.env.DS_TEST_DB === 'postgres' || !existsSync('/usr/bin/c
     // A download that broke off after its first 2 MiB: only they are on disk. (Fetched as a range
     // so the test does not depend on timing; a real broken connection is covered by the server's
     // socket tests.)
-    await run('curl', ['-sS', '-f', '-r', '0-2097151', '-o', target, `${url}/v3_5/downloads/installers/win64/versions/3.8.1`]);
+    await run(CURL, ['-sS', '-f', '-r', '0-2097151', '-o', target, `${url}/v3_5/downloads/installers/win64/versions/3.8.1`]);
     const partial = statSync(target).size;
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(installer.length);
-    const { stdout } = await run('curl', ['-sS', '-f', '-C', '-', '-o', target, '-w', '%{http_code}', `${url}/v3_5/downloads/installers/win64/versions/3.8.1`]);
+    const { stdout } = await run(CURL, ['-sS', '-f', '-C', '-', '-o', target, '-w', '%{http_code}', `${url}/v3_5/downloads/installers/win64/versions/3.8.1`]);
     expect(stdout).toBe('206');
     expect(sha256(readFileSync(target))).toBe(sha256(installer));
   });

@@ -2,7 +2,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,58 +50,94 @@ export function runDs(args: string[], options: { env: NodeJS.ProcessEnv; stdin?:
   });
 }
 
-/** A port nobody listens on right now: listen on 0, read the port, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** `ds serve` running in the background, with everything it wrote so far. */
 export interface ServeProcess {
   child: ChildProcess;
+  /** Where it listens, from its `DS is listening on <url>` line (every worker is up by then). */
+  url: string;
   stdout: () => string;
   stderr: () => string;
   /** Settles when the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first JSON log line (already written or still to come) that `match` accepts. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-export function startServe(args: string[], env: NodeJS.ProcessEnv): ServeProcess {
-  const child = spawn(process.execPath, [DS_BIN, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** What `ds serve` prints once it accepts connections (packages/cli/src/commands/server/serve.ts). */
+const LISTENING = /^DS is listening on (http:\/\/\S+)/m;
+
+/**
+ * Starts `ds serve --port 0 args` and resolves once it says where it listens: the port is the one
+ * the server itself bound, so no other process can take it in between (a port found free and
+ * closed again may be taken before the child binds it). Fails with the output when `ds serve`
+ * exits first; `timeoutMs` only bounds a server that never comes up.
+ */
+export async function startServe(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [DS_BIN, 'serve', '--port', '0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const waiters = new Set<() => void>();
+  const changed = () => waiters.forEach((w) => w());
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    changed();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    changed();
+  });
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  // 'close' comes after 'exit' once the pipes delivered everything: the output is complete then.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => {
+      exit = { code, signal };
+      changed();
+      resolve(exit);
+    }),
   );
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+  /** Resolves with `check()`'s first non-undefined answer, re-checked whenever the process writes or exits. */
+  const until = <T>(check: () => T | undefined, what: string, ms: number) =>
+    new Promise<T>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(poll);
+      };
+      const poll = () => {
+        const value = check();
+        if (value !== undefined) {
+          done();
+          resolve(value);
+        } else if (exit) {
+          done();
+          reject(new Error(`ds serve exited (${JSON.stringify(exit)}) before ${what}\nstderr:\n${stderr}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`ds serve did not ${what} within ${ms} ms\nstderr:\n${stderr}`));
+      }, ms);
+      waiters.add(poll);
+      poll();
+    });
+  const url = await until(() => LISTENING.exec(stderr)?.[1], 'say where it listens', timeoutMs).catch((error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    child,
+    url,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitForLog: (match, ms = 60_000) => until(() => jsonLines(stderr).find(match), 'log the line waited for', ms),
+  };
 }
 
-/** Polls `GET url` until it answers 200; fails early with the server's output when it exits. */
-export async function waitForOk(url: string, server: ServeProcess, timeoutMs = 30_000): Promise<Response> {
-  let exited = false;
-  void server.exited.then(() => (exited = true));
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`ds serve exited before answering ${url}\nstderr:\n${server.stderr()}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (response.status === 200) return response;
-      last = `HTTP ${response.status}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${last})\nstderr:\n${server.stderr()}`);
+/** Stops `ds serve` with SIGKILL unless it already exited (for afterAll after a failure). */
+export async function killServe(server: ServeProcess | undefined): Promise<void> {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGKILL');
+  await server.exited;
 }
 
 /** The lines of `text` that are JSON objects (the server's log lines). */

@@ -10,14 +10,13 @@ import {
   DS_BIN,
   cleanEnv,
   csvText,
-  freePort,
   jsonLines,
+  killServe,
   parseCsv,
   requireFromServer,
   runDs,
   startServe,
   verifyJwt,
-  waitForOk,
   type DsResult,
   type ServeProcess,
 } from './helpers.js';
@@ -163,10 +162,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (s.server && s.server.child.exitCode === null && s.server.child.signalCode === null) {
-    s.server.child.kill('SIGKILL');
-    await s.server.exited;
-  }
+  await killServe(s.server);
   if (s.schema) {
     const pg = requireFromServer('pg');
     const client = new pg.Client({ connectionString: postgresBase });
@@ -218,18 +214,19 @@ describe(`operator session with the built ds binary (${dialect})`, () => {
     }
   });
 
-  it('ds serve listens on the given port, answers /system/status and logs JSON lines', async () => {
-    const port = await freePort();
-    s.url = `http://127.0.0.1:${port}`;
-    s.server = startServe(['--port', String(port)], localEnv());
-    const response = await waitForOk(`${s.url}/v3_5/system/status`, s.server);
+  it('ds serve --port 0 listens on a free port and says which, answers /system/status and logs JSON lines', async () => {
+    // startServe reads the URL from the `DS is listening on <url>` line.
+    s.server = await startServe([], localEnv());
+    s.url = s.server.url;
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    const response = await fetch(`${s.url}/v3_5/system/status`);
+    expect(response.status).toBe(200);
     const status = (await response.json()) as Json;
     expect(status).toMatchObject({ success: true, data: { isAlive: true, latestVersion: null } });
-    expect(s.server.stderr()).toContain(`DS is listening on ${s.url}`);
     const logs = jsonLines(s.server.stderr());
     expect(logs.length).toBeGreaterThan(0);
     for (const line of logs) expect(line).toMatchObject({ time: expect.any(String), level: expect.any(String), msg: expect.any(String) });
-    expect(logs).toContainEqual(expect.objectContaining({ level: 'info', msg: 'DS listening', database: dialect }));
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'info', msg: 'DS listening', database: dialect, url: s.url }));
   });
 
   it('ds login refuses a wrong password and stores a session in a 0600 profile', async () => {
