@@ -4,6 +4,7 @@
 // Usage: node bench/dist/sync.js [--devices 1000] [--messages 4000] [--warmup 1500] [--connections 20] [--types rsa,ec]
 //        [--workers 1,2]
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { importJWK, type CryptoKey } from 'jose';
 import { createDeviceIdentity, deviceKeys, openMessage, sealMessage, DEVICE_ALGORITHMS, type DeviceIdentity, type RegistrationRequest, type RegistrationResponse, type SyncRequest } from '@ds/shared';
+import { MasterKey, openPrivateJwk } from '@ds/server';
 import { ADMIN_PASSWORD, api, fmt, percentile, pool, script, startDs } from './lib.js';
 import type { SyncLoadInput, SyncLoadResult } from './sync-load.js';
 
@@ -73,7 +75,9 @@ const importKey = async (jwk: object, alg: string) => (await importJWK(jwk, alg)
 
 async function run(keyType: string, workers: number) {
   const databaseUrl = join(work, `${keyType}-${workers}.db`);
-  const ds = await startDs({ databaseUrl, env: { DS_KEY_TYPE: keyType, DS_WORKERS: String(workers) }, logFile: join(work, `${keyType}-${workers}.log`) });
+  // A master key of the bench's own, so it can read DS's private keys for the crypto-only baseline.
+  const masterKeyText = randomBytes(32).toString('base64');
+  const ds = await startDs({ databaseUrl, env: { DS_KEY_TYPE: keyType, DS_WORKERS: String(workers), DS_MASTER_KEY: masterKeyText }, logFile: join(work, `${keyType}-${workers}.log`) });
   try {
     const { token } = await api<{ token: string }>(ds.url, 'POST', '/admin/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
     await api(ds.url, 'PUT', '/admin/organizations/bench', { token, body: {} });
@@ -92,14 +96,20 @@ async function run(keyType: string, workers: number) {
     });
     process.stderr.write('done\n');
 
-    // DS private keys, for the crypto-only baseline (read from the database like DS does).
+    // DS private keys, for the crypto-only baseline (read from the database and decrypted like DS does).
+    const master = MasterKey.fromText(masterKeyText, 'the bench');
     const sqlite = new SQLite(databaseUrl, { readonly: true });
     const rows = sqlite
-      .prepare<[], { kid: string; use: string; alg: string; public_jwk: string; private_jwk: string }>('select kid, use, alg, public_jwk, private_jwk from ds_keys where retired_at is null')
+      .prepare<[], { kid: string; use: 'sig' | 'enc'; alg: string; public_jwk: string; encrypted_private_jwk: string }>(
+        'select kid, use, alg, public_jwk, encrypted_private_jwk from ds_keys where retired_at is null',
+      )
       .all();
     sqlite.close();
     const dsKeys: Record<string, DsKey> = {};
-    for (const r of rows) dsKeys[r.use] = { kid: r.kid, alg: r.alg, publicKey: await importKey(JSON.parse(r.public_jwk), r.alg), privateKey: await importKey(JSON.parse(r.private_jwk), r.alg) };
+    for (const r of rows) {
+      const privateJwk = openPrivateJwk(master, { kid: r.kid, use: r.use, alg: r.alg }, r.encrypted_private_jwk);
+      dsKeys[r.use] = { kid: r.kid, alg: r.alg, publicKey: await importKey(JSON.parse(r.public_jwk), r.alg), privateKey: await importKey(privateJwk, r.alg) };
+    }
     const { enc, sig } = dsKeys;
     if (!enc || !sig) throw new Error(`DS has no current ${enc ? 'signing' : 'encryption'} key`);
 

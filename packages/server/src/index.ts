@@ -10,3 +10,6 @@ export { DS_VERSION } from './version.js';
 export { transactionsReport } from './reports/transactions.js';
 // ds keys rekey re-encrypts the DS private keys under a new master key, locally like ds db migrate.
 export { rekeyDatabase, type NewMasterKeyInput, type RekeyResult } from './keys/rekey.js';
+// The bench reads DS's private keys for its crypto-only baseline.
+export { MasterKey } from './keys/master-key.js';
+export { openPrivateJwk } from './keys/at-rest.js';
