@@ -54,6 +54,11 @@ export const ServerConfigSchema = z.object({
   downloads: z.enum(['stream', 'redirect']).default('stream'),
   /** How long DS waits for an origin's response headers, and at most between two body chunks. */
   originTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * Let installer origins (and webhooks) be loopback, private, link-local or unique-local addresses:
+   * on-premises mirrors. Off, DS refuses them when a version is saved and on every connection.
+   */
+  allowPrivateOrigins: z.union([z.boolean(), z.stringbool()], { error: 'expected true or false' }).default(false),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
@@ -93,6 +98,7 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_WORKERS: 'workers',
   DS_DOWNLOADS: 'downloads',
   DS_ORIGIN_TIMEOUT_MS: 'originTimeoutMs',
+  DS_ALLOW_PRIVATE_ORIGINS: 'allowPrivateOrigins',
 };
 
 /**
