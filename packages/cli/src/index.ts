@@ -24,6 +24,7 @@ import { registerVersion } from './commands/version/index.js';
 import { configPath } from './lib/config.js';
 import { Context, defaultContextOptions, type ContextOptions } from './lib/context.js';
 import { describeError, ExitCode } from './lib/errors.js';
+import { terminalText } from './lib/output.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -38,9 +39,10 @@ export function buildProgram(ctx: Context): Command {
     .option('-y, --yes', 'never prompt; confirms destructive commands')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
+    // Help, usage errors and --version: commander's messages quote the arguments as given.
     .configureOutput({
-      writeOut: (text) => ctx.stdout.write(text),
-      writeErr: (text) => ctx.stderr.write(text),
+      writeOut: (text) => ctx.stdout.write(terminalText(text, { multiline: true })),
+      writeErr: (text) => ctx.stderr.write(terminalText(text, { multiline: true })),
     })
     .hook('preAction', (_program, action) => {
       ctx.globals = action.optsWithGlobals();
@@ -82,9 +84,11 @@ export async function main(argv: string[], overrides: Partial<ContextOptions> = 
   } catch (error) {
     // Commander has already printed its own message (usage errors, help, version).
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.ERROR;
+    // Errors quote DS's descriptions, which may quote what a device sent: escaped, and each one
+    // line (a line break in a description must not start a line of its own, like a fake hint).
     const report = describeError(error);
-    for (const line of report.lines) ctx.stderr.write(line + '\n');
-    if (env.DS_DEBUG && error instanceof Error && error.stack) ctx.stderr.write(error.stack + '\n');
+    for (const line of report.lines) ctx.note(terminalText(line));
+    if (env.DS_DEBUG && error instanceof Error && error.stack) ctx.note(error.stack);
     return report.exitCode;
   }
 }
@@ -130,7 +134,7 @@ if (isEntrypoint()) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(terminalText(`error: ${error instanceof Error ? error.message : String(error)}`) + '\n');
       process.exitCode = ExitCode.ERROR;
     },
   );

@@ -1,7 +1,8 @@
 import { AdminClient } from '@ds/shared';
 import { ConfigStore, configPath, resolve, type GlobalOptions, type Resolved } from './config.js';
 import { CliError, ExitCode } from './errors.js';
-import { inquirerPrompter, type Prompter } from './prompter.js';
+import { terminalText } from './output.js';
+import { escapingPrompter, inquirerPrompter, type Prompter } from './prompter.js';
 import { loadServerModule, type ServerModule } from './server-api.js';
 import { readAll } from './stdin.js';
 
@@ -17,6 +18,7 @@ export interface Clock {
 /** Everything a command needs from the outside world; tests replace any part of it. */
 export interface ContextOptions {
   env: NodeJS.ProcessEnv;
+  /** Raw streams: text for people goes through `Context.out` / `Context.note` and the tables of output.ts, which escape it. */
   stdout: Writer;
   stderr: Writer;
   /** True when stdin and stdout are terminals. */
@@ -40,6 +42,11 @@ export interface ContextOptions {
 
 export class Context {
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * The raw streams, for what must reach them byte for byte: `--json` and `--csv` output, and the
+   * CLI's own control sequences (the progress line of `ds simulate`). Text for people goes through
+   * {@link out}, {@link note} or the tables of output.ts, which escape control characters.
+   */
   readonly stdout: Writer;
   readonly stderr: Writer;
   readonly terminal: boolean;
@@ -63,7 +70,8 @@ export class Context {
     this.terminal = options.terminal;
     this.width = options.width;
     this.stderrTerminal = options.stderrTerminal;
-    this.prompter = options.prompter;
+    // Prompts quote names and URIs that came from DS: escaped like everything else people read.
+    this.prompter = escapingPrompter(options.prompter);
     this.readStdin = options.readStdin;
     this.fetch = options.fetch;
     this.clock = options.clock;
@@ -102,15 +110,20 @@ export class Context {
     return this.clientCache;
   }
 
-  /** Writes a line of progress or a notice to stderr. */
+  /** Writes a line of progress, a notice or an error to stderr, control characters escaped (line breaks stay). */
   note(text: string): void {
-    this.stderr.write(text.endsWith('\n') ? text : text + '\n');
+    this.stderr.write(line(text));
   }
 
-  /** Writes a line of data to stdout. */
+  /** Writes a line of data for people to stdout, control characters escaped (line breaks stay). */
   out(text: string): void {
-    this.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    this.stdout.write(line(text));
   }
+}
+
+function line(text: string): string {
+  const safe = terminalText(text, { multiline: true });
+  return safe.endsWith('\n') ? safe : safe + '\n';
 }
 
 function isSet(value: string | undefined): boolean {

@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import CliTable from 'cli-table3';
 import { Option, type Command } from 'commander';
 import { toCsv } from '@ds/shared';
 import type { Context } from './context.js';
@@ -41,9 +41,9 @@ export function printList<T extends object>(
   if (format.json) return void ctx.stdout.write(json(rows));
   if (format.csv) return void ctx.stdout.write(toCsv(rows as Record<string, unknown>[], csvKeys(rows, options.schema)));
   if (rows.length === 0) return ctx.note(options.empty ?? 'nothing to show');
-  const table = newTable(columns.map((c) => c.header));
-  for (const row of rows) table.push(columns.map((c) => cell(c.value(row))));
-  ctx.stdout.write(table.toString() + '\n');
+  const table = new Table({ head: columns.map((c) => c.header) });
+  for (const row of rows) table.push(columns.map((c) => readable(c.value(row))));
+  ctx.out(table.toString());
 }
 
 /**
@@ -53,10 +53,10 @@ export function printList<T extends object>(
 export function printObject(ctx: Context, format: FormatOptions, object: object, fields?: [string, unknown][]): void {
   if (format.json) return void ctx.stdout.write(json(object));
   if (format.csv) return void ctx.stdout.write(toCsv([object as Record<string, unknown>], Object.keys(object)));
-  const rows = (fields ?? flatten(object)).map(([name, value]) => [name, cell(value)] as const);
-  const table = newTable([], fitTwoColumns(rows, ctx.width));
+  const rows = (fields ?? flatten(object)).map(([name, value]) => [name, readable(value)] as const);
+  const table = new Table(fitTwoColumns(rows.map(([name, value]) => [cell(name), cell(value)] as const), ctx.width));
   for (const [name, value] of rows) table.push({ [name]: value });
-  ctx.stdout.write(table.toString() + '\n');
+  ctx.out(table.toString());
 }
 
 export function json(value: unknown): string {
@@ -83,14 +83,117 @@ export function flatten(value: object, prefix = ''): [string, unknown][] {
   return out;
 }
 
-/** Text of a table cell: empty for null, lists joined with commas, objects as JSON. */
-export function cell(value: unknown): string {
+// ---------------------------------------------------------------- text for a terminal
+
+// A device chooses its hostname, OS fields, user agents, labels, modules and use cases, and DS
+// stores them as they came (issue 11). Whatever the CLI prints for people goes through
+// terminalText, so none of it can act on the operator's terminal: no ESC/OSC sequence (title,
+// clear screen, OSC 8 links), no C1 CSI, no carriage return over a line, no bidi override or
+// invisible character. --json and --csv are written exactly (programs read them), never through it.
+
+/** C0 (with line feed and tab), DEL, C1, and the Unicode controls that reorder text or are invisible. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu;
+const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` made safe for a terminal: every control character shown as an escape (`\x1b`, `\x9b`,
+ * `\r`, `\u202e`), everything else as it is (accents, CJK, emoji, backslashes). With `multiline`
+ * line feeds and tabs stay (lines of text); without it (a table cell, a prompt) they show as `\n`
+ * and `\t`. A zero width joiner inside an emoji sequence stays too, or 👩‍💻 would come apart.
+ * The only escaping function of the CLI: tables, `ctx.out`, `ctx.note`, errors and prompts use it.
+ */
+export function terminalText(text: string, options: { multiline?: boolean } = {}): string {
+  return text.replace(CONTROLS, (char: string, at: number) => {
+    if (options.multiline && (char === '\n' || char === '\t')) return char;
+    if (char === '\u200d' && joinsEmoji(text, at)) return char;
+    const code = char.charCodeAt(0);
+    return SHORT[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+function joinsEmoji(text: string, at: number): boolean {
+  return /\p{Extended_Pictographic}[\u{fe0f}\u{1f3fb}-\u{1f3ff}]?$/u.test(text.slice(Math.max(0, at - 4), at)) && /^\p{Extended_Pictographic}/u.test(text.slice(at + 1, at + 3));
+}
+
+/**
+ * Parts of a table cell that the CLI puts on lines of their own (`lines(summary, userAgent)`).
+ * A line break inside a value is escaped like any control character (a device could otherwise
+ * draw rows of its own); a value that should span lines says so with this.
+ */
+export class Lines {
+  constructor(readonly parts: readonly unknown[]) {}
+}
+
+/** A table value shown as one line a part. */
+export function lines(...parts: unknown[]): Lines {
+  return new Lines(parts);
+}
+
+/** How a value reads in a table, before escaping: empty for null, yes/no, lists joined with commas, objects as JSON. */
+function readable(value: unknown): string | Lines {
   if (value === null || value === undefined) return '';
+  if (value instanceof Lines) return value;
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (Array.isArray(value)) return value.every((v) => typeof v !== 'object' || v === null) ? value.join(', ') : JSON.stringify(value);
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/** The text drawn in a table cell: {@link readable}, escaped; its only line breaks are those between {@link lines}. */
+export function cell(value: unknown): string {
+  const text = readable(value);
+  return text instanceof Lines ? text.parts.map(cell).join('\n') : terminalText(text);
+}
+
+/** What a table cell may hold: a value ({@link cell} draws it), or cli-table3's cell options around one. */
+type Content = string | number | boolean | null | undefined | Lines;
+type CellOptions = Omit<CliTable.CellOptions, 'content'> & { content: Content };
+
+/**
+ * The CLI's only table: cli-table3 without colours, whose header, row names and cells are all drawn
+ * with {@link cell} (escaped) when the table is printed, whatever was pushed into it.
+ */
+export class Table {
+  private readonly rows: Table.Row[] = [];
+  constructor(private readonly options: CliTable.TableConstructorOptions = {}) {}
+
+  push(...rows: Table.Row[]): void {
+    this.rows.push(...rows);
+  }
+
+  toString(): string {
+    // No colours: the output is often piped or pasted, and the ANSI codes would end up in it.
+    // Were there any, they would be added here, by cli-table3, around text already escaped.
+    const table = new CliTable({ style: { head: [], border: [] }, ...this.options, head: (this.options.head ?? []).map(cell) });
+    for (const row of this.rows) {
+      table.push(Array.isArray(row) ? row.map(drawn) : Object.fromEntries(Object.entries(row).map(([name, value]) => [cell(name), drawn(value)])));
+    }
+    return table.toString();
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace Table {
+  type Cell = Content | CellOptions;
+  /** A row of cells, or one `{ name: value }` row of a name/value table. */
+  type Row = Cell[] | Record<string, Cell>;
+}
+
+function drawn(value: Table.Cell): CliTable.Cell {
+  if (typeof value !== 'object' || value === null || value instanceof Lines) return cell(value);
+  return { ...value, content: cell(value.content), ...(value.href === undefined ? {} : { href: terminalText(value.href) }) };
+}
+
+/** Columns a text takes on a terminal: wide (CJK) characters and emoji two, marks none. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const { segment } of graphemes.segment(text)) width += WIDE.test(segment) ? 2 : 1;
+  return width;
+}
+
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+const WIDE =
+  /\p{Emoji_Presentation}|\u{fe0f}|[\u{1100}-\u{115f}\u{2e80}-\u{303e}\u{3041}-\u{33ff}\u{3400}-\u{4dbf}\u{4e00}-\u{9fff}\u{a000}-\u{a4cf}\u{ac00}-\u{d7a3}\u{f900}-\u{faff}\u{fe30}-\u{fe4f}\u{ff00}-\u{ff60}\u{ffe0}-\u{ffe6}\u{20000}-\u{3fffd}]/u;
 
 // ---------------------------------------------------------------- CSV (RFC 4180)
 
@@ -109,15 +212,13 @@ export { csvField, toCsv } from '@ds/shared';
 
 // ---------------------------------------------------------------- helpers
 
-function newTable(head: string[], options: Table.TableConstructorOptions = {}): Table.Table {
-  // No colours: the output is often piped or pasted, and the ANSI codes would end up in it.
-  return new Table({ head, style: { head: [], border: [] }, ...options });
-}
-
-/** Column widths that make a name/value table fit the terminal, wrapping long values; none when it fits. */
-export function fitTwoColumns(rows: readonly (readonly [string, string])[], width: number | undefined): Table.TableConstructorOptions {
+/**
+ * Column widths that make a name/value table fit the terminal, wrapping long values; none when it
+ * fits. `rows` are the drawn texts ({@link cell}): escaped, so measured as they will show.
+ */
+export function fitTwoColumns(rows: readonly (readonly [string, string])[], width: number | undefined): CliTable.TableConstructorOptions {
   if (!width || rows.length === 0) return {};
-  const longest = (texts: string[]) => Math.max(0, ...texts.flatMap((t) => t.split('\n')).map((line) => line.length));
+  const longest = (texts: string[]) => Math.max(0, ...texts.flatMap((t) => t.split('\n')).map(displayWidth));
   const nameWidth = longest(rows.map(([name]) => name)) + 2;
   const valueWidth = longest(rows.map(([, value]) => value)) + 2;
   // Three borders: left, middle, right.

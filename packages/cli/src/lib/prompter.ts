@@ -1,4 +1,5 @@
 import { confirm, input, password, select } from '@inquirer/prompts';
+import { terminalText } from './output.js';
 
 /** The questions the CLI asks; an interface so tests can answer them without a terminal. */
 export interface Prompter {
@@ -17,5 +18,28 @@ export function inquirerPrompter(): Prompter {
     password: (options) => password(options, context),
     confirm: (options) => confirm(options, context),
     select: (options) => select(options, context),
+  };
+}
+
+/**
+ * `prompter` with its questions and the names of its choices escaped (one line each): they may
+ * quote what DS sent (an installer URI, organization names). Defaults are values, left as they are.
+ */
+export function escapingPrompter(prompter: Prompter): Prompter {
+  const text = (value: string) => terminalText(value);
+  return {
+    input: (options) => prompter.input({ ...options, message: text(options.message) }),
+    password: (options) => prompter.password({ ...options, message: text(options.message) }),
+    confirm: (options) => prompter.confirm({ ...options, message: text(options.message) }),
+    select: (options) =>
+      prompter.select({
+        ...options,
+        message: text(options.message),
+        choices: options.choices.map((choice) => ({
+          ...choice,
+          name: text(choice.name),
+          ...(choice.description === undefined ? {} : { description: text(choice.description) }),
+        })),
+      }),
   };
 }

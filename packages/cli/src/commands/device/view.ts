@@ -1,5 +1,5 @@
 import type { Device } from '@ds/shared';
-import type { Column } from '../../lib/output.js';
+import { lines, type Column } from '../../lib/output.js';
 
 /** `Windows x64`, `macOS arm64`; what a device reported about its system. */
 export function osText(d: Device): string {
@@ -35,7 +35,7 @@ export function deviceFields(d: Device): [string, unknown][] {
   if (agents.length === 0) fields.push(['user agents', 'none']);
   agents.forEach((ua, index) => {
     const browser = [ua.browser, ua.browserMajor].filter((part) => part).join(' ') || 'unknown browser';
-    fields.push([`user agent ${index + 1}`, `${browser}${ua.os ? ` on ${ua.os}` : ''}, last seen ${ua.lastSeenAt}\n${ua.userAgent}`]);
+    fields.push([`user agent ${index + 1}`, lines(`${browser}${ua.os ? ` on ${ua.os}` : ''}, last seen ${ua.lastSeenAt}`, ua.userAgent)]);
   });
   const counters = d.counters ?? [];
   if (counters.length === 0) fields.push(['counters', 'none this month']);

@@ -1,6 +1,6 @@
 import type { Version } from '@ds/shared';
 import { keyFields } from '../../lib/keys.js';
-import { formatBytes, type Column } from '../../lib/output.js';
+import { formatBytes, lines, type Column } from '../../lib/output.js';
 
 export const versionColumns: Column<Version>[] = [
   { header: 'id', value: (v) => v.id },
@@ -25,7 +25,7 @@ export function versionFields(v: Version): [string, unknown][] {
       ? ([['installers', 'none']] as [string, unknown][])
       : v.installers.map((i): [string, unknown] => [
           `installer ${i.os.toLowerCase()}`,
-          [i.uri, i.sha256 ? `sha256 ${i.sha256}` : 'no checksum', ...(i.size === null ? [] : [formatSize(i.size)])].join('\n'),
+          lines(i.uri, i.sha256 ? `sha256 ${i.sha256}` : 'no checksum', ...(i.size === null ? [] : [formatSize(i.size)])),
         ])),
     ['context config digest', v.contextConfig.digest],
     ['keystore config digest', v.sslKeystoreConfig.digest],
