@@ -1,9 +1,8 @@
 import { csvColumns, DsApiError, NameSchema } from '@ds/shared';
-import Table from 'cli-table3';
 import { InvalidArgumentError } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { CliError } from '../../lib/errors.js';
-import { json, toCsv, type FormatOptions } from '../../lib/output.js';
+import { json, Table, toCsv, type FormatOptions } from '../../lib/output.js';
 
 // What the three reports share: a table with a TOTAL row and bars for people, and exactly the
 // rows DS answered for programs (--json, --csv).
