@@ -18,6 +18,8 @@ const perDialect = (name: string, include: string[], testTimeout: number) =>
       testTimeout,
       hookTimeout: 60_000,
       env: { DS_TEST_DB: dialect, DS_TEST_POSTGRES_URL: postgresUrl },
+      // The harness drops the PostgreSQL schemas of a server test file after it.
+      ...(name === 'server' ? { setupFiles: ['packages/server/src/test/setup.ts'] } : {}),
     },
   }));
 
