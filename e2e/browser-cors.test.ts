@@ -10,10 +10,10 @@ import { launchChromium } from './browser.js';
 
 // A web app on another origin asks DS for an application token with its label API key, then
 // for the latest version with that token, as the T1C SDK does: a real browser, real preflights.
-// CORS does not depend on the database, so this runs in the SQLite pass only.
+// CORS does not depend on the database, so this runs in the SQLite pass only (vitest.config.ts).
 const ADMIN_PASSWORD = 'browser-test-password';
 
-describe.skipIf(process.env.DS_TEST_DB === 'postgres')('cross-origin token then latest version', () => {
+describe('cross-origin token then latest version', () => {
   let dir: string;
   let browser: Browser;
   const servers: RunningServer[] = [];

@@ -12,7 +12,8 @@ import { cleanEnv, killServe, parseCsv, ROOT, runDs, startServe, type ServeProce
 // The dashboard in headless Chromium against a real `ds serve` filled by `ds simulate`: what the
 // pages show is compared with what `ds report` prints for the same data. Screenshots of every
 // page at desktop and phone widths go to artifacts/screenshots/. The browser does not depend on
-// the database, so this runs in the SQLite pass only (the server tests cover both dialects).
+// the database, so this runs in the SQLite pass only (vitest.config.ts; the server tests cover
+// both dialects).
 const PASSWORD = 'dashboard-e2e-password';
 const ALICE_PASSWORD = 'alice-e2e-password';
 const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
@@ -26,7 +27,7 @@ const month = (offset = 0) => {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1)).toISOString().slice(0, 7);
 };
 
-describe.skipIf(process.env.DS_TEST_DB === 'postgres')('the dashboard in a browser', () => {
+describe('the dashboard in a browser', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let url: string;

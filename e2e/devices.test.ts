@@ -6,10 +6,11 @@ import { cleanEnv, jsonLines, killServe, runDs, startServe, type ServeProcess } 
 
 // The device side end to end: `ds serve --workers 2` (two DS processes sharing the port on one
 // SQLite database), `ds simulate --verify` playing T1C installations against it with the real
-// device client, `ds device list`, and a clean stop of every process.
+// device client, `ds device list`, and a clean stop of every process. The device side does not
+// depend on the database kind: SQLite pass only (vitest.config.ts).
 const PASSWORD = 'device-e2e-password';
 
-describe.skipIf(process.env.DS_TEST_DB === 'postgres')('devices against two DS processes', () => {
+describe('devices against two DS processes', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let url: string;
