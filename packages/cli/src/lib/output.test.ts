@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../test/harness.js';
-import { csvField, fitTwoColumns, flatten, toCsv } from './output.js';
+import { cell, csvField, displayWidth, fitTwoColumns, flatten, lines, Table, terminalText, toCsv } from './output.js';
 
 describe('CSV', () => {
   it.each([
@@ -51,5 +51,61 @@ describe('fitTwoColumns', () => {
     expect(fitTwoColumns(rows, undefined)).toEqual({});
     expect(fitTwoColumns(rows, 80)).toEqual({});
     expect(fitTwoColumns(rows, 30)).toEqual({ colWidths: [8, 19], wordWrap: true, wrapOnWordBoundary: true });
+  });
+});
+
+describe('terminalText', () => {
+  it.each([
+    ['ESC and BEL of an OSC title', 'pc\u001b]0;pwned\u0007', 'pc\\x1b]0;pwned\\x07'],
+    ['a CSI that clears the screen', '\u001b[2J', '\\x1b[2J'],
+    ['an OSC 8 link', '\u001b]8;;http://evil\u0007click\u001b]8;;\u0007', '\\x1b]8;;http://evil\\x07click\\x1b]8;;\\x07'],
+    ['a carriage return over the line', 'ok\rFAKE', 'ok\\rFAKE'],
+    ['NUL, backspace, vertical tab, form feed', '\u0000\b\v\f', '\\x00\\x08\\x0b\\x0c'],
+    ['DEL', 'a\u007fb', 'a\\x7fb'],
+    ['C1 controls (CSI, OSC, NEL)', '\u009b31m\u009d0;x\u0085', '\\x9b31m\\x9d0;x\\x85'],
+    ['bidi overrides and isolates', 'abc\u202eexe.txt\u202c \u2066x\u2069 \u061c', 'abc\\u202eexe.txt\\u202c \\u2066x\\u2069 \\u061c'],
+    ['zero width and format characters', 'a\u200bb\u200cc\u200ed\u200fe\ufeff\u2060\u2028', 'a\\u200bb\\u200cc\\u200ed\\u200fe\\ufeff\\u2060\\u2028'],
+    ['a joiner between letters', 'pay\u200dpal', 'pay\\u200dpal'],
+    ['ordinary text of every script, as it is', 'Café Zürich 東京 서울 ñ e\u0301 🎉 👩\u200d💻 👍🏽 C:\\tmp', 'Café Zürich 東京 서울 ñ e\u0301 🎉 👩\u200d💻 👍🏽 C:\\tmp'],
+  ])('shows %s visibly', (_what, input, shown) => {
+    expect(terminalText(input)).toBe(shown);
+  });
+
+  it('keeps line feeds and tabs only for lines of text; a table cell gets neither', () => {
+    expect(terminalText('one\ntwo\tthree\r\n', { multiline: true })).toBe('one\ntwo\tthree\\r\n');
+    expect(terminalText('one\ntwo\tthree')).toBe('one\\ntwo\\tthree');
+  });
+
+  it('is idempotent: escaped text has nothing left to escape', () => {
+    const once = terminalText('\u001b]0;x\u0007\u202e\u009b\n');
+    expect(terminalText(once)).toBe(once);
+  });
+});
+
+describe('tables', () => {
+  it('draw every cell, header and row name escaped; only lines() spans lines', () => {
+    const table = new Table({ head: ['name\u001b[31m', 'value'] });
+    table.push(['a\u001b]0;x\u0007', { content: 'b\nc', hAlign: 'right' }], [lines('first', 'second\u202e'), null]);
+    const drawn = table.toString();
+    expect(drawn).not.toMatch(/[\u001b\u0007\u202e]/);
+    expect(drawn).toContain('name\\x1b[31m');
+    expect(drawn).toContain('a\\x1b]0;x\\x07');
+    expect(drawn).toContain('b\\nc');
+    expect(drawn).toMatch(/│ first\s+│/);
+    expect(drawn).toMatch(/│ second\\u202e\s+│/);
+    const named = new Table();
+    named.push({ 'counter \u001b[2J': 3 });
+    expect(named.toString()).toContain('counter \\x1b[2J');
+  });
+
+  it('cell: null is empty, booleans yes/no, lists joined, lines() one line a part', () => {
+    expect([cell(null), cell(true), cell(['a\n', 'b']), cell(lines('x\ny', 1))]).toEqual(['', 'yes', 'a\\n, b', 'x\\ny\n1']);
+  });
+
+  it('measure wide characters as two columns and marks as none', () => {
+    expect(displayWidth('abc')).toBe(3);
+    expect(displayWidth('東京')).toBe(4);
+    expect(displayWidth('e\u0301')).toBe(1);
+    expect(displayWidth('🎉👩\u200d💻')).toBe(4);
   });
 });
