@@ -172,7 +172,7 @@ export class Table {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-namespace
+// Types under the class's name, as cli-table3 has them (`Table.Cell`).
 export declare namespace Table {
   type Cell = Content | CellOptions;
   /** A row of cells, or one `{ name: value }` row of a name/value table. */
