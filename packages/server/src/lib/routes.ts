@@ -38,7 +38,7 @@ export interface RouteContext<T extends RouteDefinition> extends RouteInput<T> {
 /** What a handler answers: the data (or an {@link Answer}) for JSON routes, a page for lists, else a Response. */
 export type RouteResult<T extends RouteDefinition> = T extends { paginated: true }
   ? { items: RouteItem<T>[]; next: string | null }
-  : T extends { produces: 'jose' | 'installer' | 'html' | 'csv' }
+  : T extends { produces: 'jose' | 'installer' | 'html' | 'csv' | 'asset' }
     ? Response
     : RouteData<T> | Answer<RouteData<T>> | Response;
 
@@ -122,14 +122,21 @@ function checkResponse(services: Services, definition: RouteDefinition, data: un
 }
 
 /**
- * Registers each bound route on `app` below `prefix`: the credential's middleware, then scope and
- * tenancy, then path parameters, query and body validated against the definition, then the
- * handler, whose JSON answer is wrapped in the envelope (and, in tests, checked against the
- * definition's response schema).
+ * Registers each bound route on `app`: the credential's middleware (`credentials` supplies those
+ * of kinds only a sub-app knows, such as the dashboard's cookie session), then scope and tenancy,
+ * then path parameters, query and body validated against the definition, then the handler, whose
+ * JSON answer is wrapped in the envelope (and, in tests, checked against the definition's
+ * response schema).
  */
-export function mountRoutes(app: Hono<AppEnv>, services: Services, routes: BoundRoute[]): void {
+export function mountRoutes<E extends AppEnv>(
+  app: Hono<E>,
+  services: Services,
+  routes: BoundRoute[],
+  credentials: Partial<Record<RouteDefinition['auth']['kind'], MiddlewareHandler<E>[]>> = {},
+): void {
   for (const { definition, handler } of routes) {
-    const run: MiddlewareHandler<AppEnv> = async (c) => {
+    const run: MiddlewareHandler<E> = async (context) => {
+      const c = context as unknown as Context<AppEnv>;
       const principal = c.var.principal as Principal | undefined;
       if (principal) authorize(definition, principal, c);
       const token = await verifiedToken(services, definition, c);
@@ -150,6 +157,7 @@ export function mountRoutes(app: Hono<AppEnv>, services: Services, routes: Bound
       if (produces !== 'json') throw new Error(`${definition.name} produces ${produces} but its handler answered data`);
       return c.json({ success: true as const, data }, status);
     };
-    app.on(definition.method, [honoPath(definition.path)], ...credentialMiddleware(services, definition), run);
+    const middleware = credentials[definition.auth.kind] ?? (credentialMiddleware(services, definition) as unknown as MiddlewareHandler<E>[]);
+    app.on(definition.method, [honoPath(definition.path)], ...middleware, run);
   }
 }

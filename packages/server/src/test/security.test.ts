@@ -14,6 +14,8 @@ import {
 import { importJWK, SignJWT, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretDigest, secretHint } from '../lib/secrets.js';
+import { DASHBOARD_PREFIX, DASHBOARD_ROUTES } from '../dashboard/dashboard.routes.js';
+import { SESSION_COOKIE } from '../dashboard/session.js';
 import { roleScopes } from '../users/principal.js';
 import { device as deviceClient, seed } from './devices.js';
 import { createTestContext, type TestContext, type TestResponse } from './harness.js';
@@ -248,6 +250,22 @@ describe.each(routesOf('device-message').map((r) => [`${r.method} ${r.path}`, r]
     await refused(() => ctx.request('POST', path(), { rawBody: 'not-a-jwe', headers: { 'content-type': 'application/jose' } }), 400, ['INVALID_MESSAGE']);
   });
 });
+
+describe.each(DASHBOARD_ROUTES.filter((r) => r.auth.kind === 'dashboard-session').map((r) => [`${r.method} ${DASHBOARD_PREFIX}${r.path}`, r] as const))(
+  '%s',
+  (_, route) => {
+    it('sends a browser without a live session to the login form, and changes nothing', async () => {
+      const path = `${DASHBOARD_PREFIX}${route.path}`.replace(/\/$/, '');
+      for (const cookie of [undefined, `${SESSION_COOKIE}=ds_ses_not-a-session`, `${SESSION_COOKIE}=${expiredSession}`, `${SESSION_COOKIE}=${revokedToken}`]) {
+        const before = await stateSnapshot();
+        const res = await ctx.app.request(path, { method: route.method, headers: { ...(cookie ? { cookie } : {}), origin: 'https://ds.example.test' } });
+        expect(res.status).toBe(303);
+        expect(res.headers.get('location')).toMatch(/^\/dashboard\/login\?/);
+        expect(await stateSnapshot()).toEqual(before);
+      }
+    });
+  },
+);
 
 describe('organization-limited users', () => {
   it('answers 403 alike for another organization’s label and a label that does not exist', async () => {

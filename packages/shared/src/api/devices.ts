@@ -62,6 +62,14 @@ export const deviceProtocolRoutes = {
     body: RegistrationRequestSchema,
     response: RegistrationResponseSchema,
     created: true,
+    example: {
+      body: {
+        certificate: '-----BEGIN CERTIFICATE-----\nMIIB…(the device’s self-signed certificate)…\n-----END CERTIFICATE-----',
+        version: '3.8.1',
+        os: { name: 'Windows', version: '11', architecture: 'x64' },
+        hostname: 'PC-0042',
+      },
+    },
   }),
   versionCheck: defineRoute({
     name: 'versionCheck',

@@ -41,9 +41,9 @@ export type RouteAuth =
  * What a route answers: `json` is the envelope of API.md with `response` as its `data`;
  * `json-document` is a bare JSON document (`response` is all of it); `jose` is a sealed device
  * answer whose payload is `response`; `installer` streams installer bytes; `html` and `csv` are
- * the dashboard's pages and downloads.
+ * the dashboard's pages and downloads; `asset` its scripts and styles.
  */
-export type Produces = 'json' | 'json-document' | 'jose' | 'installer' | 'html' | 'csv';
+export type Produces = 'json' | 'json-document' | 'jose' | 'installer' | 'html' | 'csv' | 'asset';
 
 /**
  * One route of DS, defined once: from it come the server's mount (authentication, scope,
