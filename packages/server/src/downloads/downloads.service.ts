@@ -6,6 +6,7 @@ import type { Services } from '../context.js';
 import type { InstallerRow, VersionRow } from '../db/types.js';
 import { iso } from '../lib/clock.js';
 import { AppError, invalid, notFound } from '../lib/errors.js';
+import { ALLOW_HINT, checkUrlHost, outboundFetch, outboundPolicy, OutboundRefusedError, type OutboundResponse } from '../lib/outbound.js';
 import { resolveInstallerFile } from '../versions/installer-files.js';
 import { downloadUrl } from '../versions/version-info.js';
 import { findVersion, latestVersion, listInstallers } from '../versions/versions.repository.js';
@@ -206,13 +207,18 @@ export async function openFileInstaller(services: Services, target: DownloadTarg
 
 // ------------------------------------------------------------------ origins
 
-/** Fetches an http(s) installer from its origin; failures and slowness become 502 ORIGIN_FAILED. */
+/**
+ * Fetches an http(s) installer from its origin; failures and slowness become 502 ORIGIN_FAILED.
+ * The origin and every redirect hop must keep to the outbound policy (no loopback, private,
+ * link-local, ... address unless DS_ALLOW_PRIVATE_ORIGINS), checked on the connection made: an
+ * origin saved before the rule, or whose name resolves elsewhere now, is refused here too.
+ */
 export async function fetchOrigin(
   services: Services,
   target: DownloadTarget,
   method: 'GET' | 'HEAD',
   forward: Record<string, string>,
-): Promise<{ response: Response; controller: AbortController }> {
+): Promise<{ response: OutboundResponse; controller: AbortController }> {
   const { installer, version } = target;
   const ms = services.config.originTimeoutMs;
   const controller = new AbortController();
@@ -221,27 +227,49 @@ export async function fetchOrigin(
     timedOut = true;
     controller.abort();
   }, ms);
-  const fail = (problem: string, log: Record<string, unknown>) => {
-    services.logger.warn('installer origin failed', { version: version.id, os: installer.os, uri: installer.uri, problem, ...log });
+  const fail = (problem: string, log: Record<string, unknown>, message = 'installer origin failed') => {
+    services.logger.warn(message, { version: version.id, os: installer.os, uri: installer.uri, problem, ...log });
     // The description never names the origin: clients only ever see DS URLs.
     return new AppError('ORIGIN_FAILED', `the origin of the ${installer.os.toLowerCase()} installer of version ${version.id} ${problem}`);
   };
   try {
     // identity: a compressed answer would be decoded by fetch and no longer match Content-Length/Range.
-    const response = await fetch(installer.uri, {
+    const response = await outboundFetch(installer.uri, outboundPolicy({ allowPrivate: services.config.allowPrivateOrigins }), {
       method,
       headers: { ...forward, 'accept-encoding': 'identity', 'user-agent': `T1C-DS/${services.version}` },
-      redirect: 'follow',
       signal: controller.signal,
     });
     return { response, controller };
   } catch (error) {
     if (timedOut) throw fail(`did not answer within ${ms} ms`, {});
+    if (error instanceof OutboundRefusedError) {
+      throw fail('cannot be reached', { reason: `${error.message} (${ALLOW_HINT})` }, 'installer origin refused');
+    }
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_TOO_MANY_REDIRECTS') throw fail('redirected too many times', { error: (error as Error).message });
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw fail('cannot be reached', { error: (error as Error).message, cause: cause?.code ?? cause?.message });
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The URL a `DS_DOWNLOADS=redirect` answer sends the downloader to. DS does not fetch it, but it
+ * does not point anonymous clients at an address the outbound policy refuses either (an origin
+ * saved before the rule, or while private origins were allowed): literal addresses and localhost
+ * names are judged here; names were resolved when the version was saved.
+ */
+export function redirectLocation(services: Services, target: DownloadTarget): string {
+  const { installer, version } = target;
+  try {
+    checkUrlHost(new URL(installer.uri), outboundPolicy({ allowPrivate: services.config.allowPrivateOrigins }));
+  } catch (error) {
+    if (!(error instanceof OutboundRefusedError)) throw error;
+    services.logger.warn('installer origin refused', { version: version.id, os: installer.os, uri: installer.uri, reason: `${error.message} (${ALLOW_HINT})` });
+    throw new AppError('ORIGIN_FAILED', `the origin of the ${installer.os.toLowerCase()} installer of version ${version.id} cannot be reached`);
+  }
+  return installer.uri;
 }
 
 /** An origin answer DS does not pass on (anything but 200, 206, 304 and 416). */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { systemResolver } from '../lib/outbound.js';
 import { createTestContext, type TestContext } from '../test/harness.js';
 
 const D = '/v3_5/downloads';
@@ -526,6 +527,12 @@ describe('download events', () => {
 
 // ---------------------------------------------------------------------------------- http(s): origins
 
+/**
+ * The test origins listen on 127.0.0.1, a loopback address DS refuses to fetch from unless told
+ * (on-premises mirrors): the tests that stream from them turn that on.
+ */
+const LOCAL_ORIGINS = { DS_ALLOW_PRIVATE_ORIGINS: 'true' };
+
 /** An origin on 127.0.0.1: a file with Range support, failures, no answer and a stalling answer. */
 interface Origin {
   url: string;
@@ -551,6 +558,7 @@ async function startOrigin(): Promise<Origin> {
       return; // never ends
     }
     if (req.url === '/redirect.msi') return res.writeHead(302, { location: '/files/t1c-3.8.1.msi' }).end();
+    if (req.url === '/loop.msi') return res.writeHead(302, { location: '/loop.msi' }).end();
     const headers: Record<string, string> = { etag, 'last-modified': lastModified, 'accept-ranges': 'bytes', 'content-type': 'application/x-msi' };
     if (req.headers['if-none-match'] === etag) return res.writeHead(304, headers).end();
     const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
@@ -583,7 +591,7 @@ describe('http(s): installers', () => {
     // The default origin timeout (30 s): a busy machine never fails a good origin. The tests of an
     // origin that is silent or stalls set a short one.
     beforeEach(async () => {
-      await setup();
+      await setup(LOCAL_ORIGINS);
       origin.requests.length = 0;
     });
     afterEach(async () => ctx.close());
@@ -650,6 +658,22 @@ describe('http(s): installers', () => {
       const res = await fetchApp(`${D}/installers/win64`);
       expect(res.status).toBe(200);
       expect((await bytesOf(res)).equals(origin.data)).toBe(true);
+      // Range and If-Range go on to the redirect's target.
+      origin.requests.length = 0;
+      const part = await fetchApp(`${D}/installers/win64`, { range: 'bytes=1000-', 'if-range': origin.etag });
+      expect(part.status).toBe(206);
+      expect((await bytesOf(part)).equals(origin.data.subarray(1000))).toBe(true);
+      expect(origin.requests.map((r) => [r.url, r.headers.range, r.headers['if-range']])).toEqual([
+        ['/redirect.msi', 'bytes=1000-', origin.etag],
+        ['/files/t1c-3.8.1.msi', 'bytes=1000-', origin.etag],
+      ]);
+    });
+
+    it('an origin that redirects without end → 502 after a few hops', async () => {
+      await putVersion('3.8.1', { installers: [{ os: 'win64', uri: `${origin.url}/loop.msi` }] });
+      const body = await expectError(await fetchApp(`${D}/installers/win64`), 502, 'ORIGIN_FAILED');
+      expect(body.description).toContain('redirected too many times');
+      expect(origin.requests).toHaveLength(6);
     });
 
     it.each([
@@ -689,7 +713,7 @@ describe('http(s): installers', () => {
   });
 
   describe('redirect mode (DS_DOWNLOADS=redirect)', () => {
-    beforeEach(() => setup({ DS_DOWNLOADS: 'redirect' }));
+    beforeEach(() => setup({ DS_DOWNLOADS: 'redirect', ...LOCAL_ORIGINS }));
     afterEach(async () => ctx.close());
 
     it('answers 302 to the origin for http(s) installers and still streams file: installers', async () => {
@@ -716,6 +740,90 @@ describe('http(s): installers', () => {
   });
 });
 
+// ---------------------------------------------------------------------------------- private origins
+
+describe('origins on private addresses (DS_ALLOW_PRIVATE_ORIGINS off)', () => {
+  let origin: Origin;
+  beforeAll(async () => {
+    origin = await startOrigin();
+  });
+  afterAll(async () => {
+    origin.server.closeAllConnections();
+    await new Promise((resolve) => origin.server.close(resolve));
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    origin.requests.length = 0;
+    await ctx.close();
+  });
+  const uri = () => `${origin.url}/files/t1c-3.8.1.msi`;
+  const refusals = () => (ctx.app.services.logger.warn as unknown as { mock: { calls: [string, Record<string, unknown>][] } }).mock.calls.filter(([message]) => message === 'installer origin refused');
+
+  it('the local origin is refused when a version is saved', async () => {
+    await setup();
+    const res = await ctx.request('PUT', '/v3_5/admin/versions/3.8.1', { token: admin, body: { installers: [{ os: 'win64', uri: uri() }] } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'INVALID_INSTALLER_URI', description: expect.stringContaining('127.0.0.1 is a loopback address') });
+    expect(origin.requests).toEqual([]);
+  });
+
+  it('an origin saved while they were allowed is refused when fetched: 502 never naming it, the reason logged for operators', async () => {
+    await setup(LOCAL_ORIGINS);
+    await putVersion('3.8.1', { installers: [{ os: 'win64', uri: uri() }] });
+    ctx.config.allowPrivateOrigins = false; // a restart without the setting
+    vi.spyOn(ctx.app.services.logger, 'warn');
+    for (const method of ['GET', 'HEAD']) {
+      const res = await fetchApp(`${D}/installers/win64`, {}, method);
+      expect(res.status).toBe(502);
+      if (method === 'GET') {
+        const body = await expectError(res, 502, 'ORIGIN_FAILED');
+        expect(body.description).toBe('the origin of the win64 installer of version 3.8.1 cannot be reached');
+      }
+    }
+    expect(origin.requests).toEqual([]);
+    expect(refusals()).toHaveLength(2);
+    expect(refusals()[0]![1]).toMatchObject({ version: '3.8.1', uri: uri(), reason: expect.stringContaining('127.0.0.1 is a loopback address') });
+    expect(await waitForEvents(0)).toEqual([]);
+  });
+
+  it('a public-looking name that resolves to 127.0.0.1 when fetched is refused on the connection', async () => {
+    await setup();
+    const resolve = vi.spyOn(systemResolver, 'resolve').mockResolvedValueOnce([{ address: '93.184.215.14', family: 4 }]).mockResolvedValue([{ address: '127.0.0.1', family: 4 }]);
+    const named = `http://cdn.example.com:${new URL(origin.url).port}/files/t1c-3.8.1.msi`;
+    await putVersion('3.8.1', { installers: [{ os: 'win64', uri: named }] }); // public when saved
+    vi.spyOn(ctx.app.services.logger, 'warn');
+    await expectError(await fetchApp(`${D}/installers/win64`), 502, 'ORIGIN_FAILED');
+    expect(origin.requests).toEqual([]);
+    expect(refusals()[0]![1]).toMatchObject({ reason: expect.stringContaining('cdn.example.com resolves to 127.0.0.1, a loopback address') });
+    // The name reaches that origin through the same resolver once private origins are allowed.
+    ctx.config.allowPrivateOrigins = true;
+    const res = await fetchApp(`${D}/installers/win64`);
+    expect(res.status).toBe(200);
+    expect((await bytesOf(res)).equals(origin.data)).toBe(true);
+    expect(origin.requests.map((r) => r.headers.host)).toEqual([new URL(named).host]);
+    expect(resolve).toHaveBeenCalledTimes(3);
+    await waitForEvents(1);
+  });
+
+  it.each([['local origin', () => uri()], ['cloud metadata', () => 'http://169.254.169.254/latest/meta-data/t1c.msi'], ['localhost', () => 'http://localhost:8080/t1c.msi']])(
+    'DS_DOWNLOADS=redirect does not send downloaders to a %s saved before: 502, no Location',
+    async (_, location) => {
+      await setup({ DS_DOWNLOADS: 'redirect', ...LOCAL_ORIGINS });
+      await putVersion('3.8.1', { installers: [{ os: 'win64', uri: location() }] });
+      expect((await fetchApp(`${D}/installers/win64`)).status).toBe(302);
+      await waitForEvents(1);
+      ctx.config.allowPrivateOrigins = false;
+      vi.spyOn(ctx.app.services.logger, 'warn');
+      const res = await fetchApp(`${D}/installers/win64`);
+      expect(res.headers.get('location')).toBeNull();
+      const body = await expectError(res, 502, 'ORIGIN_FAILED');
+      expect(body.description).not.toMatch(/127\.0\.0\.1|169\.254|localhost/);
+      expect(refusals()).toHaveLength(1);
+      expect(await waitForEvents(1)).toHaveLength(1); // only the 302 before
+    },
+  );
+});
+
 // ---------------------------------------------------------------------------------- real sockets
 
 describe('over a real connection', () => {
@@ -726,7 +834,7 @@ describe('over a real connection', () => {
   const SIZE = 48 * 1024 * 1024;
 
   beforeAll(async () => {
-    await setup();
+    await setup(LOCAL_ORIGINS);
     origin = await startOrigin();
     file = installerFile('t1c-big.exe', randomBytes(SIZE));
     await putVersion('3.8.1', {

@@ -10,6 +10,7 @@ import {
   openFileInstaller,
   originStatusError,
   recordDownload,
+  redirectLocation,
   type DownloadTarget,
 } from './downloads.service.js';
 import { checksumHeaders, contentDisposition, contentTypeFor, ifRangeHolds, noneMatch, notModifiedSince, parseRange } from './http-headers.js';
@@ -43,8 +44,9 @@ export async function sendInstaller(
 
   if (isFileInstaller(target.installer)) return sendFile(services, c, target, common, head, record);
   if (services.config.downloads === 'redirect') {
+    const location = redirectLocation(services, target);
     if (!head) record(302)({ sent: 0, delivered: Promise.resolve(false) });
-    return c.body(null, 302, { ...common, Location: target.installer.uri });
+    return c.body(null, 302, { ...common, Location: location });
   }
   return sendOrigin(services, c, target, common, head, record);
 }

@@ -4,6 +4,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../lib/errors.js';
+import { ALLOW_HINT, checkOutboundUrl, OutboundRefusedError, type OutboundPolicy } from '../lib/outbound.js';
 
 export interface CheckedInstaller {
   os: string;
@@ -67,28 +68,53 @@ export async function resolveInstallerFile(uri: string, root: string, field: str
   return real;
 }
 
+/** How long saving a version waits for an installer origin's name to resolve. */
+export const ORIGIN_RESOLVE_TIMEOUT_MS = 3000;
+
+export interface InstallerCheckOptions {
+  /** The only folder file: installers may come from (DS_INSTALLER_ROOT). */
+  root: string;
+  /** Which addresses http(s) installer origins may have. */
+  policy: OutboundPolicy;
+  /** Told of an origin accepted although its name does not resolve now. */
+  warn?: (message: string) => void;
+}
+
 /**
  * Validates an installer and, for files, records checksum, size and modification time. The
  * previous record of the same URI is reused when the file's size and mtime have not changed, so
  * saving a version does not re-read unchanged gigabyte files.
+ *
+ * An http(s) origin whose host is, or resolves to, an address the outbound policy refuses
+ * (loopback, private, link-local, ...) is refused, naming the address and its class. A name that
+ * does not resolve now is accepted (a CDN name is often created after the release is staged; DS
+ * checks the addresses again on every connection to the origin) and reported through `warn`.
  */
 export async function checkInstaller(
   input: { os: string; uri: string; sha256?: string | undefined },
-  root: string,
+  options: InstallerCheckOptions,
   field: string,
   previous?: CheckedInstaller,
 ): Promise<CheckedInstaller> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(input.uri)?.[1]?.toLowerCase();
   if (scheme === 'http' || scheme === 'https') {
+    let url: URL;
     try {
-      new URL(input.uri);
+      url = new URL(input.uri);
     } catch {
       throw refuse(`${field}.uri`, `${input.uri} is not a valid URL`);
+    }
+    try {
+      const check = await checkOutboundUrl(url, options.policy, { timeoutMs: ORIGIN_RESOLVE_TIMEOUT_MS });
+      if (!check.resolved) options.warn?.(`${field}.uri: ${check.problem}; accepted, and checked again on every connection to it`);
+    } catch (error) {
+      if (!(error instanceof OutboundRefusedError)) throw error;
+      throw refuse(`${field}.uri`, `${error.message}: DS does not fetch installers from such addresses (${ALLOW_HINT})`);
     }
     return { os: input.os, uri: input.uri, sha256: input.sha256 ?? null, size: null, mtime: null };
   }
   if (scheme !== 'file') throw refuse(`${field}.uri`, `only file: (inside the installer root) and http(s): installers are allowed, not ${scheme ?? 'a relative path'}`);
-  const path = await resolveInstallerFile(input.uri, root, `${field}.uri`);
+  const path = await resolveInstallerFile(input.uri, options.root, `${field}.uri`);
   const info = await stat(path);
   const mtime = info.mtime.toISOString();
   const sha256 =

@@ -20,6 +20,7 @@ import type { Services } from '../context.js';
 import type { Executor, InstallerRow, VersionRow } from '../db/types.js';
 import { iso } from '../lib/clock.js';
 import { AppError, conflict, invalid, notFound } from '../lib/errors.js';
+import { outboundPolicy } from '../lib/outbound.js';
 import { decodeCursor, pageOf } from '../lib/pagination.js';
 import { semverSortKey } from '../lib/semver.js';
 import {
@@ -92,12 +93,17 @@ export async function getVersion(services: Services, id: string): Promise<Versio
 async function checkInstallers(services: Services, installers: NonNullable<VersionPutBody['installers']>, previous: InstallerRow[]) {
   const seen = new Set<string>();
   const checked: CheckedInstaller[] = [];
+  const options = {
+    root: services.config.installerRoot,
+    policy: outboundPolicy({ allowPrivate: services.config.allowPrivateOrigins }),
+    warn: (message: string) => services.logger.warn('installer origin not checked', { problem: message }),
+  };
   for (const [i, input] of installers.entries()) {
     if (seen.has(input.os)) throw invalid(`installers[${i}].os`, `${input.os} is given twice`);
     seen.add(input.os);
     const before = previous.find((p) => p.os === input.os);
     checked.push(
-      await checkInstaller(input, services.config.installerRoot, `installers[${i}]`, before ? { ...before, size: before.size === null ? null : Number(before.size) } : undefined),
+      await checkInstaller(input, options, `installers[${i}]`, before ? { ...before, size: before.size === null ? null : Number(before.size) } : undefined),
     );
   }
   return checked;

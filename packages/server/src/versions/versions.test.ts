@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verifyApiKey } from '../apikeys/api-keys.service.js';
+import { systemResolver } from '../lib/outbound.js';
 import { createTestContext, type TestContext, type TestResponse } from '../test/harness.js';
 
 let ctx: TestContext;
@@ -293,6 +294,16 @@ describe('installers', () => {
     { name: 'data:', uri: () => 'data:application/octet-stream;base64,AAAA' },
     { name: 'a file URI with a query', uri: () => `${fileUri(join(ctx.installerRoot, 'inside.msi'))}?v=1` },
     { name: 'a file URI with a fragment', uri: () => `${fileUri(join(ctx.installerRoot, 'inside.msi'))}#x` },
+    // Origins DS must not fetch from (DS_ALLOW_PRIVATE_ORIGINS is off): see 'installer origins' below.
+    { name: 'a loopback origin', uri: () => 'http://127.0.0.1:8080/t1c.msi' },
+    { name: 'the cloud metadata address', uri: () => 'http://169.254.169.254/latest/meta-data/' },
+    { name: 'a decimal loopback host', uri: () => 'http://2130706433/t1c.msi' },
+    { name: 'a hex loopback host', uri: () => 'http://0x7f.1/t1c.msi' },
+    { name: 'localhost', uri: () => 'http://localhost:3000/t1c.msi' },
+    { name: 'an IPv6 loopback origin', uri: () => 'http://[::1]/t1c.msi' },
+    { name: 'an IPv4-mapped loopback origin', uri: () => 'http://[::ffff:127.0.0.1]/t1c.msi' },
+    { name: 'a private origin', uri: () => 'https://10.0.0.8/t1c.msi' },
+    { name: 'a unique-local origin', uri: () => 'https://[fd00::8]/t1c.msi' },
   ];
 
   describe.each(REFUSED)('refuses $name', ({ uri }) => {
@@ -324,6 +335,66 @@ describe('installers', () => {
       expectError(res, 400, 'INVALID_INSTALLER_URI', 'installers[1].uri');
       expect(await snapshot('4.0.0')).toEqual(before);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------- origins
+
+describe('installer origins on private addresses', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const withOrigin = (uri: string) => ({ installers: [{ os: 'WIN64', uri }] });
+
+  it.each([
+    ['http://127.0.0.1:8080/t1c.msi', '127.0.0.1 is a loopback address'],
+    ['http://169.254.169.254/latest/meta-data/', '169.254.169.254 is a link-local address'],
+    ['http://2130706433/t1c.msi', '127.0.0.1 is a loopback address'],
+    ['http://0x7f.1/t1c.msi', '127.0.0.1 is a loopback address'],
+    ['http://192.168.1.20/t1c.msi', '192.168.1.20 is a private address'],
+    ['http://100.64.0.1/t1c.msi', '100.64.0.1 is a shared (CGNAT) address'],
+    ['http://[fe80::1]/t1c.msi', 'fe80::1 is a link-local address'],
+    ['http://[fd00::8]/t1c.msi', 'fd00::8 is a unique-local address'],
+    ['http://[::ffff:a9fe:a9fe]/t1c.msi', '::ffff:a9fe:a9fe is a link-local address'],
+  ])('%s is refused, naming the address class and the setting that allows it', async (uri, why) => {
+    const res = await put('4.0.0', withOrigin(uri));
+    expectError(res, 400, 'INVALID_INSTALLER_URI', 'installers[0].uri');
+    expect(res.body.description).toContain(why);
+    expect(res.body.description).toContain('DS_ALLOW_PRIVATE_ORIGINS=true');
+    expect((await get('4.0.0')).status).toBe(404);
+  });
+
+  it('refuses a name that resolves to a private address, and one with any private address among public ones', async () => {
+    const resolve = vi.spyOn(systemResolver, 'resolve').mockResolvedValue([{ address: '10.20.30.40', family: 4 }]);
+    const res = await put('4.0.0', withOrigin('https://mirror.example.com/t1c.msi'));
+    expectError(res, 400, 'INVALID_INSTALLER_URI', 'installers[0].uri');
+    expect(res.body.description).toContain('mirror.example.com resolves to 10.20.30.40, a private address');
+    expect(resolve).toHaveBeenCalledWith('mirror.example.com');
+    resolve.mockResolvedValue([{ address: '93.184.215.14', family: 4 }, { address: '::1', family: 6 }]);
+    const mixed = await put('4.0.0', withOrigin('https://mirror.example.com/t1c.msi'));
+    expectError(mixed, 400, 'INVALID_INSTALLER_URI', 'mirror.example.com resolves to ::1, a loopback address');
+    resolve.mockResolvedValue([{ address: '93.184.215.14', family: 4 }]);
+    expect((await put('4.0.0', withOrigin('https://mirror.example.com/t1c.msi'))).status).toBe(201);
+  });
+
+  it('accepts a name that does not resolve yet, and tells the operators log', async () => {
+    vi.spyOn(systemResolver, 'resolve').mockRejectedValue(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
+    const warn = vi.spyOn(ctx.app.services.logger, 'warn');
+    const res = await put('4.0.0', withOrigin('https://not-yet.example.com/t1c.msi'));
+    expect(res.status).toBe(201);
+    expect(warn).toHaveBeenCalledWith('installer origin not checked', {
+      problem: 'installers[0].uri: not-yet.example.com does not resolve (ENOTFOUND); accepted, and checked again on every connection to it',
+    });
+  });
+
+  it('accepts them all with DS_ALLOW_PRIVATE_ORIGINS=true (on-premises mirrors)', async () => {
+    await ctx.close();
+    ctx = await createTestContext({ configOverrides: { DS_ALLOW_PRIVATE_ORIGINS: 'true' } });
+    admin = await ctx.login();
+    vi.spyOn(systemResolver, 'resolve').mockResolvedValue([{ address: '10.20.30.40', family: 4 }]);
+    for (const uri of ['http://127.0.0.1:8080/t1c.msi', 'http://169.254.169.254/t1c.msi', 'http://localhost/t1c.msi', 'http://[::1]/t1c.msi', 'https://mirror.internal/t1c.msi']) {
+      const res = await put('4.0.0', withOrigin(uri));
+      expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+      expect(res.body.data.installers[0].uri).toBe(uri);
+    }
   });
 });
 
