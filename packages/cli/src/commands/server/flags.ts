@@ -28,6 +28,7 @@ export interface ServerFlags {
   downloadRetentionDays?: string;
   downloads?: 'stream' | 'redirect';
   originTimeoutMs?: string;
+  allowPrivateOrigins?: boolean;
 }
 
 export function withDatabaseFlag(command: Command): Command {
@@ -75,6 +76,7 @@ export function withServeFlags(command: Command): Command {
       .option('--download-retention-days <n>', 'delete download events older than this; 0 keeps them forever (env DS_DOWNLOAD_RETENTION_DAYS)')
       .addOption(new Option('--downloads <mode>', 'stream installers from their origin or redirect to it (env DS_DOWNLOADS)').choices(['stream', 'redirect']))
       .option('--origin-timeout-ms <ms>', 'how long to wait for an installer origin (env DS_ORIGIN_TIMEOUT_MS)')
+      .option('--allow-private-origins', 'let installer origins be loopback, private or link-local addresses: on-premises mirrors (env DS_ALLOW_PRIVATE_ORIGINS=true)')
       .option('--master-key-file <file>', MASTER_KEY_FILE_HELP),
   );
 }
@@ -118,6 +120,7 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     downloadRetentionDays: flags.downloadRetentionDays,
     downloads: flags.downloads,
     originTimeoutMs: flags.originTimeoutMs,
+    allowPrivateOrigins: flags.allowPrivateOrigins,
     ...extra,
   };
   try {
