@@ -59,8 +59,13 @@ export function printObject(ctx: Context, format: FormatOptions, object: object,
   ctx.out(table.toString());
 }
 
+/**
+ * `--json`: exactly the API objects. JSON.stringify escapes C0 controls but writes DEL, C1 and
+ * the bidi and invisible format characters raw, and JSON is often printed straight to a terminal:
+ * they are written as `\uXXXX` escapes, which parse back to the very same strings.
+ */
 export function json(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+  return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }
 
 /** `{a: {b: 1}, c: [1, 2]}` → `[["a.b", 1], ["c", [1, 2]]]`; arrays of objects get indexed names. */
@@ -93,6 +98,8 @@ export function flatten(value: object, prefix = ''): [string, unknown][] {
 
 /** C0 (with line feed and tab), DEL, C1, and the Unicode controls that reorder text or are invisible. */
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu;
+/** The characters of CONTROLS that JSON.stringify leaves raw (it escapes C0 itself); never structural in JSON. */
+const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu;
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /**
