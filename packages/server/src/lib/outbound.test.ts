@@ -1,9 +1,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LookupOptions } from 'node:dns';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config.js';
 import {
   addressClass,
+  checkedLookup,
   checkOutboundUrl,
   outboundFetch,
   outboundPolicy,
@@ -171,6 +173,29 @@ describe('checkOutboundUrl (when a URL is saved)', () => {
 
   it('refuses schemes other than http and https', async () => {
     await expect(checkOutboundUrl('ftp://ftp.example.com/t1c.msi', open)).rejects.toThrow(OutboundRefusedError);
+  });
+});
+
+describe('checkedLookup (the sockets\' look-up)', () => {
+  const lookup = (policy: OutboundPolicy, hostname: string, options: LookupOptions) =>
+    new Promise<{ error: Error | null; address: unknown; family?: number }>((resolve) => {
+      checkedLookup(policy)(hostname, options, (error, address, family) => resolve({ error, address, family }));
+    });
+  const both: ResolvedAddress[] = [v4('93.184.215.14'), { address: '2606:2800:21f:cb07:6820:80da:af6b:8b2c', family: 6 }];
+
+  it('hands the socket checked addresses: all of them, or the first of the family asked for', async () => {
+    vi.spyOn(systemResolver, 'resolve').mockResolvedValue(both);
+    const strict = outboundPolicy({ allowPrivate: false });
+    expect(await lookup(strict, 'cdn.example.com', { all: true })).toEqual({ error: null, address: both, family: undefined });
+    expect(await lookup(strict, 'cdn.example.com', {})).toEqual({ error: null, address: '93.184.215.14', family: 4 });
+    expect(await lookup(strict, 'cdn.example.com', { family: 6 })).toEqual({ error: null, address: both[1]!.address, family: 6 });
+  });
+
+  it('fails the connection when any address is refused', async () => {
+    vi.spyOn(systemResolver, 'resolve').mockResolvedValue([...both, v4('169.254.169.254')]);
+    const { error } = await lookup(outboundPolicy({ allowPrivate: false }), 'cdn.example.com', { all: true });
+    expect(error).toBeInstanceOf(OutboundRefusedError);
+    expect(error!.message).toBe('cdn.example.com resolves to 169.254.169.254, a link-local address');
   });
 });
 

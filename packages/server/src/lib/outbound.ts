@@ -285,7 +285,7 @@ export function checkedLookup(policy: OutboundPolicy): LookupFunction {
   return (hostname, options, callback) => {
     resolveChecked(hostname, policy).then(
       (addresses) => {
-        const family = options.family === 4 || options.family === 6 ? options.family : undefined;
+        const family = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : undefined;
         const usable = family ? addresses.filter((a) => a.family === family) : addresses;
         const first = usable[0];
         if (!first) callback(Object.assign(new Error(`${hostname} has no IPv${family} address`), { code: 'ENOTFOUND' }), '', 0);
@@ -310,6 +310,9 @@ function agentFor(policy: OutboundPolicy): Agent {
 }
 
 // ------------------------------------------------------------------------------------ fetch
+
+/** What `outboundFetch` answers: undici's Response (Node's fetch Response, from the npm package). */
+export type OutboundResponse = Response;
 
 export interface OutboundInit {
   method?: string;
