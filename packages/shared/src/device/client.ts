@@ -5,6 +5,7 @@ import { parseErrorEnvelope, readJson, unreachableReason } from '../error-envelo
 import type { ErrorCode } from '../errors.js';
 import type { DeviceStatusSchema } from '../schemas/admin.js';
 import {
+  IDENTIFIER_MAX_LENGTH,
   JwksSchema,
   RegistrationResponseSchema,
   SYNC_LIMITS,
@@ -31,9 +32,23 @@ export class DeviceCallError extends Error {
     readonly status: number,
     readonly code: ErrorCode | 'NETWORK_ERROR' | 'BAD_RESPONSE',
     description: string,
+    /** With a 429 (RATE_LIMITED): how long DS asked to wait before the next attempt (its `Retry-After`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`${code}: ${description}`);
   }
+}
+
+/** True for a 429: DS asks the device to wait, which is not a failure of the device or of DS. */
+export function isRateLimited(error: unknown): error is DeviceCallError {
+  return error instanceof DeviceCallError && (error.status === 429 || error.code === 'RATE_LIMITED');
+}
+
+/** Seconds in a `Retry-After` header (delay-seconds or an HTTP date); 60 when it says nothing usable. */
+function retryAfterSeconds(header: string | null, now: number): number {
+  if (header !== null && /^\d+$/.test(header.trim())) return Number(header.trim());
+  const date = header === null ? Number.NaN : Date.parse(header);
+  return Number.isNaN(date) ? 60 : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
 /** Where a device reaches DS. */
@@ -55,13 +70,15 @@ async function callDs(endpoint: DsEndpoint, path: string, init: RequestInit): Pr
   }
 }
 
-function callError(status: number, body: unknown): DeviceCallError {
+function callError(status: number, body: unknown, retryAfter?: number): DeviceCallError {
   const envelope = parseErrorEnvelope(status, body);
-  return new DeviceCallError(status, envelope.code, envelope.description);
+  return new DeviceCallError(status, envelope.code, envelope.description, retryAfter);
 }
 
-async function failure(response: Response): Promise<DeviceCallError> {
-  return callError(response.status, await readJson(response));
+/** The error of a failed answer; `now` (ms) reads a Retry-After given as a date. */
+async function failure(response: Response, now = Date.now()): Promise<DeviceCallError> {
+  const retryAfter = response.status === 429 ? retryAfterSeconds(response.headers.get('retry-after'), now) : undefined;
+  return callError(response.status, await readJson(response), retryAfter);
 }
 
 /**
@@ -71,8 +88,9 @@ async function failure(response: Response): Promise<DeviceCallError> {
  */
 export async function exchangeInstallationKey(endpoint: DsEndpoint & { installationKey: string }): Promise<string> {
   const response = await callDs(endpoint, '/tokens/installation', { headers: { apikey: endpoint.installationKey, accept: 'application/json' } });
+  if (!response.ok) throw await failure(response);
   const body = await readJson(response);
-  const token = response.ok ? (body as { data?: unknown } | undefined)?.data : undefined;
+  const token = (body as { data?: unknown } | undefined)?.data;
   if (typeof token !== 'string') throw callError(response.status, body);
   return token;
 }
@@ -89,11 +107,19 @@ export function installationTokenVersion(token: string): string | null {
 
 /**
  * What one {@link DeviceClient.syncOnce} came to: DS's answer or the error, and whether the client
- * is stopped now (`reason` says why when this failure stopped it).
+ * is stopped now (`reason` says why when this failure stopped it). A 429 (DS asked the device to
+ * wait: {@link isRateLimited}) is not counted as a failed sync.
  */
 export type SyncOutcome =
   | { ok: true; response: SyncResponse; stopped: boolean }
   | { ok: false; error: unknown; stopped: boolean; reason?: string };
+
+/** A transaction entry DS refused (SyncResponse `rejected`), dropped by the client. */
+export interface RejectedTransaction {
+  transaction: Transaction;
+  /** One of SYNC_REJECTION_CODES (or a newer code this client does not know). */
+  code: string;
+}
 
 export interface DeviceClientOptions extends DsEndpoint {
   /** The installation API key packaged with this T1C build (`ds_ins_...`). */
@@ -111,6 +137,11 @@ export interface DeviceClientOptions extends DsEndpoint {
   onVersionDecision?: (decision: VersionCheckResponse) => void;
   /** Called when the client stops itself (failure limit, version not allowed, device deleted). */
   onStop?: (reason: string) => void;
+  /**
+   * Called with the entries DS refused in a sync (a date it no longer counts, a name with control
+   * characters, the daily limit...). They are dropped: sending them again would only be refused again.
+   */
+  onRejected?: (rejected: RejectedTransaction[]) => void;
   /** Timer functions (tests inject their own). */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -133,6 +164,8 @@ export class DeviceClient {
   private userAgents = new Set<string>();
   private status: DeviceStatus = 'ACTIVE';
   private consecutiveFailures = 0;
+  /** No request before this time (ms, by the client's clock): a 429's Retry-After. */
+  private notBefore = 0;
   private timer: unknown;
   private stopped = false;
   private readonly store: DeviceStore;
@@ -189,10 +222,19 @@ export class DeviceClient {
 
   // ------------------------------------------------------------ what the device does
 
-  /** Counts transactions for the next sync. */
+  /**
+   * Counts transactions for the next sync. Throws a RangeError for what no sync could carry (a
+   * name that is empty or longer than 128 characters, a count that is not a whole number of 0 or
+   * more): DS would refuse the whole sync, again at every retry.
+   */
   recordTransaction(t: { label: string; module: string; useCase: string; count?: number; date?: Date }): void {
+    for (const [field, name] of [['label', t.label], ['module', t.module], ['useCase', t.useCase]] as const) {
+      if (name.length < 1 || name.length > IDENTIFIER_MAX_LENGTH) throw new RangeError(`${field} must be 1 to ${IDENTIFIER_MAX_LENGTH} characters`);
+    }
+    const count = t.count ?? 1;
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError('count must be a whole number of 0 or more');
     const key = [t.label, t.module, t.useCase, dayOf(t.date ?? this.clock.now())].join('\t');
-    this.state.counters[key] = (this.state.counters[key] ?? 0) + (t.count ?? 1);
+    this.state.counters[key] = (this.state.counters[key] ?? 0) + count;
     this.labels.add(t.label);
   }
 
@@ -208,19 +250,49 @@ export class DeviceClient {
 
   // ------------------------------------------------------------ protocol
 
+  /** Milliseconds until DS accepts a request from this device again (a 429's Retry-After); 0 when it does now. */
+  get retryDelayMs(): number {
+    return Math.max(0, this.notBefore - this.clock.now().getTime());
+  }
+
+  /**
+   * Honours a 429: until its Retry-After has passed, no request is sent (this throws the same
+   * RATE_LIMITED error locally); a 429 answer starts such a wait.
+   */
+  private async rateLimited<T>(request: () => Promise<T>): Promise<T> {
+    const wait = this.retryDelayMs;
+    if (wait > 0) throw new DeviceCallError(429, 'RATE_LIMITED', `DS asked this device to wait; retry in ${Math.ceil(wait / 1000)} s`, Math.ceil(wait / 1000));
+    try {
+      return await request();
+    } catch (error) {
+      if (isRateLimited(error)) this.notBefore = this.clock.now().getTime() + (error.retryAfterSeconds ?? 60) * 1000;
+      throw error;
+    }
+  }
+
   private call(path: string, init: RequestInit): Promise<Response> {
     return callDs(this.options, path, init);
   }
 
   /** Exchanges the installation key for a short-lived registration token. */
   installationToken(): Promise<string> {
-    return exchangeInstallationKey(this.options);
+    return this.rateLimited(() => exchangeInstallationKey(this.options));
   }
 
   /** Registers once; later calls do nothing. Registering the same certificate again gives the same id. */
   async register(): Promise<string> {
     if (this.state.deviceId) return this.state.deviceId;
     const token = await this.installationToken();
+    const data = await this.rateLimited(() => this.registerWith(token));
+    this.state.deviceId = data.id;
+    this.state.dsJwks = data.jwks;
+    this.state.syncIntervalSeconds = data.syncIntervalSeconds;
+    this.state.syncFailureLimit = data.syncFailureLimit;
+    await this.store.save(this.state);
+    return data.id;
+  }
+
+  private async registerWith(token: string) {
     const response = await this.call('/devices', {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -231,14 +303,8 @@ export class DeviceClient {
         ...(this.options.hostname ? { hostname: this.options.hostname } : {}),
       }),
     });
-    if (!response.ok) throw await failure(response);
-    const data = RegistrationResponseSchema.parse(((await response.json()) as { data: unknown }).data);
-    this.state.deviceId = data.id;
-    this.state.dsJwks = data.jwks;
-    this.state.syncIntervalSeconds = data.syncIntervalSeconds;
-    this.state.syncFailureLimit = data.syncFailureLimit;
-    await this.store.save(this.state);
-    return data.id;
+    if (!response.ok) throw await failure(response, this.clock.now().getTime());
+    return RegistrationResponseSchema.parse(((await response.json()) as { data: unknown }).data);
   }
 
   private dsKey(use: 'sig' | 'enc', kid?: string): JWK | undefined {
@@ -259,15 +325,19 @@ export class DeviceClient {
   /** Fetches the public JWKS (when an answer is signed by a key this device does not know yet). */
   async refreshJwks(): Promise<Jwks> {
     const response = await this.call('/.well-known/jwks.json', {});
-    if (!response.ok) throw await failure(response);
+    if (!response.ok) throw await failure(response, this.clock.now().getTime());
     const jwks = JwksSchema.parse(await response.json());
     this.state.dsJwks = jwks;
     await this.store.save(this.state);
     return jwks;
   }
 
-  /** Sends one signed-and-encrypted message and opens the answer. */
-  async send<T>(path: string, payload: object, schema: z.ZodType<T>, jti: string = crypto.randomUUID()): Promise<T> {
+  /** Sends one signed-and-encrypted message and opens the answer; honours a 429's Retry-After. */
+  send<T>(path: string, payload: object, schema: z.ZodType<T>, jti: string = crypto.randomUUID()): Promise<T> {
+    return this.rateLimited(() => this.sendNow(path, payload, schema, jti));
+  }
+
+  private async sendNow<T>(path: string, payload: object, schema: z.ZodType<T>, jti: string): Promise<T> {
     const deviceId = this.state.deviceId;
     if (!deviceId) throw new Error('register the device first');
     if (!this.dsKey('enc')) await this.refreshJwks();
@@ -290,7 +360,7 @@ export class DeviceClient {
       headers: { 'content-type': 'application/jose', accept: 'application/jose' },
       body,
     });
-    if (!response.ok) throw await failure(response);
+    if (!response.ok) throw await failure(response, this.clock.now().getTime());
     const answer = await response.text();
     let refreshed = false;
     const verificationKey = async (header: ProtectedHeaderParameters) => {
@@ -325,17 +395,22 @@ export class DeviceClient {
   /**
    * One sync: sends config digests, state, and the transactions counted since the last
    * acknowledged sync (under a stable jti, so a retry after a lost answer counts nothing twice);
-   * applies the configs DS answers with.
+   * applies the configs DS answers with. The entries DS refused (`rejected`) are dropped with the
+   * rest of the batch and passed to `onRejected`: they are never sent again.
    */
   async sync(): Promise<SyncResponse> {
     if (!this.state.pending) {
       const entries = Object.entries(this.state.counters).filter(([, n]) => n > 0);
       const batch = entries.slice(0, SYNC_LIMITS.transactions);
-      const transactions: Transaction[] = batch.map(([key, counter]) => {
+      // One entry carries at most SYNC_LIMITS.counter; the rest of a larger count waits for the next batch.
+      const transactions: Transaction[] = batch.map(([key, n]) => {
         const [label = '', module = '', useCase = '', txDate = ''] = key.split('\t');
-        return { label, module, useCase, counter, txDate };
+        return { label, module, useCase, counter: Math.min(n, SYNC_LIMITS.counter), txDate };
       });
-      for (const [key] of batch) delete this.state.counters[key];
+      for (const [key, n] of batch) {
+        if (n > SYNC_LIMITS.counter) this.state.counters[key] = n - SYNC_LIMITS.counter;
+        else delete this.state.counters[key];
+      }
       this.state.pending = { jti: crypto.randomUUID(), transactions };
       // The batch is saved before it is sent: a crash now resends it under the same jti.
       await this.store.save(this.state);
@@ -365,6 +440,11 @@ export class DeviceClient {
     this.labels.clear();
     this.userAgents.clear();
     await this.store.save(this.state);
+    const rejected = (response.rejected ?? []).flatMap((r) => {
+      const transaction = pending.transactions[r.index];
+      return transaction ? [{ transaction, code: r.code }] : [];
+    });
+    if (rejected.length > 0) this.options.onRejected?.(rejected);
     return response;
   }
 
@@ -381,10 +461,11 @@ export class DeviceClient {
     if (!this.stopped) this.schedule();
   }
 
+  /** The next sync after the interval, or after a 429's Retry-After when that is later. */
   private schedule(): void {
     if (this.stopped) return;
     const setTimer = this.options.setTimer ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
-    this.timer = setTimer(() => void this.tick(), this.syncIntervalSeconds * 1000);
+    this.timer = setTimer(() => void this.tick(), Math.max(this.syncIntervalSeconds * 1000, this.retryDelayMs));
   }
 
   /** One scheduled sync ({@link syncOnce}), then the next one is scheduled; exposed for tests that drive time themselves. */
@@ -401,8 +482,10 @@ export class DeviceClient {
   /**
    * One step of the sync loop without scheduling the next: syncs, and counts a failure the way
    * the loop does (API.md section 3): the client stops itself when DS no longer knows the device
-   * or after `syncFailureLimit` failed syncs in a row. Never rejects with a sync error: it is in
-   * the outcome. Rejects only when called on a stopped client, which sends nothing.
+   * or after `syncFailureLimit` failed syncs in a row. A 429 is not a failure: DS asked the device
+   * to wait (nothing is sent until its Retry-After has passed: {@link retryDelayMs}). Never
+   * rejects with a sync error: it is in the outcome. Rejects only when called on a stopped
+   * client, which sends nothing.
    */
   async syncOnce(): Promise<SyncOutcome> {
     if (this.stopped) throw new Error('the device client has stopped; start it again before syncing');
@@ -411,6 +494,7 @@ export class DeviceClient {
       this.consecutiveFailures = 0;
       return { ok: true, response, stopped: this.stopped };
     } catch (error) {
+      if (isRateLimited(error)) return { ok: false, error, stopped: this.stopped };
       this.consecutiveFailures += 1;
       const reason = this.stopsAfter(error);
       if (reason !== undefined && !this.stopped) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OS_JSON_VALUES } from '../os.js';
-import { DaySchema, SemverSchema, TimestampSchema } from './common.js';
+import { SemverSchema, TimestampSchema } from './common.js';
 import { DEVICE_STATUSES, EffectiveContextConfigSchema, SslKeystoreConfigSchema } from './admin.js';
 
 /** What applications and devices learn about a version (API.md section 2). */
@@ -59,17 +59,66 @@ export const VersionCheckResponseSchema = z.object({
 });
 export type VersionCheckResponse = z.infer<typeof VersionCheckResponseSchema>;
 
-/** Limits on one sync, so one message cannot make unbounded work. */
+/**
+ * Limits on one sync, so one message cannot make unbounded work. A message beyond them (or with
+ * fields of the wrong type or length) is refused whole with a 4xx; what is wrong with one
+ * transaction entry only is refused for that entry ({@link SYNC_REJECTION_CODES}).
+ */
 export const SYNC_LIMITS = { transactions: 1000, labels: 100, userAgents: 50, counter: 1_000_000 } as const;
 
-const Identifier = z.string().min(1).max(128);
+/** The longest label, module or use case a device may name. */
+export const IDENTIFIER_MAX_LENGTH = 128;
+
+/** Labels, modules and use cases as devices name them: 1 to 128 characters (what else they must be is checked per entry). */
+const Identifier = z.string().min(1).max(IDENTIFIER_MAX_LENGTH);
+
+/**
+ * Characters DS refuses in the labels, modules and use cases devices report: the C0 and C1
+ * controls and DEL (NUL among them), and the line and paragraph separators and bidirectional
+ * overrides and isolates, which make a name print as something else. They have no place in a
+ * name and they break what is built from names (keys, CSV, terminals).
+ */
+export const IDENTIFIER_CONTROL_CHARACTERS = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+/** True when a device-reported name contains a character DS refuses ({@link IDENTIFIER_CONTROL_CHARACTERS}). */
+export const hasControlCharacters = (name: string): boolean => IDENTIFIER_CONTROL_CHARACTERS.test(name);
+
+/**
+ * Why DS refused one transaction entry of a sync (`SyncResponse.rejected[].code`), a closed set.
+ * The rest of the sync is counted; the device drops refused entries and never sends them again
+ * (sending one again would be refused again). A client must treat a code it does not know (from
+ * a newer DS) the same way.
+ */
+export const SYNC_REJECTION_CODES = {
+  /** `txDate` is not a calendar day `YYYY-MM-DD` (`2026-02-31`, `2026-2-3`). */
+  NOT_A_DATE: 'txDate is not a calendar day YYYY-MM-DD',
+  /** `txDate` is after today (UTC, by DS's clock, allowing the protocol's clock skew). */
+  DATE_IN_FUTURE: 'txDate is after today',
+  /**
+   * `txDate` is before the first day DS still counts: the current month and the closed months
+   * before it that DS is configured to accept (`DS_LATE_TRANSACTION_MONTHS`, default 2); months
+   * before them may have been invoiced.
+   */
+  DATE_TOO_OLD: 'txDate is before the months DS still counts',
+  /** `label`, `module` or `useCase` contains a control character ({@link IDENTIFIER_CONTROL_CHARACTERS}). */
+  CONTROL_CHARACTERS: 'label, module or useCase contains a control character',
+  /**
+   * Counting the entry would take the device over its daily limit for that day
+   * (`DS_DEVICE_DAILY_TRANSACTION_LIMIT`, across all its syncs and labels). Operators see which
+   * devices reached it.
+   */
+  DAILY_LIMIT: "the device's daily transaction limit for that day is reached",
+} as const;
+export type SyncRejectionCode = keyof typeof SYNC_REJECTION_CODES;
+export const syncRejectionCodes = Object.keys(SYNC_REJECTION_CODES) as [SyncRejectionCode, ...SyncRejectionCode[]];
 
 export const TransactionSchema = z.strictObject({
   label: Identifier,
   module: Identifier,
   useCase: Identifier,
   counter: z.number().int().min(0).max(SYNC_LIMITS.counter),
-  txDate: DaySchema,
+  /** A day `YYYY-MM-DD`; whether it is a real day DS still counts is checked per entry. */
+  txDate: z.string().max(32),
   tag: z.string().max(128).optional(),
 });
 export type Transaction = z.infer<typeof TransactionSchema>;
@@ -78,11 +127,20 @@ export const SyncRequestSchema = z.strictObject({
   version: SemverSchema,
   status: z.enum(DEVICE_STATUSES),
   digests: z.strictObject({ contextConfig: z.string().max(128).nullable(), sslKeystoreConfig: z.string().max(128).nullable() }),
+  /** Labels the device served; names with control characters are ignored. */
   labels: z.array(Identifier).max(SYNC_LIMITS.labels),
   userAgents: z.array(z.string().max(1024)).max(SYNC_LIMITS.userAgents),
   transactions: z.array(TransactionSchema).max(SYNC_LIMITS.transactions),
 });
 export type SyncRequest = z.infer<typeof SyncRequestSchema>;
+
+/**
+ * One refused transaction entry: its index in the request's `transactions` and why. `code` is one
+ * of {@link SYNC_REJECTION_CODES}; read as any string, so a device keeps working when a newer DS
+ * adds a code.
+ */
+export const SyncRejectionSchema = z.object({ index: z.number().int().min(0), code: z.string().max(64) });
+export type SyncRejection = z.infer<typeof SyncRejectionSchema>;
 
 export const SyncResponseSchema = z.object({
   digests: z.object({ contextConfig: z.string(), sslKeystoreConfig: z.string().nullable() }),
@@ -91,7 +149,10 @@ export const SyncResponseSchema = z.object({
   syncIntervalSeconds: z.number().int(),
   syncFailureLimit: z.number().int(),
   jwks: JwksSchema.optional(),
+  /** How many of the request's transaction entries were counted (the others are in `rejected`). */
   accepted: z.object({ transactions: z.number().int() }),
+  /** The entries refused, by index, in index order; present only when there are some (additive: older devices ignore it). */
+  rejected: z.array(SyncRejectionSchema).optional(),
 });
 export type SyncResponse = z.infer<typeof SyncResponseSchema>;
 
@@ -128,6 +189,8 @@ export const DeviceSchema = z.object({
   certificateSha256: z.string(),
   registeredAt: TimestampSchema,
   lastSyncAt: TimestampSchema.nullable(),
+  /** When a sync of this device last had transactions refused by the per-device daily limit; null: never. */
+  dailyLimitReachedAt: TimestampSchema.nullable().optional(),
   labels: z.array(z.string()),
   /** Only on a single device. */
   userAgents: z
