@@ -40,6 +40,21 @@ export const ServerConfigSchema = z.object({
   corsOrigins: z.string().default('*'),
   /** How long processed device messages are kept to answer retries. */
   messageRetentionSeconds: z.coerce.number().int().min(600).default(7 * 86400),
+  /**
+   * Closed months before the current one whose transactions devices may still report (a device
+   * that was offline); entries dated earlier are refused one by one (DATE_TOO_OLD), so a month
+   * invoiced since never changes.
+   */
+  lateTransactionMonths: z.coerce.number().int().min(0).max(24).default(2),
+  /**
+   * Transactions one device may report for one day, across all its syncs and labels; entries
+   * beyond it are refused one by one (DAILY_LIMIT) and the device is flagged for operators.
+   */
+  deviceDailyTransactionLimit: z.coerce.number().int().min(1).max(1_000_000_000).default(10_000),
+  /** Messages (version checks and syncs) one device may send per minute; more are answered 429 with Retry-After. */
+  deviceMessagesPerMinute: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** Device registrations per client address per hour; more are answered 429 with Retry-After. 0: no limit. */
+  registrationsPerAddressPerHour: z.coerce.number().int().min(0).max(1_000_000).default(300),
   /** Archived months of label counters older than this many months are deleted; 0 keeps them forever. */
   counterRetentionMonths: z.coerce.number().int().min(0).max(1200).default(0),
   /** Download events older than this many days are deleted; 0 keeps them forever. */
@@ -93,6 +108,10 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_INSTALLATION_TOKEN_TTL_SECONDS: 'installationTokenTtlSeconds',
   DS_CORS_ORIGINS: 'corsOrigins',
   DS_MESSAGE_RETENTION_SECONDS: 'messageRetentionSeconds',
+  DS_LATE_TRANSACTION_MONTHS: 'lateTransactionMonths',
+  DS_DEVICE_DAILY_TRANSACTION_LIMIT: 'deviceDailyTransactionLimit',
+  DS_DEVICE_MESSAGES_PER_MINUTE: 'deviceMessagesPerMinute',
+  DS_REGISTRATIONS_PER_ADDRESS_PER_HOUR: 'registrationsPerAddressPerHour',
   DS_COUNTER_RETENTION_MONTHS: 'counterRetentionMonths',
   DS_DOWNLOAD_RETENTION_DAYS: 'downloadRetentionDays',
   DS_WORKERS: 'workers',

@@ -511,15 +511,15 @@ describe('device and download reports', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       return res.body.data;
     };
-    expect(await get('')).toEqual([{ devices: 3, active24h: 1, active7d: 2, active30d: 2, stopped: 2, notAllowed: 3 }]);
+    expect(await get('')).toEqual([{ devices: 3, active24h: 1, active7d: 2, active30d: 2, stopped: 2, notAllowed: 3, dailyLimited: 0 }]);
     expect(await get('by=os')).toEqual([
-      { key: 'Windows', devices: 2, active24h: 1, active7d: 1, active30d: 1, stopped: 1, notAllowed: 2 },
-      { key: 'Linux', devices: 1, active24h: 0, active7d: 1, active30d: 1, stopped: 1, notAllowed: 1 },
+      { key: 'Windows', devices: 2, active24h: 1, active7d: 1, active30d: 1, stopped: 1, notAllowed: 2, dailyLimited: 0 },
+      { key: 'Linux', devices: 1, active24h: 0, active7d: 1, active30d: 1, stopped: 1, notAllowed: 1, dailyLimited: 0 },
     ]);
     expect(await get('by=browser')).toEqual([
-      { key: 'Firefox', devices: 2, active24h: 1, active7d: 2, active30d: 2, stopped: 1, notAllowed: 2 },
-      { key: 'Chrome', devices: 1, active24h: 1, active7d: 1, active30d: 1, stopped: 0, notAllowed: 1 },
-      { key: null, devices: 1, active24h: 0, active7d: 0, active30d: 0, stopped: 1, notAllowed: 1 },
+      { key: 'Firefox', devices: 2, active24h: 1, active7d: 2, active30d: 2, stopped: 1, notAllowed: 2, dailyLimited: 0 },
+      { key: 'Chrome', devices: 1, active24h: 1, active7d: 1, active30d: 1, stopped: 0, notAllowed: 1, dailyLimited: 0 },
+      { key: null, devices: 1, active24h: 0, active7d: 0, active30d: 0, stopped: 1, notAllowed: 1, dailyLimited: 0 },
     ]);
     expect((await get('by=label')).map((r: { key: string | null; devices: number }) => [r.key, r.devices])).toEqual([
       ['acme-web', 2],
@@ -577,8 +577,18 @@ describe('device and download reports', () => {
         { label: 'acme-web', module: 'm', useCase: 'u', month: '2026-01', counter: 2 },
       ])
       .execute();
-    expect(await applyRetention(ctx.app.services)).toEqual({ archivedRows: 1, downloadEvents: 1 });
+    // Per-device daily totals of days DS no longer accepts transactions for (before February, with
+    // the default two closed months) go whatever the retention settings say: the daily limit never needs them again.
+    await db
+      .insertInto('deviceDailyTotals')
+      .values([
+        { deviceId: 'd1', day: '2026-01-31', counter: 5 },
+        { deviceId: 'd1', day: '2026-02-01', counter: 6 },
+      ])
+      .execute();
+    expect(await applyRetention(ctx.app.services)).toEqual({ archivedRows: 1, downloadEvents: 1, deviceDailyTotals: 1 });
     expect((await db.selectFrom('labelMonthlyCounters').select('month').execute()).map((r) => r.month)).toEqual(['2026-01']);
-    expect(await applyRetention(ctx.app.services)).toEqual({ archivedRows: 0, downloadEvents: 0 });
+    expect((await db.selectFrom('deviceDailyTotals').select('day').execute()).map((r) => r.day)).toEqual(['2026-02-01']);
+    expect(await applyRetention(ctx.app.services)).toEqual({ archivedRows: 0, downloadEvents: 0, deviceDailyTotals: 0 });
   });
 });

@@ -1,17 +1,31 @@
 import type { Services } from '../context.js';
-import { addDays, addMonths, dayOf, monthOf } from '../lib/months.js';
+import { addDays, addMonths, dayOf, firstDay, monthOf } from '../lib/months.js';
 
 const BATCH = 10_000;
 
 /**
  * Deletes archived label months and download events past their configured retention (0 keeps
- * them forever), in batches so no transaction holds the write lock for long.
+ * them forever), and the per-device daily totals of days DS no longer accepts transactions for
+ * (the daily limit never needs them again), in batches so no transaction holds the write lock for long.
  */
-export async function applyRetention(services: Services): Promise<{ archivedRows: number; downloadEvents: number }> {
+export async function applyRetention(services: Services): Promise<{ archivedRows: number; downloadEvents: number; deviceDailyTotals: number }> {
   const { db, config, clock } = services;
   const now = clock.now();
   let archivedRows = 0;
   let downloadEvents = 0;
+  let deviceDailyTotals = 0;
+  const acceptedFrom = firstDay(addMonths(monthOf(now), -config.lateTransactionMonths));
+  for (;;) {
+    const result = await db
+      .deleteFrom('deviceDailyTotals')
+      .where((eb) =>
+        eb(eb.refTuple('deviceId', 'day'), 'in', eb.selectFrom('deviceDailyTotals').select(['deviceId', 'day']).where('day', '<', acceptedFrom).limit(BATCH) as never),
+      )
+      .executeTakeFirst();
+    const n = Number(result.numDeletedRows);
+    deviceDailyTotals += n;
+    if (n < BATCH) break;
+  }
   if (config.counterRetentionMonths > 0) {
     // Months before this one are deleted; the current month always stays.
     const keepFrom = addMonths(monthOf(now), -config.counterRetentionMonths);
@@ -33,5 +47,5 @@ export async function applyRetention(services: Services): Promise<{ archivedRows
       if (n < BATCH) break;
     }
   }
-  return { archivedRows, downloadEvents };
+  return { archivedRows, downloadEvents, deviceDailyTotals };
 }

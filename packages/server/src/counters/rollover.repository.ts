@@ -12,10 +12,14 @@ interface Archive {
   key: readonly string[];
 }
 
-/** Per (label, module, use case): the rows the reports split by module or use case read. */
-export const DETAIL: Archive = { daily: 'labelDailyCounters', monthly: 'labelMonthlyCounters', key: ['label', 'module', 'useCase'] };
-/** Per label: the rows every other report reads. */
-export const TOTALS: Archive = { daily: 'labelDailyTotals', monthly: 'labelMonthlyTotals', key: ['label'] };
+/**
+ * Per (organization, label, module, use case): the rows the reports split by module or use case
+ * read. The organization the rows were counted for is part of the key, so a month is archived
+ * to the organization its days were counted for.
+ */
+export const DETAIL: Archive = { daily: 'labelDailyCounters', monthly: 'labelMonthlyCounters', key: ['organizationId', 'label', 'module', 'useCase'] };
+/** Per (organization, label): the rows every other report reads. */
+export const TOTALS: Archive = { daily: 'labelDailyTotals', monthly: 'labelMonthlyTotals', key: ['organizationId', 'label'] };
 
 /** A position in the primary-key order of a daily table: its key columns, then the day. */
 export type DailyKey = string[];

@@ -65,7 +65,7 @@ export class CounterScheduler {
       try {
         const removed = await applyRetention(services);
         this.lastRetention = now;
-        if (removed.archivedRows + removed.downloadEvents > 0) services.logger.info('retention applied', removed);
+        if (removed.archivedRows + removed.downloadEvents + removed.deviceDailyTotals > 0) services.logger.info('retention applied', removed);
       } finally {
         await releaseLease(services.db, RETENTION_JOB, services.instanceId);
       }

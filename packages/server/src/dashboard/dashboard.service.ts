@@ -47,7 +47,7 @@ export interface Overview {
 
 const sum = <T>(rows: readonly T[], value: (row: T) => number) => rows.reduce((total, row) => total + value(row), 0);
 
-const EMPTY_DEVICES: DeviceReportRow = { devices: 0, active24h: 0, active30d: 0, active7d: 0, stopped: 0, notAllowed: 0 };
+const EMPTY_DEVICES: DeviceReportRow = { devices: 0, active24h: 0, active30d: 0, active7d: 0, stopped: 0, notAllowed: 0, dailyLimited: 0 };
 
 function devicesBy(services: Services, principal: Principal, by: DeviceDimension | undefined, organization: string | undefined) {
   return devicesReport(services, principal, DeviceReportQuerySchema.parse({ ...(by ? { by } : {}), ...(organization ? { organization } : {}) }));

@@ -2,7 +2,8 @@ import type { Insertable } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, TEST_DIALECT, type TestContext } from '../test/harness.js';
 import type { DatabaseHandle } from './database.js';
-import { kyselySyncStore, rawSqliteSyncStore, type MessageRecord, type SyncStore, type SyncWrite } from './sync-store.js';
+import { deviceMessageWindow } from '../lib/rate-limit.js';
+import { kyselySyncStore, rawSqliteSyncStore, type DeviceReport, type DeviceUsage, type MessageRecord, type MessageWrites, type SyncStore, type SyncWrite } from './sync-store.js';
 import type { DeviceTable } from './types.js';
 
 // The contract of the device message store, run on both implementations: the raw SQLite one
@@ -22,6 +23,9 @@ const OTHER = '22222222-2222-4222-8222-222222222222';
 const T0 = '2026-03-01T09:00:00.000Z';
 const T1 = '2026-03-15T10:00:00.000Z';
 const T2 = '2026-03-16T08:00:00.000Z';
+/** The organization label `acme` belongs to; `ghost` is a label DS does not know. */
+const ACME = 'a0000000-0000-4000-8000-00000000000a';
+const GLOBEX = 'b0000000-0000-4000-8000-00000000000b';
 
 /** A devices row with every column set, each to a value no other column has. */
 const fullDevice = (id: string): Insertable<DeviceTable> => ({
@@ -40,6 +44,9 @@ const fullDevice = (id: string): Insertable<DeviceTable> => ({
   lastSyncAt: '2026-03-02T09:00:00.000Z',
   updatedAt: '2026-03-03T09:00:00.000Z',
   jwksVersion: 'jwks-1',
+  dailyLimitReachedAt: null,
+  messageWindow: '2026-03-02T09:00:00.000Z',
+  messageCount: 3,
 });
 
 const message = (overrides: Partial<MessageRecord> = {}): MessageRecord => ({
@@ -51,6 +58,17 @@ const message = (overrides: Partial<MessageRecord> = {}): MessageRecord => ({
   ...overrides,
 });
 
+/** Records `m` with fixed writes (decided without looking at the device's totals), and with a sync's device report. */
+const record = (store: SyncStore, m: MessageRecord, writes?: MessageWrites, device?: DeviceReport) => {
+  const { response, ...rest } = m;
+  return store.recordMessage({
+    ...rest,
+    window: deviceMessageWindow(new Date(m.receivedAt)),
+    ...(device ? { device } : {}),
+    decide: () => ({ response, ...(writes ? { writes } : {}) }),
+  });
+};
+
 const ua = (uaHash: string, browserMajor: string) => ({
   uaHash,
   userAgent: `Mozilla/5.0 Firefox/${browserMajor}.0`,
@@ -61,9 +79,6 @@ const ua = (uaHash: string, browserMajor: string) => ({
 });
 
 const emptySync: SyncWrite = {
-  status: 'ACTIVE',
-  version: '3.8.1',
-  jwksVersion: 'jwks-1',
   labels: [],
   userAgents: [],
   userAgentLimit: 20,
@@ -72,34 +87,45 @@ const emptySync: SyncWrite = {
   monthlyCounters: [],
   dailyTotals: [],
   monthlyTotals: [],
+  deviceDailyTotals: [],
+  dailyLimitReached: false,
 };
 
-/** At T1: every table, User-Agents over the limit, and a per-device counter left from February. */
+/**
+ * At T1: every table, User-Agents over the limit, a per-device counter left from February, and a
+ * label DS does not know (`ghost`), whose rows are unattributed.
+ */
+const report1: DeviceReport = { status: 'UPDATABLE', version: '3.9.0', jwksVersion: 'jwks-2' };
 const sync1: SyncWrite = {
-  status: 'UPDATABLE',
-  version: '3.9.0',
-  jwksVersion: 'jwks-2',
   labels: ['acme', 'beta'],
   userAgents: [ua('h1', '131'), ua('h2', '132'), ua('h3', '133')],
   userAgentLimit: 2,
   deviceCounters: [
     { label: 'acme', module: 'beid', useCase: 'sign', month: '2026-03', counter: 2 },
     { label: 'acme', module: 'beid', useCase: 'old', month: '2026-03', counter: 1 },
+    { label: 'ghost', module: 'beid', useCase: 'sign', month: '2026-03', counter: 8 },
   ],
   dailyCounters: [
     { label: 'acme', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 2 },
     { label: 'acme', module: 'beid', useCase: 'old', day: '2026-03-15', counter: 1 },
+    { label: 'ghost', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 8 },
   ],
   monthlyCounters: [{ label: 'acme', module: 'beid', useCase: 'sign', month: '2026-02', counter: 5 }],
-  dailyTotals: [{ label: 'acme', day: '2026-03-15', counter: 3 }],
+  dailyTotals: [
+    { label: 'acme', day: '2026-03-15', counter: 3 },
+    { label: 'ghost', day: '2026-03-15', counter: 8 },
+  ],
   monthlyTotals: [{ label: 'acme', month: '2026-02', counter: 5 }],
+  deviceDailyTotals: [
+    { day: '2026-02-20', counter: 5 },
+    { day: '2026-03-15', counter: 11 },
+  ],
+  dailyLimitReached: false,
 };
 
 /** At T2: adds to every counter row sync1 wrote, sees a label and a User-Agent again. */
+const report2: DeviceReport = { status: 'ACTIVE', version: '3.9.0', jwksVersion: 'jwks-2' };
 const sync2: SyncWrite = {
-  status: 'ACTIVE',
-  version: '3.9.0',
-  jwksVersion: 'jwks-2',
   labels: ['acme'],
   userAgents: [ua('h1', '131'), ua('h0', '130')],
   userAgentLimit: 2,
@@ -114,6 +140,11 @@ const sync2: SyncWrite = {
     { label: 'acme', day: '2026-03-16', counter: 3 },
   ],
   monthlyTotals: [{ label: 'acme', month: '2026-02', counter: 1 }],
+  deviceDailyTotals: [
+    { day: '2026-02-20', counter: 1 },
+    { day: '2026-03-16', counter: 3 },
+  ],
+  dailyLimitReached: true,
 };
 
 describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
@@ -123,15 +154,26 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
   beforeEach(async () => {
     ctx = await createTestContext();
     store = makeStore(ctx.database);
-    await ctx.database.db.insertInto('devices').values([fullDevice(DEVICE), fullDevice(OTHER)]).execute();
-    // A per-device counter from a month that has ended (not rolled over yet), and another device's.
-    await ctx.database.db
-      .insertInto('deviceCounters')
+    const db = ctx.database.db;
+    await db
+      .insertInto('organizations')
       .values([
-        { deviceId: DEVICE, label: 'acme', module: 'beid', useCase: 'old', month: '2026-02', counter: 9, updatedAt: '2026-02-28T12:00:00.000Z' },
-        { deviceId: OTHER, label: 'acme', module: 'beid', useCase: 'sign', month: '2026-03', counter: 4, updatedAt: T0 },
+        { id: ACME, name: 'acme', description: null, createdAt: T0, updatedAt: T0 },
+        { id: GLOBEX, name: 'globex', description: null, createdAt: T0, updatedAt: T0 },
       ])
       .execute();
+    await db.insertInto('labels').values({ id: crypto.randomUUID(), name: 'acme', organizationId: ACME, description: null, createdAt: T0, updatedAt: T0 }).execute();
+    await db.insertInto('devices').values([fullDevice(DEVICE), fullDevice(OTHER)]).execute();
+    // A per-device counter from a month that has ended (not rolled over yet), and another device's.
+    await db
+      .insertInto('deviceCounters')
+      .values([
+        { deviceId: DEVICE, organizationId: ACME, label: 'acme', module: 'beid', useCase: 'old', month: '2026-02', counter: 9, updatedAt: '2026-02-28T12:00:00.000Z' },
+        { deviceId: OTHER, organizationId: ACME, label: 'acme', module: 'beid', useCase: 'sign', month: '2026-03', counter: 4, updatedAt: T0 },
+      ])
+      .execute();
+    // The other device's totals, which no decision about DEVICE may see.
+    await db.insertInto('deviceDailyTotals').values({ deviceId: OTHER, day: '2026-03-15', counter: 40 }).execute();
   });
   afterEach(async () => ctx.close());
 
@@ -140,11 +182,20 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
     devices: await db().selectFrom('devices').selectAll().orderBy('id').execute(),
     deviceLabels: await db().selectFrom('deviceLabels').selectAll().orderBy('deviceId').orderBy('label').execute(),
     deviceUserAgents: await db().selectFrom('deviceUserAgents').selectAll().orderBy('deviceId').orderBy('uaHash').execute(),
-    deviceCounters: await db().selectFrom('deviceCounters').selectAll().orderBy('deviceId').orderBy('label').orderBy('module').orderBy('useCase').execute(),
-    labelDailyCounters: await db().selectFrom('labelDailyCounters').selectAll().orderBy('label').orderBy('module').orderBy('useCase').orderBy('day').execute(),
-    labelMonthlyCounters: await db().selectFrom('labelMonthlyCounters').selectAll().orderBy('label').orderBy('module').orderBy('useCase').orderBy('month').execute(),
-    labelDailyTotals: await db().selectFrom('labelDailyTotals').selectAll().orderBy('label').orderBy('day').execute(),
-    labelMonthlyTotals: await db().selectFrom('labelMonthlyTotals').selectAll().orderBy('label').orderBy('month').execute(),
+    deviceCounters: await db()
+      .selectFrom('deviceCounters')
+      .selectAll()
+      .orderBy('deviceId')
+      .orderBy('label')
+      .orderBy('organizationId')
+      .orderBy('module')
+      .orderBy('useCase')
+      .execute(),
+    labelDailyCounters: await db().selectFrom('labelDailyCounters').selectAll().orderBy('label').orderBy('organizationId').orderBy('module').orderBy('useCase').orderBy('day').execute(),
+    labelMonthlyCounters: await db().selectFrom('labelMonthlyCounters').selectAll().orderBy('label').orderBy('organizationId').orderBy('module').orderBy('useCase').orderBy('month').execute(),
+    labelDailyTotals: await db().selectFrom('labelDailyTotals').selectAll().orderBy('label').orderBy('organizationId').orderBy('day').execute(),
+    labelMonthlyTotals: await db().selectFrom('labelMonthlyTotals').selectAll().orderBy('label').orderBy('organizationId').orderBy('month').execute(),
+    deviceDailyTotals: await db().selectFrom('deviceDailyTotals').selectAll().orderBy('deviceId').orderBy('day').execute(),
     deviceMessages: await db().selectFrom('deviceMessages').selectAll().orderBy('deviceId').orderBy('jti').execute(),
   });
 
@@ -156,7 +207,11 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
     });
 
     it('answers null columns as null', async () => {
-      await db().updateTable('devices').set({ osName: null, osVersion: null, osArch: null, hostname: null, lastSyncAt: null, jwksVersion: null }).where('id', '=', OTHER).execute();
+      await db()
+        .updateTable('devices')
+        .set({ osName: null, osVersion: null, osArch: null, hostname: null, lastSyncAt: null, jwksVersion: null, messageWindow: null, dailyLimitReachedAt: null })
+        .where('id', '=', OTHER)
+        .execute();
       const expected = await db().selectFrom('devices').selectAll().where('id', '=', OTHER).executeTakeFirstOrThrow();
       expect(expected.hostname).toBeNull();
       expect(await store.findDevice(OTHER)).toStrictEqual(expected);
@@ -170,12 +225,12 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
   describe('recordMessage and findStoredResponse', () => {
     it('stores a message once per device and jti; the first one stays', async () => {
       expect(await store.findStoredResponse(DEVICE, 'jti-1')).toBeUndefined();
-      expect(await store.recordMessage(message({ kind: 'version-check', response: '{"action":"NONE"}' }))).toBe(true);
+      expect(await record(store, message({ kind: 'version-check', response: '{"action":"NONE"}' }))).toBe(true);
       expect(await store.findStoredResponse(DEVICE, 'jti-1')).toStrictEqual({ kind: 'version-check', response: '{"action":"NONE"}' });
-      expect(await store.recordMessage(message({ kind: 'sync', response: '{"second":true}', receivedAt: T2 }))).toBe(false);
+      expect(await record(store, message({ kind: 'sync', response: '{"second":true}', receivedAt: T2 }))).toBe(false);
       expect(await store.findStoredResponse(DEVICE, 'jti-1')).toStrictEqual({ kind: 'version-check', response: '{"action":"NONE"}' });
       // The same jti from another device is another message.
-      expect(await store.recordMessage(message({ deviceId: OTHER, response: '{"other":true}' }))).toBe(true);
+      expect(await record(store, message({ deviceId: OTHER, response: '{"other":true}' }))).toBe(true);
       expect(await store.findStoredResponse(OTHER, 'jti-1')).toStrictEqual({ kind: 'sync', response: '{"other":true}' });
       expect((await snapshot()).deviceMessages).toEqual([
         { deviceId: DEVICE, jti: 'jti-1', kind: 'version-check', response: '{"action":"NONE"}', receivedAt: T1 },
@@ -183,19 +238,37 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
       ]);
     });
 
-    it('a message without writes changes nothing but its record', async () => {
+    it('a message without writes changes nothing but its record and its count in the device\'s rate window', async () => {
       const before = await snapshot();
-      expect(await store.recordMessage(message({ kind: 'version-check' }), {})).toBe(true);
-      expect(await snapshot()).toEqual({ ...before, deviceMessages: [message({ kind: 'version-check' })] });
+      expect(await record(store, message({ kind: 'version-check' }), {})).toBe(true);
+      const devices = before.devices.map((d) => (d.id === DEVICE ? { ...d, messageWindow: deviceMessageWindow(new Date(T1)), messageCount: 1 } : d));
+      expect(await snapshot()).toEqual({ ...before, devices, deviceMessages: [message({ kind: 'version-check' })] });
+    });
+
+    it('counts every recorded message in its window, from 1 again in a new window; a duplicate is not counted', async () => {
+      const count = async () => db().selectFrom('devices').select(['messageWindow', 'messageCount']).where('id', '=', DEVICE).executeTakeFirstOrThrow();
+      const window = deviceMessageWindow(new Date(T1));
+      await record(store, message({ jti: 'a', kind: 'version-check' }));
+      expect(await count()).toEqual({ messageWindow: window, messageCount: 1 });
+      await record(store, message({ jti: 'b', receivedAt: '2026-03-15T10:00:30.000Z' }), { sync: emptySync });
+      expect(await count()).toEqual({ messageWindow: window, messageCount: 2 });
+      expect(await record(store, message({ jti: 'b', receivedAt: '2026-03-15T10:00:40.000Z' }), { sync: emptySync })).toBe(false);
+      expect(await count()).toEqual({ messageWindow: window, messageCount: 2 });
+      await record(store, message({ jti: 'c', receivedAt: '2026-03-15T10:01:00.000Z' }), { sync: emptySync });
+      expect(await count()).toEqual({ messageWindow: '2026-03-15T10:01:00.000Z', messageCount: 1 });
     });
   });
 
   describe('recordMessage with a sync', () => {
-    it('writes the device state, labels, User-Agents (trimmed) and every counter', async () => {
-      expect(await store.recordMessage(message({ jti: 'sync-1', receivedAt: T1 }), { sync: sync1 })).toBe(true);
-      expect(await store.recordMessage(message({ jti: 'sync-2', receivedAt: T2 }), { sync: sync2 })).toBe(true);
+    it('writes the device state, labels, User-Agents (trimmed) and every counter, each bound to its label\'s organization', async () => {
+      expect(await record(store, message({ jti: 'sync-1', receivedAt: T1 }), { sync: sync1 }, report1)).toBe(true);
+      expect(await record(store, message({ jti: 'sync-2', receivedAt: T2 }), { sync: sync2 }, report2)).toBe(true);
       expect(await snapshot()).toEqual({
-        devices: [{ ...fullDevice(DEVICE), status: 'ACTIVE', version: '3.9.0', lastSyncAt: T2, updatedAt: T2, jwksVersion: 'jwks-2' }, fullDevice(OTHER)],
+        devices: [
+          // sync2 hit the daily limit: the device is flagged at its time. T1 and T2 are in different windows.
+          { ...fullDevice(DEVICE), status: 'ACTIVE', version: '3.9.0', lastSyncAt: T2, updatedAt: T2, jwksVersion: 'jwks-2', dailyLimitReachedAt: T2, messageWindow: deviceMessageWindow(new Date(T2)), messageCount: 1 },
+          fullDevice(OTHER),
+        ],
         deviceLabels: [
           { deviceId: DEVICE, label: 'acme', firstSeenAt: T1, lastSeenAt: T2 },
           { deviceId: DEVICE, label: 'beta', firstSeenAt: T1, lastSeenAt: T1 },
@@ -207,41 +280,120 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
         ],
         deviceCounters: [
           // February's row started again from this month's count.
-          { deviceId: DEVICE, label: 'acme', module: 'beid', useCase: 'old', month: '2026-03', counter: 1, updatedAt: T1 },
-          { deviceId: DEVICE, label: 'acme', module: 'beid', useCase: 'sign', month: '2026-03', counter: 5, updatedAt: T2 },
-          { deviceId: OTHER, label: 'acme', module: 'beid', useCase: 'sign', month: '2026-03', counter: 4, updatedAt: T0 },
+          { deviceId: DEVICE, organizationId: ACME, label: 'acme', module: 'beid', useCase: 'old', month: '2026-03', counter: 1, updatedAt: T1 },
+          { deviceId: DEVICE, organizationId: ACME, label: 'acme', module: 'beid', useCase: 'sign', month: '2026-03', counter: 5, updatedAt: T2 },
+          { deviceId: DEVICE, organizationId: '', label: 'ghost', module: 'beid', useCase: 'sign', month: '2026-03', counter: 8, updatedAt: T1 },
+          { deviceId: OTHER, organizationId: ACME, label: 'acme', module: 'beid', useCase: 'sign', month: '2026-03', counter: 4, updatedAt: T0 },
         ],
         labelDailyCounters: [
-          { label: 'acme', module: 'beid', useCase: 'old', day: '2026-03-15', counter: 1 },
-          { label: 'acme', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 3 },
-          { label: 'acme', module: 'beid', useCase: 'sign', day: '2026-03-16', counter: 3 },
+          { organizationId: ACME, label: 'acme', module: 'beid', useCase: 'old', day: '2026-03-15', counter: 1 },
+          { organizationId: ACME, label: 'acme', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 3 },
+          { organizationId: ACME, label: 'acme', module: 'beid', useCase: 'sign', day: '2026-03-16', counter: 3 },
+          { organizationId: '', label: 'ghost', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 8 },
         ],
-        labelMonthlyCounters: [{ label: 'acme', module: 'beid', useCase: 'sign', month: '2026-02', counter: 6 }],
+        labelMonthlyCounters: [{ organizationId: ACME, label: 'acme', module: 'beid', useCase: 'sign', month: '2026-02', counter: 6 }],
         labelDailyTotals: [
-          { label: 'acme', day: '2026-03-15', counter: 4 },
-          { label: 'acme', day: '2026-03-16', counter: 3 },
+          { organizationId: ACME, label: 'acme', day: '2026-03-15', counter: 4 },
+          { organizationId: ACME, label: 'acme', day: '2026-03-16', counter: 3 },
+          { organizationId: '', label: 'ghost', day: '2026-03-15', counter: 8 },
         ],
-        labelMonthlyTotals: [{ label: 'acme', month: '2026-02', counter: 6 }],
+        labelMonthlyTotals: [{ organizationId: ACME, label: 'acme', month: '2026-02', counter: 6 }],
+        deviceDailyTotals: [
+          { deviceId: DEVICE, day: '2026-02-20', counter: 6 },
+          { deviceId: DEVICE, day: '2026-03-15', counter: 11 },
+          { deviceId: DEVICE, day: '2026-03-16', counter: 3 },
+          { deviceId: OTHER, day: '2026-03-15', counter: 40 },
+        ],
         deviceMessages: [message({ jti: 'sync-1', receivedAt: T1 }), message({ jti: 'sync-2', receivedAt: T2 })],
       });
     });
 
+    it('binds counters when they are counted: a label deleted and made again in another organization starts new rows, the old ones stay', async () => {
+      const only = (w: Partial<SyncWrite>): SyncWrite => ({ ...emptySync, ...w });
+      const daily = { dailyCounters: [{ label: 'acme', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 2 }], dailyTotals: [{ label: 'acme', day: '2026-03-15', counter: 2 }] };
+      await record(store, message({ jti: 's1' }), { sync: only(daily) });
+      await db().deleteFrom('labels').where('name', '=', 'acme').execute();
+      await record(store, message({ jti: 's2' }), { sync: only(daily) });
+      await db().insertInto('labels').values({ id: crypto.randomUUID(), name: 'acme', organizationId: GLOBEX, description: null, createdAt: T1, updatedAt: T1 }).execute();
+      await record(store, message({ jti: 's3' }), { sync: only(daily) });
+      const rows = (await snapshot()).labelDailyTotals.map((r) => [r.organizationId, Number(r.counter)]);
+      expect(rows.sort()).toEqual([
+        ['', 2],
+        [ACME, 2],
+        [GLOBEX, 2],
+      ]);
+    });
+
+    it('decides inside the transaction from the device\'s own totals of the days asked for', async () => {
+      await record(store, message({ jti: 'sync-1' }), { sync: sync1 });
+      const seen: DeviceUsage[] = [];
+      const recorded = await store.recordMessage({
+        deviceId: DEVICE,
+        jti: 'sync-2',
+        kind: 'sync',
+        receivedAt: T2,
+        window: deviceMessageWindow(new Date(T2)),
+        usageDays: ['2026-03-15', '2026-03-16', '2026-02-20'],
+        decide: (usage) => {
+          seen.push(usage);
+          return { response: JSON.stringify({ seen: [...usage] }), writes: { sync: emptySync } };
+        },
+      });
+      expect(recorded).toBe(true);
+      expect(seen.map((u) => Object.fromEntries(u))).toEqual([{ '2026-03-15': 11, '2026-02-20': 5 }]);
+      expect((await store.findStoredResponse(DEVICE, 'sync-2'))?.response).toBe(JSON.stringify({ seen: [...seen[0]!] }));
+    });
+
+    it('decides concurrent messages of one device one after the other: the second sees what the first counted', async () => {
+      const limited = (jti: string) =>
+        store.recordMessage({
+          deviceId: DEVICE,
+          jti,
+          kind: 'sync',
+          receivedAt: T1,
+          window: deviceMessageWindow(new Date(T1)),
+          device: report1,
+          usageDays: ['2026-03-15'],
+          decide: (usage) => {
+            const fits = (usage.get('2026-03-15') ?? 0) + 6 <= 10;
+            return { response: JSON.stringify({ fits }), writes: { sync: { ...emptySync, deviceDailyTotals: fits ? [{ day: '2026-03-15', counter: 6 }] : [] } } };
+          },
+        });
+      expect(await Promise.all(['c1', 'c2', 'c3'].map(limited))).toEqual([true, true, true]);
+      const answers = await Promise.all(['c1', 'c2', 'c3'].map(async (jti) => (await store.findStoredResponse(DEVICE, jti))?.response));
+      expect(answers.sort()).toEqual(['{"fits":false}', '{"fits":false}', '{"fits":true}']);
+      expect((await snapshot()).deviceDailyTotals.filter((r) => r.deviceId === DEVICE)).toEqual([{ deviceId: DEVICE, day: '2026-03-15', counter: 6 }]);
+      const row = await db().selectFrom('devices').select(['status', 'messageCount']).where('id', '=', DEVICE).executeTakeFirstOrThrow();
+      expect(row).toEqual({ status: 'UPDATABLE', messageCount: 3 });
+    });
+
     it('writes nothing for a jti recorded before, whatever its kind', async () => {
-      expect(await store.recordMessage(message({ jti: 'sync-1' }), { sync: sync1 })).toBe(true);
-      await store.recordMessage(message({ jti: 'check-1', kind: 'version-check' }));
+      expect(await record(store, message({ jti: 'sync-1' }), { sync: sync1 }, report1)).toBe(true);
+      await record(store, message({ jti: 'check-1', kind: 'version-check' }));
       const before = await snapshot();
-      expect(await store.recordMessage(message({ jti: 'sync-1', receivedAt: T2 }), { sync: sync2 })).toBe(false);
-      expect(await store.recordMessage(message({ jti: 'check-1', receivedAt: T2 }), { sync: sync2 })).toBe(false);
+      expect(await record(store, message({ jti: 'sync-1', receivedAt: T2 }), { sync: sync2 }, report2)).toBe(false);
+      expect(await record(store, message({ jti: 'check-1', receivedAt: T2 }), { sync: sync2 }, report2)).toBe(false);
       expect(await snapshot()).toEqual(before);
     });
 
-    it('writes nothing, not even the record, when one of its statements fails', async () => {
+    it('writes nothing, not even the record, when one of its statements fails or the decision throws', async () => {
       const before = await snapshot();
       const broken: SyncWrite = { ...sync1, monthlyTotals: [{ label: 'acme', month: '2026-02', counter: null as unknown as number }] };
-      await expect(store.recordMessage(message({ jti: 'sync-1' }), { sync: broken })).rejects.toThrow();
+      await expect(record(store, message({ jti: 'sync-1' }), { sync: broken }, report1)).rejects.toThrow();
+      expect(await snapshot()).toEqual(before);
+      const refused = store.recordMessage({
+        ...message({ jti: 'sync-1' }),
+        window: deviceMessageWindow(new Date(T1)),
+        device: report1,
+        usageDays: ['2026-03-15'],
+        decide: () => {
+          throw new Error('no answer');
+        },
+      });
+      await expect(refused).rejects.toThrow('no answer');
       expect(await snapshot()).toEqual(before);
       // The jti is free again: the retry is processed.
-      expect(await store.recordMessage(message({ jti: 'sync-1' }), { sync: emptySync })).toBe(true);
+      expect(await record(store, message({ jti: 'sync-1' }), { sync: emptySync })).toBe(true);
     });
   });
 });

@@ -1,16 +1,18 @@
 import type SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
-import type { DeviceMessageTable, DeviceRow, DeviceTable, DeviceUserAgentTable, Executor } from './types.js';
+import { UNATTRIBUTED, type DeviceMessageTable, type DeviceRow, type DeviceTable, type DeviceUserAgentTable, type Executor } from './types.js';
 
 /** A processed device message, kept to answer retries of its jti. */
 export type MessageRecord = DeviceMessageTable;
 
-/** What a sync writes besides its message record (at the record's `receivedAt`, for its device). */
+/**
+ * What a sync writes besides its message record (at the record's `receivedAt`, for its device).
+ * Counter rows name their label; the store binds each to the label's organization in the statement
+ * that counts it (UNATTRIBUTED when DS does not know the label), so which organization transactions
+ * belong to is decided once, when they are counted, in the same transaction.
+ */
 export interface SyncWrite {
-  status: string;
-  version: string;
-  jwksVersion: string;
   labels: string[];
   userAgents: Omit<DeviceUserAgentTable, 'deviceId' | 'firstSeenAt' | 'lastSeenAt'>[];
   /** Keep at most this many User-Agents per device (most recently seen). */
@@ -22,6 +24,10 @@ export interface SyncWrite {
   /** The same transactions per label only: per day, and per closed month. */
   dailyTotals: { label: string; day: string; counter: number }[];
   monthlyTotals: { label: string; month: string; counter: number }[];
+  /** The device's counted transactions per transaction day, added to what the daily limit is checked against. */
+  deviceDailyTotals: { day: string; counter: number }[];
+  /** The daily limit refused entries of this sync: the device is flagged (`daily_limit_reached_at`). */
+  dailyLimitReached: boolean;
 }
 
 /**
@@ -31,6 +37,34 @@ export interface SyncWrite {
  */
 export interface MessageWrites {
   sync?: SyncWrite | undefined;
+}
+
+/** The device's counted transactions per day, for the days a message asked about (absent: none). */
+export type DeviceUsage = ReadonlyMap<string, number>;
+
+/** What a sync reports about its device: written with the record, whose time becomes the device's last sync. */
+export interface DeviceReport {
+  status: string;
+  version: string;
+  jwksVersion: string;
+}
+
+/** A message to record: who sent it, when, and how its answer and writes are decided. */
+export interface NewMessage extends Omit<MessageRecord, 'response'> {
+  /** The device's message rate-limit window this message counts in (`deviceMessageWindow`). */
+  window: string;
+  /** The device's state as the message reports it (a sync's); written whatever `decide` decides. */
+  device?: DeviceReport;
+  /** Days whose per-device transaction totals `decide` needs (the daily limit); none by default. */
+  usageDays?: readonly string[];
+  /**
+   * Decides the answer (JSON, stored for retries) and the writes from the device's totals of
+   * `usageDays`. Runs inside the record's transaction, after the device's row is written (which on
+   * PostgreSQL locks it until the transaction ends; SQLite has one writer at a time), so two
+   * syncs of one device are decided one after the other, never against the same totals.
+   * Synchronous, since SQLite's transaction is.
+   */
+  decide(usage: DeviceUsage): { response: string; writes?: MessageWrites };
 }
 
 /**
@@ -44,10 +78,11 @@ export interface SyncStore {
   findDevice(id: string): Promise<DeviceRow | undefined>;
   findStoredResponse(deviceId: string, jti: string): Promise<Pick<MessageRecord, 'kind' | 'response'> | undefined>;
   /**
-   * Records a processed message and applies its writes, in one transaction; false (and nothing
-   * written) when a message with this jti was recorded first (a retry or a concurrent twin).
+   * Records a processed message, counts it against its device's message rate limit and applies
+   * its writes, in one transaction; false (and nothing written) when a message with this jti was
+   * recorded first (a retry or a concurrent twin).
    */
-  recordMessage(record: MessageRecord, writes?: MessageWrites): Promise<boolean>;
+  recordMessage(message: NewMessage): Promise<boolean>;
 }
 
 export function createSyncStore(handle: DatabaseHandle): SyncStore {
@@ -74,6 +109,9 @@ const DEVICE_COLUMNS: Record<keyof DeviceTable, true> = {
   lastSyncAt: true,
   updatedAt: true,
   jwksVersion: true,
+  dailyLimitReachedAt: true,
+  messageWindow: true,
+  messageCount: true,
 };
 const DEVICE_KEYS = Object.keys(DEVICE_COLUMNS) as (keyof DeviceTable)[];
 
@@ -94,6 +132,11 @@ function prepareFindDevice(handle: DatabaseHandle, s: SQLite.Database): (id: str
   };
 }
 
+/** The organization a label belongs to now, as SQL for the statement that counts it (UNATTRIBUTED when unknown). */
+const ORGANIZATION_OF_LABEL = `coalesce((select organization_id from labels where name = ?), '${UNATTRIBUTED}')`;
+/** Counts a message in its device's rate-limit window (parameters: window, window, [..., ] device id). */
+const COUNT_MESSAGE = 'message_count = case when message_window = ? then message_count + 1 else 1 end, message_window = ?';
+
 /** SQLite: prepared better-sqlite3 statements, one synchronous transaction per message. */
 export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
   const withRaw = handle.withRawSqlite;
@@ -103,7 +146,17 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
     device: prepareFindDevice(handle, s),
     stored: s.prepare('select kind, response from device_messages where device_id = ? and jti = ?'),
     message: s.prepare('insert into device_messages (device_id, jti, kind, response, received_at) values (?, ?, ?, ?, ?) on conflict (device_id, jti) do nothing'),
-    updateDevice: s.prepare('update devices set status = ?, version = ?, last_sync_at = ?, updated_at = ?, jwks_version = ? where id = ?'),
+    countMessage: s.prepare(`update devices set ${COUNT_MESSAGE} where id = ?`),
+    updateDevice: s.prepare(
+      `update devices set status = ?, version = ?, last_sync_at = ?, updated_at = ?, jwks_version = ?,
+         daily_limit_reached_at = coalesce(?, daily_limit_reached_at), ${COUNT_MESSAGE} where id = ?`,
+    ),
+    flagDailyLimit: s.prepare('update devices set daily_limit_reached_at = ? where id = ?'),
+    usage: s.prepare('select counter from device_daily_totals where device_id = ? and day = ?').pluck(),
+    deviceDailyTotal: s.prepare(
+      `insert into device_daily_totals (device_id, day, counter) values (?, ?, ?)
+       on conflict (device_id, day) do update set counter = device_daily_totals.counter + excluded.counter`,
+    ),
     label: s.prepare(
       'insert into device_labels (device_id, label, first_seen_at, last_seen_at) values (?, ?, ?, ?) on conflict (device_id, label) do update set last_seen_at = excluded.last_seen_at',
     ),
@@ -116,26 +169,26 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
          (select ua_hash from device_user_agents where device_id = ? order by last_seen_at desc, ua_hash limit ?)`,
     ),
     deviceCounter: s.prepare(
-      `insert into device_counters (device_id, label, module, use_case, month, counter, updated_at) values (?, ?, ?, ?, ?, ?, ?)
-       on conflict (device_id, label, module, use_case) do update set
+      `insert into device_counters (device_id, organization_id, label, module, use_case, month, counter, updated_at) values (?, ${ORGANIZATION_OF_LABEL}, ?, ?, ?, ?, ?, ?)
+       on conflict (device_id, organization_id, label, module, use_case) do update set
          counter = case when device_counters.month = excluded.month then device_counters.counter + excluded.counter else excluded.counter end,
          month = excluded.month, updated_at = excluded.updated_at`,
     ),
     dailyCounter: s.prepare(
-      `insert into label_daily_counters (label, module, use_case, day, counter) values (?, ?, ?, ?, ?)
-       on conflict (label, module, use_case, day) do update set counter = label_daily_counters.counter + excluded.counter`,
+      `insert into label_daily_counters (organization_id, label, module, use_case, day, counter) values (${ORGANIZATION_OF_LABEL}, ?, ?, ?, ?, ?)
+       on conflict (organization_id, label, module, use_case, day) do update set counter = label_daily_counters.counter + excluded.counter`,
     ),
     dailyTotal: s.prepare(
-      `insert into label_daily_totals (label, day, counter) values (?, ?, ?)
-       on conflict (label, day) do update set counter = label_daily_totals.counter + excluded.counter`,
+      `insert into label_daily_totals (organization_id, label, day, counter) values (${ORGANIZATION_OF_LABEL}, ?, ?, ?)
+       on conflict (organization_id, label, day) do update set counter = label_daily_totals.counter + excluded.counter`,
     ),
     monthlyTotal: s.prepare(
-      `insert into label_monthly_totals (label, month, counter) values (?, ?, ?)
-       on conflict (label, month) do update set counter = label_monthly_totals.counter + excluded.counter`,
+      `insert into label_monthly_totals (organization_id, label, month, counter) values (${ORGANIZATION_OF_LABEL}, ?, ?, ?)
+       on conflict (organization_id, label, month) do update set counter = label_monthly_totals.counter + excluded.counter`,
     ),
     monthlyCounter: s.prepare(
-      `insert into label_monthly_counters (label, module, use_case, month, counter) values (?, ?, ?, ?, ?)
-       on conflict (label, module, use_case, month) do update set counter = label_monthly_counters.counter + excluded.counter`,
+      `insert into label_monthly_counters (organization_id, label, module, use_case, month, counter) values (${ORGANIZATION_OF_LABEL}, ?, ?, ?, ?, ?)
+       on conflict (organization_id, label, module, use_case, month) do update set counter = label_monthly_counters.counter + excluded.counter`,
     ),
   });
   const use = <T>(fn: (st: ReturnType<typeof prepare>, s: SQLite.Database) => T) =>
@@ -143,27 +196,44 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
       statements ??= prepare(s);
       return fn(statements, s);
     });
+  /** The device's row: its report (a sync's), the message counted in its window, the daily limit flag. */
+  const writeDevice = (st: ReturnType<typeof prepare>, m: NewMessage, w: SyncWrite | undefined) => {
+    const now = m.receivedAt;
+    const limited = w?.dailyLimitReached ? now : null;
+    if (m.device) st.updateDevice.run(m.device.status, m.device.version, now, now, m.device.jwksVersion, limited, m.window, m.window, m.deviceId);
+    else {
+      st.countMessage.run(m.window, m.window, m.deviceId);
+      if (limited) st.flagDailyLimit.run(limited, m.deviceId);
+    }
+  };
   const writeSync = (st: ReturnType<typeof prepare>, deviceId: string, now: string, w: SyncWrite) => {
-    st.updateDevice.run(w.status, w.version, now, now, w.jwksVersion, deviceId);
     for (const label of w.labels) st.label.run(deviceId, label, now, now);
     for (const ua of w.userAgents) {
       st.userAgent.run(deviceId, ua.uaHash, ua.userAgent, ua.browserName, ua.browserMajor, ua.osName, ua.osVersion, now, now);
     }
     if (w.userAgents.length > 0) st.trimUserAgents.run(deviceId, deviceId, w.userAgentLimit);
-    for (const c of w.deviceCounters) st.deviceCounter.run(deviceId, c.label, c.module, c.useCase, c.month, c.counter, now);
-    for (const c of w.dailyCounters) st.dailyCounter.run(c.label, c.module, c.useCase, c.day, c.counter);
-    for (const c of w.monthlyCounters) st.monthlyCounter.run(c.label, c.module, c.useCase, c.month, c.counter);
-    for (const c of w.dailyTotals) st.dailyTotal.run(c.label, c.day, c.counter);
-    for (const c of w.monthlyTotals) st.monthlyTotal.run(c.label, c.month, c.counter);
+    for (const c of w.deviceCounters) st.deviceCounter.run(deviceId, c.label, c.label, c.module, c.useCase, c.month, c.counter, now);
+    for (const c of w.dailyCounters) st.dailyCounter.run(c.label, c.label, c.module, c.useCase, c.day, c.counter);
+    for (const c of w.monthlyCounters) st.monthlyCounter.run(c.label, c.label, c.module, c.useCase, c.month, c.counter);
+    for (const c of w.dailyTotals) st.dailyTotal.run(c.label, c.label, c.day, c.counter);
+    for (const c of w.monthlyTotals) st.monthlyTotal.run(c.label, c.label, c.month, c.counter);
+    for (const c of w.deviceDailyTotals) st.deviceDailyTotal.run(deviceId, c.day, c.counter);
   };
   return {
     findDevice: (id) => use((st) => st.device(id)),
     findStoredResponse: (deviceId, jti) => use((st) => st.stored.get(deviceId, jti) as Pick<MessageRecord, 'kind' | 'response'> | undefined),
-    recordMessage: (r, writes = {}) =>
+    recordMessage: (m) =>
       use((st, s) =>
         s.transaction(() => {
-          if (st.message.run(r.deviceId, r.jti, r.kind, r.response, r.receivedAt).changes === 0) return false;
-          if (writes.sync) writeSync(st, r.deviceId, r.receivedAt, writes.sync);
+          const usage = new Map<string, number>();
+          for (const day of m.usageDays ?? []) {
+            const counter = st.usage.get(m.deviceId, day) as number | bigint | undefined;
+            if (counter !== undefined) usage.set(day, Number(counter));
+          }
+          const { response, writes = {} } = m.decide(usage);
+          if (st.message.run(m.deviceId, m.jti, m.kind, response, m.receivedAt).changes === 0) return false;
+          writeDevice(st, m, writes.sync);
+          if (writes.sync) writeSync(st, m.deviceId, m.receivedAt, writes.sync);
           return true;
         })(),
       ),
@@ -178,12 +248,17 @@ async function insertMessage(db: Executor, r: MessageRecord): Promise<boolean> {
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
+/** The organization a label belongs to now (UNATTRIBUTED when unknown), evaluated in the statement that counts. */
+const organizationOf = (label: string) => sql<string>`coalesce((select organization_id from labels where name = ${label}), ${UNATTRIBUTED})`;
+
+/** Counts a message in its device's rate-limit window. */
+const countMessage = (window: string) => ({
+  messageCount: sql<number>`case when message_window = ${window} then message_count + 1 else 1 end`,
+  messageWindow: window,
+});
+
 async function writeSync(trx: Executor, deviceId: string, now: string, w: SyncWrite): Promise<void> {
-  await trx
-    .updateTable('devices')
-    .set({ status: w.status, version: w.version, lastSyncAt: now, updatedAt: now, jwksVersion: w.jwksVersion })
-    .where('id', '=', deviceId)
-    .execute();
+  if (w.dailyLimitReached) await trx.updateTable('devices').set({ dailyLimitReachedAt: now }).where('id', '=', deviceId).execute();
   if (w.labels.length > 0) {
     await trx
       .insertInto('deviceLabels')
@@ -208,9 +283,9 @@ async function writeSync(trx: Executor, deviceId: string, now: string, w: SyncWr
   if (w.deviceCounters.length > 0) {
     await trx
       .insertInto('deviceCounters')
-      .values(w.deviceCounters.map((c) => ({ deviceId, ...c, updatedAt: now })))
+      .values(w.deviceCounters.map((c) => ({ deviceId, organizationId: organizationOf(c.label), ...c, updatedAt: now })))
       .onConflict((oc) =>
-        oc.columns(['deviceId', 'label', 'module', 'useCase']).doUpdateSet((eb) => ({
+        oc.columns(['deviceId', 'organizationId', 'label', 'module', 'useCase']).doUpdateSet((eb) => ({
           // A row left from an earlier month (not rolled over yet) starts again from zero.
           counter: eb
             .case()
@@ -227,9 +302,9 @@ async function writeSync(trx: Executor, deviceId: string, now: string, w: SyncWr
   if (w.dailyCounters.length > 0) {
     await trx
       .insertInto('labelDailyCounters')
-      .values(w.dailyCounters)
+      .values(w.dailyCounters.map((c) => ({ organizationId: organizationOf(c.label), ...c })))
       .onConflict((oc) =>
-        oc.columns(['label', 'module', 'useCase', 'day']).doUpdateSet((eb) => ({
+        oc.columns(['organizationId', 'label', 'module', 'useCase', 'day']).doUpdateSet((eb) => ({
           counter: sql<number>`${eb.ref('labelDailyCounters.counter')} + ${eb.ref('excluded.counter')}`,
         })),
       )
@@ -238,9 +313,9 @@ async function writeSync(trx: Executor, deviceId: string, now: string, w: SyncWr
   if (w.monthlyCounters.length > 0) {
     await trx
       .insertInto('labelMonthlyCounters')
-      .values(w.monthlyCounters)
+      .values(w.monthlyCounters.map((c) => ({ organizationId: organizationOf(c.label), ...c })))
       .onConflict((oc) =>
-        oc.columns(['label', 'module', 'useCase', 'month']).doUpdateSet((eb) => ({
+        oc.columns(['organizationId', 'label', 'module', 'useCase', 'month']).doUpdateSet((eb) => ({
           counter: sql<number>`${eb.ref('labelMonthlyCounters.counter')} + ${eb.ref('excluded.counter')}`,
         })),
       )
@@ -249,21 +324,36 @@ async function writeSync(trx: Executor, deviceId: string, now: string, w: SyncWr
   if (w.dailyTotals.length > 0) {
     await trx
       .insertInto('labelDailyTotals')
-      .values(w.dailyTotals)
+      .values(w.dailyTotals.map((c) => ({ organizationId: organizationOf(c.label), ...c })))
       .onConflict((oc) =>
-        oc.columns(['label', 'day']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelDailyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
+        oc.columns(['organizationId', 'label', 'day']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelDailyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
       )
       .execute();
   }
   if (w.monthlyTotals.length > 0) {
     await trx
       .insertInto('labelMonthlyTotals')
-      .values(w.monthlyTotals)
+      .values(w.monthlyTotals.map((c) => ({ organizationId: organizationOf(c.label), ...c })))
       .onConflict((oc) =>
-        oc.columns(['label', 'month']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelMonthlyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
+        oc.columns(['organizationId', 'label', 'month']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('labelMonthlyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
       )
       .execute();
   }
+  if (w.deviceDailyTotals.length > 0) {
+    await trx
+      .insertInto('deviceDailyTotals')
+      .values(w.deviceDailyTotals.map((c) => ({ deviceId, ...c })))
+      .onConflict((oc) =>
+        oc.columns(['deviceId', 'day']).doUpdateSet((eb) => ({ counter: sql<number>`${eb.ref('deviceDailyTotals.counter')} + ${eb.ref('excluded.counter')}` })),
+      )
+      .execute();
+  }
+}
+
+/** The device's totals of `days`. */
+async function readUsage(trx: Executor, deviceId: string, days: readonly string[]): Promise<Map<string, number>> {
+  const rows = await trx.selectFrom('deviceDailyTotals').select(['day', 'counter']).where('deviceId', '=', deviceId).where('day', 'in', [...days]).execute();
+  return new Map(rows.map((r) => [r.day, Number(r.counter)]));
 }
 
 /** Kysely (PostgreSQL, and SQLite in the contract test): the same statements as builder calls. */
@@ -273,13 +363,25 @@ export function kyselySyncStore(handle: DatabaseHandle): SyncStore {
     findDevice: (id) => db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst(),
     findStoredResponse: (deviceId, jti) =>
       db.selectFrom('deviceMessages').select(['kind', 'response']).where('deviceId', '=', deviceId).where('jti', '=', jti).executeTakeFirst(),
-    async recordMessage(r, writes = {}) {
-      if (!writes.sync) return insertMessage(db, r);
-      const sync = writes.sync;
+    async recordMessage(m) {
+      const { window, usageDays = [], decide, device, ...record } = m;
+      const now = m.receivedAt;
       try {
         await db.transaction().execute(async (trx) => {
-          if (!(await insertMessage(trx, r))) throw new Duplicate();
-          await writeSync(trx, r.deviceId, r.receivedAt, sync);
+          // The device's row first: on PostgreSQL this locks it until the transaction ends, so a
+          // concurrent message of the device waits here, and the totals read next (a new
+          // statement, a new snapshot) include what that one counted. (A FOR UPDATE on a join
+          // would lock the row but read the totals as of before the wait.) Undone with the rest
+          // when the jti turns out to be recorded already.
+          await trx
+            .updateTable('devices')
+            .set({ ...(device ? { status: device.status, version: device.version, jwksVersion: device.jwksVersion, lastSyncAt: now, updatedAt: now } : {}), ...countMessage(window) })
+            .where('id', '=', m.deviceId)
+            .execute();
+          const usage = usageDays.length > 0 ? await readUsage(trx, m.deviceId, usageDays) : new Map<string, number>();
+          const { response, writes = {} } = decide(usage);
+          if (!(await insertMessage(trx, { ...record, response }))) throw new Duplicate();
+          if (writes.sync) await writeSync(trx, m.deviceId, now, writes.sync);
         });
         return true;
       } catch (error) {

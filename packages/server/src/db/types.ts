@@ -132,6 +132,15 @@ export interface DeviceTable {
   updatedAt: string;
   /** The DS key set this device was last sent (to know when to send it again). */
   jwksVersion: string | null;
+  /** When a sync last had entries refused by the per-device daily limit (for operators); null: never. */
+  dailyLimitReachedAt: string | null;
+  /**
+   * The device's message rate limit, kept on its row: the start of the current one-minute window
+   * and the messages recorded in it. The row is read for every message anyway and a sync updates
+   * it anyway, so the limit costs no extra statement (see lib/rate-limit.ts).
+   */
+  messageWindow: string | null;
+  messageCount: ColumnType<number, number | undefined, number>;
 }
 
 export interface DeviceLabelTable {
@@ -153,8 +162,24 @@ export interface DeviceUserAgentTable {
   lastSeenAt: string;
 }
 
+/**
+ * The organization of counters that belong to none: transactions of a label DS did not know when
+ * they were counted. A reserved value rather than NULL because it is part of primary keys;
+ * organization ids are UUIDs, never empty.
+ */
+export const UNATTRIBUTED = '';
+
+/**
+ * The organization a counter row was counted for (the label's organization at that moment, or
+ * {@link UNATTRIBUTED}). Part of every counter table's key: deleting a label and creating its
+ * name in another organization, or moving a label, never moves history between organizations.
+ * Optional on insert: rows written without it are unattributed.
+ */
+export type CounterOrganization = ColumnType<string, string | undefined, string>;
+
 export interface DeviceCounterTable {
   deviceId: string;
+  organizationId: CounterOrganization;
   label: string;
   module: string;
   useCase: string;
@@ -165,6 +190,7 @@ export interface DeviceCounterTable {
 }
 
 export interface LabelDailyCounterTable {
+  organizationId: CounterOrganization;
   label: string;
   module: string;
   useCase: string;
@@ -174,6 +200,7 @@ export interface LabelDailyCounterTable {
 
 /** Per label, per (module, useCase, month), for months that have ended. */
 export interface LabelMonthlyCounterTable {
+  organizationId: CounterOrganization;
   label: string;
   module: string;
   useCase: string;
@@ -183,6 +210,7 @@ export interface LabelMonthlyCounterTable {
 
 /** Per label, all modules and use cases: per day of the current month. */
 export interface LabelDailyTotalTable {
+  organizationId: CounterOrganization;
   label: string;
   day: string;
   counter: number;
@@ -190,8 +218,19 @@ export interface LabelDailyTotalTable {
 
 /** Per label, all modules and use cases: per month that has ended. */
 export interface LabelMonthlyTotalTable {
+  organizationId: CounterOrganization;
   label: string;
   month: string;
+  counter: number;
+}
+
+/**
+ * Transactions counted per device and transaction day, over all its labels: what the per-device
+ * daily limit is checked against. Kept for the days DS still accepts transactions for.
+ */
+export interface DeviceDailyTotalTable {
+  deviceId: string;
+  day: string;
   counter: number;
 }
 
@@ -267,6 +306,7 @@ export interface Database {
   labelMonthlyCounters: LabelMonthlyCounterTable;
   labelDailyTotals: LabelDailyTotalTable;
   labelMonthlyTotals: LabelMonthlyTotalTable;
+  deviceDailyTotals: DeviceDailyTotalTable;
   counterRollovers: CounterRolloverTable;
   jobLocks: JobLockTable;
   deviceMessages: DeviceMessageTable;

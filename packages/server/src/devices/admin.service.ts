@@ -31,6 +31,7 @@ function toDevice(row: DeviceRow, labels: string[]): Device {
     certificateSha256: row.certFingerprint,
     registeredAt: row.registeredAt,
     lastSyncAt: row.lastSyncAt,
+    dailyLimitReachedAt: row.dailyLimitReachedAt,
     labels,
   };
 }
@@ -115,7 +116,9 @@ export async function getDevice(services: Services, principal: Principal, id: st
       .selectFrom('deviceCounters')
       .selectAll()
       .where('deviceId', '=', id)
-      .$if(principal.organizationId !== null, (q) => q.where('label', 'in', organizationLabels(db, principal.organizationId!)))
+      // The organization each row was counted for: an unattributed label's counters never show
+      // to the organization that later created a label of that name.
+      .$if(principal.organizationId !== null, (q) => q.where('organizationId', '=', principal.organizationId!))
       .orderBy('label')
       .orderBy('module')
       .orderBy('useCase')

@@ -16,6 +16,7 @@ export async function pruneMessages(db: Executor, before: string) {
 
 export async function deleteDevice(db: Executor, id: string) {
   await db.deleteFrom('deviceCounters').where('deviceId', '=', id).execute();
+  await db.deleteFrom('deviceDailyTotals').where('deviceId', '=', id).execute();
   const result = await db.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
 }

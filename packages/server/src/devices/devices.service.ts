@@ -1,20 +1,25 @@
 import {
-  SYNC_LIMITS,
   API,
+  MESSAGE_CLOCK_SKEW_SECONDS,
+  SYNC_LIMITS,
+  hasControlCharacters,
   type RegistrationRequest,
   type RegistrationResponse,
+  type SyncRejection,
+  type SyncRejectionCode,
   type SyncRequest,
   type SyncResponse,
+  type Transaction,
 } from '@ds/shared';
 import type { Services } from '../context.js';
 import type { SyncWrite } from '../db/sync-store.js';
 import { iso } from '../lib/clock.js';
-import { monthOfDay } from '../lib/months.js';
+import { addMonths, dayOf, firstDay, isRealDay, monthOf, monthOfDay } from '../lib/months.js';
 import { AppError, invalid } from '../lib/errors.js';
 import { checkDeviceCertificate } from './certificate.js';
 import { encodeKeyAlg } from './device-keys.js';
 import * as repo from './devices.repository.js';
-import { deviceMessageKind, type DeviceMessageContext, type HandledMessage } from './message-pipeline.js';
+import { deviceMessageKind, type DeferredMessage, type DeviceMessageContext } from './message-pipeline.js';
 import { USER_AGENTS_PER_DEVICE, parseUserAgent } from './user-agents.js';
 
 /**
@@ -86,68 +91,114 @@ function totalsBy(counters: Map<string, number>, periodAt: number): Map<string, 
   );
 }
 
-/** Refuses transactions dated after tomorrow (UTC): a device clock that far ahead is wrong. */
-function checkTransactionDates(body: SyncRequest, now: Date): void {
-  const latest = new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10);
-  body.transactions.forEach((t, i) => {
-    if (t.txDate > latest) {
-      throw new AppError('VALIDATION_ERROR', `message.transactions[${i}].txDate: ${t.txDate} is in the future`, {
-        issues: [{ path: `transactions[${i}].txDate`, message: 'in the future' }],
-      });
-    }
-    if (Number.isNaN(Date.parse(`${t.txDate}T00:00:00Z`))) {
-      throw new AppError('VALIDATION_ERROR', `message.transactions[${i}].txDate: ${t.txDate} is not a date`);
-    }
-  });
+/**
+ * The days DS counts transactions for, as of `now`: from the first day of the oldest closed month
+ * it still accepts (`lateMonths` before the current one; months before may have been invoiced)
+ * to today (UTC). A device clock ahead by up to the protocol's tolerated skew may date a
+ * transaction tomorrow just before midnight, so "today" is taken that much later.
+ */
+export function acceptedDays(now: Date, lateMonths: number): { from: string; to: string } {
+  return {
+    from: firstDay(addMonths(monthOf(now), -lateMonths)),
+    to: dayOf(new Date(now.getTime() + MESSAGE_CLOCK_SKEW_SECONDS * 1000)),
+  };
+}
+
+/** Why one entry can never be counted, whatever the device counted before; undefined when it can be. */
+export function entryRejection(t: Transaction, days: { from: string; to: string }): SyncRejectionCode | undefined {
+  if (hasControlCharacters(t.label) || hasControlCharacters(t.module) || hasControlCharacters(t.useCase)) return 'CONTROL_CHARACTERS';
+  if (!isRealDay(t.txDate)) return 'NOT_A_DATE';
+  if (t.txDate > days.to) return 'DATE_IN_FUTURE';
+  if (t.txDate < days.from) return 'DATE_TOO_OLD';
+  return undefined;
 }
 
 /**
  * A sync: the answer (configs the device lacks, the JWKS when it changed, how many transactions
- * were counted) and its writes, which the pipeline applies with the message's record in one
- * transaction: the device's state, labels and User-Agents, and the transactions added to the
- * per-device and per-label counters.
+ * were counted and which were refused) and its writes, which the pipeline applies with the
+ * message's record in one transaction: the device's state, labels and User-Agents, and the
+ * transactions added to the per-device and per-label counters.
+ *
+ * Entries are refused one by one (API.md section 3, `rejected`), the rest of the sync counts: a
+ * date that is not a day, in the future or before the months DS still counts, a name with
+ * control characters; then, against what the device counted before (read in the record's
+ * transaction), entries that would take its total of their day over the daily limit. Only
+ * counted entries are in `accepted.transactions`.
  */
-async function planSync({ services, device, now }: DeviceMessageContext, body: SyncRequest): Promise<HandledMessage<SyncResponse>> {
+async function planSync({ services, device, now }: DeviceMessageContext, body: SyncRequest): Promise<DeferredMessage<SyncResponse>> {
   if (body.transactions.length > SYNC_LIMITS.transactions) {
     throw new AppError('TOO_MANY_TRANSACTIONS', `at most ${SYNC_LIMITS.transactions} transactions per sync`);
   }
   const nowIso = iso(now);
-  checkTransactionDates(body, now);
+  const days = acceptedDays(now, services.config.lateTransactionMonths);
+  const refused: SyncRejection[] = [];
+  const eligible: { index: number; t: Transaction }[] = [];
+  body.transactions.forEach((t, index) => {
+    const code = entryRejection(t, days);
+    if (code) refused.push({ index, code });
+    else eligible.push({ index, t });
+  });
 
   const configs = await services.configCache.get(services.db, body.version);
   const jwksVersion = services.keys.jwksVersion();
-  const response: SyncResponse = {
+  const response: Omit<SyncResponse, 'accepted'> = {
     digests: { contextConfig: configs.contextConfigDigest, sslKeystoreConfig: configs.sslKeystoreConfigDigest },
     ...(body.digests.contextConfig !== configs.contextConfigDigest ? { contextConfig: configs.contextConfig } : {}),
     ...(body.digests.sslKeystoreConfig !== configs.sslKeystoreConfigDigest ? { sslKeystoreConfig: configs.sslKeystoreConfig } : {}),
     syncIntervalSeconds: configs.contextConfig.syncIntervalSeconds,
     syncFailureLimit: configs.contextConfig.syncFailureLimit,
     ...(device.jwksVersion !== jwksVersion ? { jwks: services.keys.jwks() } : {}),
-    accepted: { transactions: body.transactions.length },
   };
+  const state = {
+    // Names with control characters are not stored (they are refused in transactions too).
+    labels: [...new Set(body.labels)].filter((label) => !hasControlCharacters(label)),
+    userAgents: [...new Map(body.userAgents.filter((ua) => !hasControlCharacters(ua)).map((ua) => parseUserAgent(ua)).map((p) => [p.uaHash, p])).values()],
+    userAgentLimit: USER_AGENTS_PER_DEVICE,
+  };
+  const limit = services.config.deviceDailyTransactionLimit;
 
+  return {
+    device: { status: body.status, version: body.version, jwksVersion },
+    usageDays: [...new Set(eligible.map((e) => e.t.txDate))],
+    complete(usage) {
+      const totals = new Map(usage);
+      const rejected = [...refused];
+      const counted: Transaction[] = [];
+      for (const { index, t } of eligible) {
+        const total = (totals.get(t.txDate) ?? 0) + t.counter;
+        if (total > limit) {
+          rejected.push({ index, code: 'DAILY_LIMIT' });
+          continue;
+        }
+        totals.set(t.txDate, total);
+        counted.push(t);
+      }
+      rejected.sort((a, b) => a.index - b.index);
+      const answer: SyncResponse = { ...response, accepted: { transactions: counted.length }, ...(rejected.length > 0 ? { rejected } : {}) };
+      const dailyLimitReached = rejected.some((r) => r.code === 'DAILY_LIMIT');
+      return { answer, writes: { sync: { ...state, ...counterWrites(counted, nowIso), dailyLimitReached } } };
+    },
+  };
+}
+
+/** The counter rows of the counted transactions (the keys join their parts with NUL, which no counted name contains). */
+function counterWrites(transactions: Transaction[], nowIso: string): Omit<SyncWrite, SyncState | 'dailyLimitReached'> {
   const currentMonth = monthOfDay(nowIso.slice(0, 10));
   // A month that has ended is kept per month (API.md section 4): transactions dated in one go to
   // its archived row, whether or not its rollover has run yet, so a late sync is never lost and
   // never lands in daily rows the rollover has already flattened.
   const daily = aggregate(
-    body.transactions.filter((t) => monthOfDay(t.txDate) >= currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase, t.txDate].join('\u0000'), counter: t.counter })),
+    transactions.filter((t) => monthOfDay(t.txDate) >= currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase, t.txDate].join('\u0000'), counter: t.counter })),
   );
   const closed = aggregate(
-    body.transactions
+    transactions
       .filter((t) => monthOfDay(t.txDate) < currentMonth)
       .map((t) => ({ key: [t.label, t.module, t.useCase, monthOfDay(t.txDate)].join('\u0000'), counter: t.counter })),
   );
   const perDevice = aggregate(
-    body.transactions.filter((t) => monthOfDay(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
+    transactions.filter((t) => monthOfDay(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
   );
-  const sync: SyncWrite = {
-    status: body.status,
-    version: body.version,
-    jwksVersion,
-    labels: [...new Set(body.labels)],
-    userAgents: [...new Map(body.userAgents.map((ua) => parseUserAgent(ua)).map((p) => [p.uaHash, p])).values()],
-    userAgentLimit: USER_AGENTS_PER_DEVICE,
+  return {
     deviceCounters: [...perDevice].map(([key, counter]) => {
       const [label = '', module = '', useCase = ''] = key.split('\u0000');
       return { label, module, useCase, month: currentMonth, counter };
@@ -168,9 +219,11 @@ async function planSync({ services, device, now }: DeviceMessageContext, body: S
       const [label = '', month = ''] = key.split('\u0000');
       return { label, month, counter };
     }),
+    deviceDailyTotals: [...aggregate(transactions.map((t) => ({ key: t.txDate, counter: t.counter })))].map(([day, counter]) => ({ day, counter })),
   };
-  return { answer: response, writes: { sync } };
 }
+
+type SyncState = 'labels' | 'userAgents' | 'userAgentLimit';
 
 /** `POST /devices/{id}/sync`. */
 export const syncMessage = deviceMessageKind({ kind: 'sync', schema: API.sync.body, answerSchema: API.sync.response, handle: planSync });

@@ -12,6 +12,9 @@ import {
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, type CryptoKey, type JWK } from 'jose';
 import { loadConfig } from '../config.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../app.js';
+import { deviceMessageWindow } from '../lib/rate-limit.js';
+import { silentLogger } from '../lib/logger.js';
 import { createTestContext, type TestContext } from '../test/harness.js';
 import { appFetch, device, seed } from '../test/devices.js';
 
@@ -498,7 +501,9 @@ describe('bad messages change nothing', () => {
       send: async () =>
         post(d.deviceId!, await seal(d, valid({ transactions: Array.from({ length: 1001 }, (_, i) => ({ label: 'l', module: 'm', useCase: `u${i}`, counter: 1, txDate: '2026-03-15' })) }))),
     },
-    { name: 'a transaction dated in the future', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, valid({ transactions: [{ label: 'l', module: 'm', useCase: 'u', counter: 1, txDate: '2026-03-20' }] }))) },
+    // Dates and names of single entries are refused one by one (see "entries refused one by one"); types and sizes refuse the message.
+    { name: 'a txDate that is not a string', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, { ...valid(), transactions: [{ label: 'l', module: 'm', useCase: 'u', counter: 1, txDate: 20260315 }] })) },
+    { name: 'an empty label', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, valid({ transactions: [{ label: '', module: 'm', useCase: 'u', counter: 1, txDate: '2026-03-15' }] }))) },
     { name: 'a negative counter', status: 400, code: 'VALIDATION_ERROR', send: async () => post(d.deviceId!, await seal(d, valid({ transactions: [{ label: 'l', module: 'm', useCase: 'u', counter: -5, txDate: '2026-03-15' }] }))) },
     { name: 'an oversize body', status: 413, code: 'PAYLOAD_TOO_LARGE', send: async () => post(d.deviceId!, 'x'.repeat(2 * 1024 * 1024)) },
   ];
@@ -625,7 +630,8 @@ describe('replay per device and message kind', () => {
   const twinRecordedFirst = (jti: string, kind: Kind, answer: object) => {
     const store = ctx.app.services.syncStore;
     vi.spyOn(store, 'findStoredResponse').mockImplementationOnce(async (deviceId) => {
-      await store.recordMessage({ deviceId, jti, kind, response: JSON.stringify(answer), receivedAt: ctx.clock.now().toISOString() });
+      const now = ctx.clock.now();
+      await store.recordMessage({ deviceId, jti, kind, receivedAt: now.toISOString(), window: deviceMessageWindow(now), decide: () => ({ response: JSON.stringify(answer) }) });
       return undefined;
     });
   };
@@ -683,5 +689,429 @@ describe('housekeeping', () => {
     ctx.clock.advance(2000);
     expect(await pruneDeviceMessages(ctx.app.services)).toBe(1);
     expect(await ctx.database.db.selectFrom('deviceMessages').selectAll().execute()).toHaveLength(1);
+  });
+});
+
+// ------------------------------------------------------------------------ issue 11, items 5 and 6
+
+/** Seals `payload` as `client` would and posts it as a sync (to `app`, default the context's); answers the status and the opened answer or the error. */
+async function syncRaw(client: DeviceClient, payload: object, app: { request: TestContext['app']['request'] } = ctx.app) {
+  const res = await app.request(`/v3_5/devices/${client.deviceId}/sync`, { method: 'POST', body: await seal(client, payload), headers: { 'content-type': 'application/jose' } });
+  if (res.status !== 200) return { status: res.status, headers: res.headers, error: (await res.json()) as { code: string; description: string } };
+  const sig = ctx.keys.current('sig');
+  const opened = await openMessage(await res.text(), {
+    decryptionKey: async () => (await deviceKeys(client.snapshot())).decrypt,
+    verificationKey: () => sig.publicKey,
+    algorithms: [sig.alg],
+    issuer: DS_MESSAGE_ISSUER,
+    now: Math.floor(ctx.clock.now().getTime() / 1000),
+  });
+  const { iss: _i, iat: _a, exp: _e, jti: _j, ...answer } = opened.claims;
+  return { status: 200, headers: res.headers, answer: answer as Record<string, any> };
+}
+
+const tx = (txDate: string, counter = 1, names: { label?: string; module?: string; useCase?: string } = {}) => ({
+  label: names.label ?? 'acme-web',
+  module: names.module ?? 'beid',
+  useCase: names.useCase ?? 'sign',
+  counter,
+  txDate,
+});
+
+/** Every counter row of every counter table, with its organization. */
+const allCounters = async () => {
+  const db = ctx.database.db;
+  return {
+    daily: await db.selectFrom('labelDailyCounters').selectAll().orderBy('label').orderBy('day').orderBy('module').orderBy('useCase').execute(),
+    monthly: await db.selectFrom('labelMonthlyCounters').selectAll().orderBy('label').orderBy('month').execute(),
+    dailyTotals: await db.selectFrom('labelDailyTotals').selectAll().orderBy('label').orderBy('day').execute(),
+    monthlyTotals: await db.selectFrom('labelMonthlyTotals').selectAll().orderBy('label').orderBy('month').execute(),
+    device: await db.selectFrom('deviceCounters').selectAll().orderBy('label').orderBy('module').orderBy('useCase').execute(),
+  };
+};
+
+/** A context with these settings instead of the one beforeEach made (afterEach closes it). */
+async function reconfigure(overrides: Record<string, string>) {
+  await ctx.close();
+  ctx = await createTestContext({ configOverrides: overrides });
+  admin = await ctx.login();
+  keys = await seed(ctx, admin);
+}
+
+const report = async (query: string, token = admin) => {
+  const res = await ctx.request('GET', `/v3_5/admin/reports/transactions?${query}`, { token });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.data as Record<string, unknown>[];
+};
+
+describe('entries refused one by one: dates', () => {
+  let d: DeviceClient;
+  beforeEach(async () => {
+    d = await device(ctx, keys.installationKey);
+    await d.register();
+  });
+
+  it('counts real days of the current month and the two closed months before it, and refuses the rest with a code each', async () => {
+    // Now is 2026-03-15 10:00 UTC: January and February are the closed months still counted.
+    const before = await allCounters();
+    const res = await syncRaw(
+      d,
+      valid({
+        transactions: [
+          tx('2026-03-15', 1),
+          tx('0000-01-01', 2), // year 0000
+          tx('2026-02-31', 3), // lands in March if parsed leniently
+          tx('2025-12-31', 4), // a month beyond the window (invoiced)
+          tx('2026-03-17', 5), // the future
+          tx('2026-01-01', 6), // the first day still counted
+          tx('2026-3-5', 7),
+          tx('2026-03-16', 8), // tomorrow, further ahead than the clock skew DS tolerates
+          tx('9999-12-31', 9),
+          tx('not a day', 10),
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.answer!.accepted).toEqual({ transactions: 2 });
+    expect(res.answer!.rejected).toEqual([
+      { index: 1, code: 'DATE_TOO_OLD' },
+      { index: 2, code: 'NOT_A_DATE' },
+      { index: 3, code: 'DATE_TOO_OLD' },
+      { index: 4, code: 'DATE_IN_FUTURE' },
+      { index: 6, code: 'NOT_A_DATE' },
+      { index: 7, code: 'DATE_IN_FUTURE' },
+      { index: 8, code: 'DATE_IN_FUTURE' },
+      { index: 9, code: 'NOT_A_DATE' },
+    ]);
+    const after = await allCounters();
+    expect(after.daily.map((r) => [r.day, Number(r.counter)])).toEqual([['2026-03-15', 1]]);
+    expect(after.monthly.map((r) => [r.month, Number(r.counter)])).toEqual([['2026-01', 6]]);
+    expect(before.monthly).toEqual([]);
+    // Every counter row counted 7: nothing of the refused 55.
+    const sum = (rows: { counter: number }[]) => rows.reduce((n, r) => n + Number(r.counter), 0);
+    expect(sum(after.daily) + sum(after.monthly)).toBe(7);
+    expect(sum(after.dailyTotals) + sum(after.monthlyTotals)).toBe(7);
+  });
+
+  it('answers without `rejected` when nothing was refused', async () => {
+    const res = await syncRaw(d, valid({ transactions: [tx('2026-03-15', 2), tx('2026-02-28', 1)] }));
+    expect(res.answer!.accepted).toEqual({ transactions: 2 });
+    expect(res.answer).not.toHaveProperty('rejected');
+  });
+
+  it('takes tomorrow within the clock skew it tolerates for messages, just before midnight', async () => {
+    ctx.clock.set('2026-03-15T23:59:30.000Z');
+    const res = await syncRaw(d, valid({ transactions: [tx('2026-03-16', 2)] }));
+    expect(res.answer!.accepted).toEqual({ transactions: 1 });
+  });
+
+  it('follows DS_LATE_TRANSACTION_MONTHS', async () => {
+    await reconfigure({ DS_LATE_TRANSACTION_MONTHS: '0' });
+    d = await device(ctx, keys.installationKey);
+    await d.register();
+    const res = await syncRaw(d, valid({ transactions: [tx('2026-02-28', 1), tx('2026-03-01', 1)] }));
+    expect(res.answer!.rejected).toEqual([{ index: 0, code: 'DATE_TOO_OLD' }]);
+  });
+});
+
+describe('entries refused one by one: control characters', () => {
+  it('refuses names with control characters (NUL among them) and writes nothing for them, under no key', async () => {
+    const d = await device(ctx, keys.installationKey);
+    await d.register();
+    // Counter keys join their parts with NUL: this label would have written a daily row for label
+    // "acme-web", module "beid", use case "sign" dated 2025-11-05, inside a closed month.
+    const shifted = 'acme-web\u0000beid\u0000sign\u00002025-11-05';
+    const res = await syncRaw(
+      d,
+      valid({
+        labels: ['acme-web', 'evil\u0007label'],
+        transactions: [
+          tx('2026-03-15', 1),
+          tx('2026-03-15', 100, { label: shifted }),
+          tx('2026-03-15', 2, { module: 'be\u001bid' }),
+          tx('2026-03-15', 3, { useCase: 'sign\u0085' }),
+          tx('2026-03-15', 4, { label: 'acme-web\u202e' }),
+          tx('2026-03-15', 5, { useCase: 'line\nbreak' }),
+          tx('2026-03-15', 6, { useCase: 'tab\there' }),
+          tx('2026-03-15', 7, { module: 'del\u007f' }),
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.answer!.accepted).toEqual({ transactions: 1 });
+    expect(res.answer!.rejected).toEqual([1, 2, 3, 4, 5, 6, 7].map((index) => ({ index, code: 'CONTROL_CHARACTERS' })));
+    const after = await allCounters();
+    expect(after.daily.map((r) => [r.label, r.module, r.useCase, r.day, Number(r.counter)])).toEqual([['acme-web', 'beid', 'sign', '2026-03-15', 1]]);
+    expect(after.monthly).toEqual([]);
+    expect(after.device.map((r) => [r.label, r.module, r.useCase, Number(r.counter)])).toEqual([['acme-web', 'beid', 'sign', 1]]);
+    expect(after.dailyTotals.map((r) => [r.label, r.day, Number(r.counter)])).toEqual([['acme-web', '2026-03-15', 1]]);
+    // Nor is a label with control characters stored as one the device served.
+    const labels = await ctx.database.db.selectFrom('deviceLabels').select('label').where('deviceId', '=', d.deviceId!).execute();
+    expect(labels.map((l) => l.label)).toEqual(['acme-web']);
+  });
+});
+
+describe('counters bound to the organization they were counted for', () => {
+  let d: DeviceClient;
+  beforeEach(async () => {
+    d = await device(ctx, keys.installationKey);
+    await d.register();
+  });
+  const sync = (transactions: ReturnType<typeof tx>[]) => syncRaw(d, valid({ labels: [...new Set(['acme-web', ...transactions.map((t) => t.label)])], transactions }));
+
+  it('counts a label DS does not know for no one: never in an organization\'s report or export, even after it creates that label', async () => {
+    await sync([tx('2026-03-15', 5, { label: 'newbrand' }), tx('2026-02-10', 7, { label: 'newbrand' }), tx('2026-03-15', 1)]);
+    // globex creates a label of that name afterwards; what was counted before stays unattributed.
+    await ctx.request('PUT', '/v3_5/admin/organizations/globex', { token: admin, body: {} });
+    expect((await ctx.request('PUT', '/v3_5/admin/labels/newbrand', { token: admin, body: { organization: 'globex' } })).status).toBe(201);
+    await sync([tx('2026-03-15', 3, { label: 'newbrand' })]);
+
+    // Who sees all of DS sees the unattributed transactions, as organization null, and in totals.
+    expect(await report('from=2026-02&by=month,organization,label')).toEqual([
+      { month: '2026-02', organization: null, label: 'newbrand', transactions: 7 },
+      { month: '2026-03', organization: null, label: 'newbrand', transactions: 5 },
+      { month: '2026-03', organization: 'acme', label: 'acme-web', transactions: 1 },
+      { month: '2026-03', organization: 'globex', label: 'newbrand', transactions: 3 },
+    ]);
+    expect(await report('from=2026-02&by=')).toEqual([{ transactions: 16 }]);
+    // globex's billing export and a user limited to globex: only what was counted for globex.
+    expect(await report('from=2026-02&organization=globex&by=month,label,module,useCase')).toEqual([
+      { month: '2026-03', label: 'newbrand', module: 'beid', useCase: 'sign', transactions: 3 },
+    ]);
+    const globexUser = await ctx.userToken('gina', 'viewer', 'globex');
+    expect(await report('from=2026-02&by=month,label', globexUser)).toEqual([{ month: '2026-03', label: 'newbrand', transactions: 3 }]);
+    expect(await report('from=2026-03&to=2026-03&by=device,label', globexUser)).toEqual([{ label: 'newbrand', device: d.deviceId, transactions: 3 }]);
+    expect(await report('from=2026-02&label=newbrand&by=month', globexUser)).toEqual([{ month: '2026-03', transactions: 3 }]);
+    // The device as globex's user sees it: only globex's counters.
+    const seen = await ctx.request('GET', `/v3_5/admin/devices/${d.deviceId}`, { token: globexUser });
+    expect(seen.body.data.counters).toEqual([{ label: 'newbrand', module: 'beid', useCase: 'sign', month: '2026-03', counter: 3 }]);
+
+    // After the month boundary, archived, the same split.
+    ctx.clock.set('2026-04-02T00:00:00.000Z');
+    admin = await ctx.login();
+    expect((await ctx.request('POST', '/v3_5/admin/counters/rollover', { token: admin, body: {} })).status).toBe(200);
+    expect(await report('from=2026-03&to=2026-03&by=organization')).toEqual([
+      { organization: null, transactions: 5 },
+      { organization: 'acme', transactions: 1 },
+      { organization: 'globex', transactions: 3 },
+    ]);
+    expect(await report('from=2026-03&to=2026-03&organization=globex&by=label,module')).toEqual([{ label: 'newbrand', module: 'beid', transactions: 3 }]);
+  });
+
+  it('keeps history with the first organization when a label is deleted and its name made in another', async () => {
+    await sync([tx('2026-03-15', 4), tx('2026-02-20', 10)]);
+    expect((await ctx.request('DELETE', '/v3_5/admin/labels/acme-web', { token: admin })).status).toBe(200);
+    await ctx.request('PUT', '/v3_5/admin/organizations/globex', { token: admin, body: {} });
+    expect((await ctx.request('PUT', '/v3_5/admin/labels/acme-web', { token: admin, body: { organization: 'globex' } })).status).toBe(201);
+    await sync([tx('2026-03-15', 2)]);
+
+    const byOrganization = 'from=2026-02&by=month,organization,label';
+    const expected = [
+      { month: '2026-02', organization: 'acme', label: 'acme-web', transactions: 10 },
+      { month: '2026-03', organization: 'acme', label: 'acme-web', transactions: 4 },
+      { month: '2026-03', organization: 'globex', label: 'acme-web', transactions: 2 },
+    ];
+    expect(await report(byOrganization)).toEqual(expected);
+    expect(await report('from=2026-02&organization=acme&by=month,module')).toEqual([
+      { month: '2026-02', module: 'beid', transactions: 10 },
+      { month: '2026-03', module: 'beid', transactions: 4 },
+    ]);
+    expect(await report('from=2026-02&organization=globex&by=month')).toEqual([{ month: '2026-03', transactions: 2 }]);
+    // Moving the label to a third organization moves nothing counted before either.
+    await ctx.request('PUT', '/v3_5/admin/organizations/initech', { token: admin, body: {} });
+    await ctx.request('PUT', '/v3_5/admin/labels/acme-web', { token: admin, body: { organization: 'initech' } });
+    expect(await report(byOrganization)).toEqual(expected);
+    // Nor does the month boundary.
+    ctx.clock.set('2026-04-02T00:00:00.000Z');
+    admin = await ctx.login();
+    await ctx.request('POST', '/v3_5/admin/counters/rollover', { token: admin, body: {} });
+    expect(await report(byOrganization)).toEqual(expected);
+  });
+});
+
+describe('the per-device daily limit', () => {
+  beforeEach(async () => reconfigure({ DS_DEVICE_DAILY_TRANSACTION_LIMIT: '10' }));
+
+  it('counts a device\'s transactions per day across syncs and refuses the entries beyond the limit, with their own code', async () => {
+    const d = await device(ctx, keys.installationKey);
+    await d.register();
+    const first = await syncRaw(d, valid({ transactions: [tx('2026-03-15', 6, { useCase: 'a' })] }));
+    expect(first.answer!).not.toHaveProperty('rejected');
+    const second = await syncRaw(
+      d,
+      valid({
+        transactions: [
+          tx('2026-03-15', 3, { useCase: 'b' }), // 9
+          tx('2026-03-15', 2, { useCase: 'c' }), // 11: refused
+          tx('2026-03-15', 1, { useCase: 'd' }), // 10: the limit itself is fine
+          tx('2026-03-14', 10, { label: 'unknown-label' }), // another day has its own limit; unknown labels count too
+          tx('2026-03-14', 1), // 11 on the 14th: refused
+        ],
+      }),
+    );
+    expect(second.answer!.accepted).toEqual({ transactions: 3 });
+    expect(second.answer!.rejected).toEqual([
+      { index: 1, code: 'DAILY_LIMIT' },
+      { index: 4, code: 'DAILY_LIMIT' },
+    ]);
+    const third = await syncRaw(d, valid({ transactions: [tx('2026-03-15', 1)] }));
+    expect(third.answer!.rejected).toEqual([{ index: 0, code: 'DAILY_LIMIT' }]);
+    const { daily } = await allCounters();
+    expect(daily.filter((r) => r.day === '2026-03-15').reduce((n, r) => n + Number(r.counter), 0)).toBe(10);
+    // Another device has a limit of its own.
+    const other = await device(ctx, keys.installationKey);
+    await other.register();
+    expect((await syncRaw(other, valid({ transactions: [tx('2026-03-15', 10)] }))).answer!).not.toHaveProperty('rejected');
+
+    // Operators see which devices reached it: the device view, the devices report and its filter.
+    const view = await ctx.request('GET', `/v3_5/admin/devices/${d.deviceId}`, { token: admin });
+    expect(view.body.data.dailyLimitReachedAt).toBe(ctx.clock.now().toISOString());
+    expect((await ctx.request('GET', `/v3_5/admin/devices/${other.deviceId}`, { token: admin })).body.data.dailyLimitReachedAt).toBeNull();
+    const devicesReport = async (query: string) => (await ctx.request('GET', `/v3_5/admin/reports/devices?${query}`, { token: admin })).body.data;
+    expect(await devicesReport('')).toMatchObject([{ devices: 2, dailyLimited: 1 }]);
+    expect(await devicesReport('dailyLimited=true&by=device')).toMatchObject([{ key: d.deviceId, devices: 1, dailyLimited: 1 }]);
+    // Thirty days later it is no longer counted as such.
+    ctx.clock.advance(31 * 86_400_000);
+    admin = await ctx.login();
+    expect(await devicesReport('dailyLimited=true&by=device')).toEqual([]);
+  });
+
+  it('holds for concurrent syncs of one device: their total never passes the limit', async () => {
+    const d = await device(ctx, keys.installationKey);
+    await d.register();
+    const results = await Promise.all([0, 1, 2].map(() => syncRaw(d, valid({ transactions: [tx('2026-03-15', 6)] }))));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(results.map((r) => r.answer!.accepted.transactions).sort()).toEqual([0, 0, 1]);
+    const { daily } = await allCounters();
+    expect(daily.map((r) => Number(r.counter))).toEqual([6]);
+  });
+});
+
+describe('the device client and refused entries', () => {
+  it('drops refused entries, says which, and never sends them again', async () => {
+    const refused: { code: string; label: string }[] = [];
+    const d = await device(ctx, keys.installationKey, { onRejected: (list) => refused.push(...list.map((r) => ({ code: r.code, label: r.transaction.label }))) });
+    await d.register();
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 2 });
+    d.recordTransaction({ label: 'acme\u0000web', module: 'beid', useCase: 'sign', count: 5 });
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'late', count: 3, date: new Date('2025-06-01T12:00:00Z') });
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'ahead', count: 4, date: new Date('2026-03-20T12:00:00Z') });
+    const first = await d.syncOnce();
+    expect(first.ok).toBe(true);
+    expect(first.ok && first.response.accepted).toEqual({ transactions: 1 });
+    expect(refused.sort((a, b) => a.code.localeCompare(b.code))).toEqual([
+      { code: 'CONTROL_CHARACTERS', label: 'acme\u0000web' },
+      { code: 'DATE_IN_FUTURE', label: 'acme-web' },
+      { code: 'DATE_TOO_OLD', label: 'acme-web' },
+    ]);
+    expect(d.snapshot().pending).toBeNull();
+    expect(d.snapshot().counters).toEqual({});
+    expect(d.failures).toBe(0);
+    // The next sync carries none of them: nothing is refused again, nothing more is counted.
+    const second = await d.syncOnce();
+    expect(second.ok && second.response).toMatchObject({ accepted: { transactions: 0 } });
+    expect(second.ok && second.response).not.toHaveProperty('rejected');
+    expect(refused).toHaveLength(3);
+    expect((await counters()).map((r) => [r.useCase, Number(r.counter)])).toEqual([['sign', 2]]);
+  });
+});
+
+describe('rate limits, shared by every DS process on the database', () => {
+  /** A second DS app on the same database, as another worker process or node would be. */
+  const secondApp = () => createApp({ database: ctx.database, clock: ctx.clock, logger: silentLogger, config: ctx.config, startedAt: ctx.clock.now(), version: '0.0.0-test', keys: ctx.keys });
+  /** A fetch that sends each request to the next of `apps` in turn, from `address`. */
+  const roundRobin = (apps: { request: TestContext['app']['request'] }[], address = '203.0.113.7', log: string[] = []) => {
+    let next = 0;
+    return (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const { signal: _signal, ...rest } = init ?? {};
+      log.push(new URL(String(input)).pathname);
+      return apps[next++ % apps.length]!.request(String(input), rest, { incoming: { socket: { remoteAddress: address } } });
+    }) as typeof fetch;
+  };
+
+  it('limits the messages of a device per minute across two app instances: 429 with Retry-After, then again after the window', async () => {
+    await reconfigure({ DS_DEVICE_MESSAGES_PER_MINUTE: '3' });
+    ctx.clock.set('2026-03-15T10:00:15.000Z');
+    const apps = [ctx.app, secondApp()];
+    const d = await device(ctx, keys.installationKey, { fetch: roundRobin(apps) });
+    await d.register();
+    expect((await syncRaw(d, valid(), apps[0])).status).toBe(200);
+    expect((await syncRaw(d, valid(), apps[1])).status).toBe(200);
+    expect((await syncRaw(d, valid(), apps[0])).status).toBe(200);
+    for (const app of apps) {
+      const refused = await syncRaw(d, valid(), app);
+      expect(refused.status).toBe(429);
+      expect(refused.error!.code).toBe('RATE_LIMITED');
+      expect(refused.headers.get('retry-after')).toBe('45');
+    }
+    // Another device is not limited by this one.
+    const other = await device(ctx, keys.installationKey, { fetch: roundRobin(apps, '198.51.100.9') });
+    await other.register();
+    expect((await syncRaw(other, valid(), apps[1])).status).toBe(200);
+    // The next minute the device may send again; nothing refused was counted.
+    ctx.clock.advance(45_000);
+    expect((await syncRaw(d, valid(), apps[1])).status).toBe(200);
+    expect((await counters()).reduce((n, r) => n + Number(r.counter), 0)).toBe(5);
+  });
+
+  it('limits registrations per address across two app instances: 429 with Retry-After; other addresses register', async () => {
+    await reconfigure({ DS_REGISTRATIONS_PER_ADDRESS_PER_HOUR: '2' });
+    const apps = [ctx.app, secondApp()];
+    const register = async (address: string) => {
+      const d = await device(ctx, keys.installationKey, { fetch: roundRobin(apps, address) });
+      try {
+        await d.register();
+        return 'registered';
+      } catch (error) {
+        return error as { status: number; code: string; retryAfterSeconds?: number };
+      }
+    };
+    expect(await register('203.0.113.7')).toBe('registered');
+    expect(await register('203.0.113.7')).toBe('registered');
+    const refused = await register('203.0.113.7');
+    expect(refused).toMatchObject({ status: 429, code: 'RATE_LIMITED', retryAfterSeconds: 3600 });
+    expect(await register('198.51.100.9')).toBe('registered');
+    expect(await ctx.database.db.selectFrom('devices').select('id').execute()).toHaveLength(3);
+    ctx.clock.advance(3600_000);
+    expect(await register('203.0.113.7')).toBe('registered');
+  });
+
+  it('the device client waits for Retry-After before it sends again, and a 429 is not a failed sync', async () => {
+    await reconfigure({ DS_DEVICE_MESSAGES_PER_MINUTE: '2' });
+    ctx.clock.set('2026-03-15T10:00:00.000Z');
+    const sent: string[] = [];
+    const timers: number[] = [];
+    // The device syncs every 30 s (as a simulation may), less than the wait DS will ask for.
+    const d = await device(ctx, keys.installationKey, {
+      fetch: roundRobin([ctx.app], '203.0.113.7', sent),
+      syncIntervalSeconds: 30,
+      setTimer: (_fn, ms) => timers.push(ms),
+      clearTimer: () => {},
+    });
+    await d.register();
+    await d.versionCheck();
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 3 });
+    expect(await d.tick()).not.toBeNull();
+    expect(timers.at(-1)).toBe(30_000);
+    d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 4 });
+    const limited = await d.tick();
+    expect(limited).toBeNull();
+    expect(d.failures).toBe(0);
+    expect(d.isStopped).toBe(false);
+    expect(d.retryDelayMs).toBe(60_000);
+    // The next sync is scheduled after the Retry-After, not after the sync interval.
+    expect(timers.at(-1)).toBe(60_000);
+    // Before that, nothing is sent.
+    const syncs = () => sent.filter((p) => p.endsWith('/sync')).length;
+    const before = syncs();
+    ctx.clock.advance(30_000);
+    const early = await d.syncOnce();
+    expect(early.ok).toBe(false);
+    expect(syncs()).toBe(before);
+    expect(d.failures).toBe(0);
+    ctx.clock.advance(30_000);
+    const after = await d.syncOnce();
+    expect(after.ok && after.response.accepted).toEqual({ transactions: 1 });
+    expect((await counters()).map((r) => Number(r.counter))).toEqual([7]);
   });
 });

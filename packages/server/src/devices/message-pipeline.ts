@@ -1,10 +1,11 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { Services } from '../context.js';
-import type { MessageWrites } from '../db/sync-store.js';
+import type { DeviceReport, DeviceUsage, MessageWrites } from '../db/sync-store.js';
 import type { DeviceRow } from '../db/types.js';
 import { iso } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
+import { deviceMessageWindow } from '../lib/rate-limit.js';
 import { parseWith } from '../lib/validate.js';
 import { joseResponse, openDeviceMessage, sealDeviceAnswer, type OpenedDeviceMessage } from './messages.js';
 
@@ -24,6 +25,19 @@ export interface HandledMessage<A extends object> {
 }
 
 /**
+ * A handler's result that depends on what the device counted before: the days whose per-device
+ * transaction totals it needs, and the answer and writes decided from them. `complete` runs in
+ * the transaction that records the message (synchronously), so concurrent messages of one device
+ * are decided one after the other (the daily limit).
+ */
+export interface DeferredMessage<A extends object> {
+  /** The device's state as the message reports it, written whatever is decided. */
+  device?: DeviceReport;
+  usageDays: readonly string[];
+  complete(usage: DeviceUsage): HandledMessage<A>;
+}
+
+/**
  * One kind of device message: its name, the schema of its payload and its handler; nothing
  * more. The handler reads and decides but does not write: the pipeline applies its `writes` in
  * the transaction that records the answer, and only when the jti is new, so a retry, a twin or a
@@ -38,7 +52,7 @@ export interface DeviceMessageKind<S extends z.ZodType = z.ZodType, A extends ob
   schema: S;
   /** The answer: the `response` of its route definition (checked in tests, like every JSON answer). */
   answerSchema?: z.ZodType<A>;
-  handle(message: DeviceMessageContext, payload: z.output<S>): Promise<HandledMessage<A>>;
+  handle(message: DeviceMessageContext, payload: z.output<S>): Promise<HandledMessage<A> | DeferredMessage<A>>;
 }
 
 /** Declares a message kind (the identity function, for type inference of the handler's payload). */
@@ -66,12 +80,27 @@ export async function answerDeviceMessage(services: Services, message: OpenedDev
   if (retried) return retried;
   const payload = parseWith(kind.schema, message.claims, 'message');
   const now = services.clock.now();
-  const { answer, writes } = await kind.handle({ services, device, jti, now }, payload);
-  if (services.checkResponses && kind.answerSchema && !kind.answerSchema.safeParse(answer).success) {
-    throw new Error(`the ${kind.kind} answer does not match its route's response schema`);
-  }
-  const record = { deviceId: device.id, jti, kind: kind.kind, response: JSON.stringify(answer), receivedAt: iso(now) };
-  if (await services.syncStore.recordMessage(record, writes)) return answer;
+  const handled = await kind.handle({ services, device, jti, now }, payload);
+  const plan: DeferredMessage<object> = 'complete' in handled ? handled : { usageDays: [], complete: () => handled };
+  let answer: object | undefined;
+  const recorded = await services.syncStore.recordMessage({
+    deviceId: device.id,
+    jti,
+    kind: kind.kind,
+    receivedAt: iso(now),
+    window: deviceMessageWindow(now),
+    ...(plan.device ? { device: plan.device } : {}),
+    usageDays: plan.usageDays,
+    decide: (usage) => {
+      const decided = plan.complete(usage);
+      if (services.checkResponses && kind.answerSchema && !kind.answerSchema.safeParse(decided.answer).success) {
+        throw new Error(`the ${kind.kind} answer does not match its route's response schema`);
+      }
+      answer = decided.answer;
+      return { response: JSON.stringify(decided.answer), writes: decided.writes };
+    },
+  });
+  if (recorded && answer) return answer;
   // A twin with the same jti was recorded first: answer what it stored (409 if it was another kind).
   const twin = await storedAnswer(services, device.id, jti, kind.kind);
   if (!twin) throw new AppError('MESSAGE_IN_PROGRESS', 'a message with this jti is being processed; retry shortly');

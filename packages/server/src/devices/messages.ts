@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { Services } from '../context.js';
 import type { DeviceRow } from '../db/types.js';
 import { AppError } from '../lib/errors.js';
+import { checkDeviceMessageRate } from '../lib/rate-limit.js';
 import type { DeviceKeyCache } from './device-keys.js';
 
 const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'];
@@ -27,6 +28,9 @@ export async function openDeviceMessage(services: Services, deviceKeys: DeviceKe
   if (!UUID.test(id)) throw new AppError('UNKNOWN_DEVICE', `no device ${id}`);
   const device = await services.syncStore.findDevice(id);
   if (!device) throw new AppError('UNKNOWN_DEVICE', `no device ${id}; register again`);
+  // Before any crypto: a device over its rate is refused for the price of the row read. Only
+  // messages DS records count, so nobody but the device itself can use up its rate.
+  checkDeviceMessageRate(device, services.clock.now(), services.config.deviceMessagesPerMinute);
   const keys = await deviceKeys.get(device);
   const body = (await c.req.text()).trim();
   let opened;

@@ -62,6 +62,67 @@ export class FailureLimiter {
   }
 }
 
+/**
+ * Counts every attempt per key in a fixed window (not only failures): beyond `max` in one window
+ * an attempt is refused with 429 and Retry-After until the window ends. In the database like
+ * {@link FailureLimiter}, and one statement per attempt (the count and the verdict come back from
+ * the upsert), so concurrent attempts on any process or node all count. `max` 0: no limit.
+ */
+export class AttemptLimiter {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly name: string,
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Counts an attempt for `key`; throws RATE_LIMITED (429, Retry-After) when it is one too many. */
+  async attempt(key: string, what: string): Promise<void> {
+    if (this.max <= 0) return;
+    const now = this.clock.now();
+    const nowIso = now.toISOString();
+    const row = await this.db
+      .insertInto('rateLimits')
+      .values({ key: `${this.name}:${key}`, count: 1, resetAt: new Date(now.getTime() + this.windowMs).toISOString() })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({
+          count: sql<number>`case when ${eb.ref('rateLimits.resetAt')} <= ${nowIso} then 1 else ${eb.ref('rateLimits.count')} + 1 end`,
+          resetAt: sql<string>`case when ${eb.ref('rateLimits.resetAt')} <= ${nowIso} then ${eb.ref('excluded.resetAt')} else ${eb.ref('rateLimits.resetAt')} end`,
+        })),
+      )
+      .returning(['count', 'resetAt'])
+      .executeTakeFirstOrThrow();
+    if (Number(row.count) <= this.max) return;
+    const retryAfter = Math.max(1, Math.ceil((Date.parse(row.resetAt) - now.getTime()) / 1000));
+    throw new AppError('RATE_LIMITED', `too many ${what}; retry in ${retryAfter} s`, { retryAfterSeconds: retryAfter }, { 'Retry-After': String(retryAfter) });
+  }
+}
+
+/**
+ * The per-device message rate limit. Its state is two columns of the device's row (the start of
+ * the current one-minute window and the messages recorded in it) rather than a rate_limits row:
+ * the row is read for every message anyway (to verify it), and a message's record updates it in
+ * the transaction that records the message, so the limit adds no statement to a sync (a separate
+ * counter row would be one more write per message on the hot path). Like every rate limit it is
+ * in the database, so it holds across processes and nodes; messages in flight at the same moment
+ * may each see the count from before the others (at most as many as are in flight).
+ */
+export const DEVICE_MESSAGE_WINDOW_MS = 60_000;
+
+/** The window `now` falls in: its start, as stored in `devices.message_window`. */
+export function deviceMessageWindow(now: Date): string {
+  return new Date(Math.floor(now.getTime() / DEVICE_MESSAGE_WINDOW_MS) * DEVICE_MESSAGE_WINDOW_MS).toISOString();
+}
+
+/** Refuses with 429 and Retry-After a message of a device that has sent `max` already in this window. */
+export function checkDeviceMessageRate(device: { messageWindow: string | null; messageCount: number }, now: Date, max: number): void {
+  const window = deviceMessageWindow(now);
+  if (device.messageWindow !== window || Number(device.messageCount) < max) return;
+  const retryAfter = Math.max(1, Math.ceil((Date.parse(window) + DEVICE_MESSAGE_WINDOW_MS - now.getTime()) / 1000));
+  throw new AppError('RATE_LIMITED', `this device sent ${max} messages this minute, the most DS takes; retry in ${retryAfter} s`, { retryAfterSeconds: retryAfter }, { 'Retry-After': String(retryAfter) });
+}
+
 /** Deletes counts whose window has ended (housekeeping). */
 export async function pruneRateLimits(db: Db, now: Date): Promise<number> {
   const result = await db.deleteFrom('rateLimits').where('resetAt', '<=', now.toISOString()).executeTakeFirst();

@@ -20,7 +20,7 @@ export async function devicesReport(services: Services, principal: Principal, qu
   for (const v of versions) byVersion.set(v.id, await staleBefore(v.id));
   // An unknown version syncs with the DS-wide defaults.
   const otherwise = await staleBefore('');
-  return deviceMetrics(services.db, { now, staleBefore: { byVersion, otherwise }, organizationId, label: query.label, by: query.by });
+  return deviceMetrics(services.db, { now, staleBefore: { byVersion, otherwise }, organizationId, label: query.label, by: query.by, dailyLimited: query.dailyLimited });
 }
 
 export interface DeviceMetricsInput {
@@ -29,7 +29,9 @@ export interface DeviceMetricsInput {
   staleBefore: { byVersion: Map<string, string>; otherwise: string };
   organizationId?: string | undefined;
   label?: string | undefined;
-  by?: 'os' | 'browser' | 'version' | 'status' | 'organization' | 'label' | undefined;
+  by?: 'os' | 'browser' | 'version' | 'status' | 'organization' | 'label' | 'device' | undefined;
+  /** Only devices whose transactions the daily limit refused in the last 30 days. */
+  dailyLimited?: boolean | undefined;
 }
 
 export interface DeviceMetricsRow {
@@ -40,7 +42,11 @@ export interface DeviceMetricsRow {
   active30d: number;
   stopped: number;
   notAllowed: number;
+  dailyLimited: number;
 }
+
+/** How far back a device that reached its daily limit is counted (and listed) as such. */
+export const DAILY_LIMIT_LOOKBACK_MS = 30 * 86_400_000;
 
 const ago = (now: Date, ms: number) => new Date(now.getTime() - ms).toISOString();
 
@@ -54,6 +60,8 @@ export async function deviceMetrics(db: Executor, input: DeviceMetricsInput): Pr
     return eb('d.id', 'in', sub);
   };
   if (input.organizationId !== undefined || input.label !== undefined) q = q.where(seenWith);
+  const limitedSince = ago(input.now, DAILY_LIMIT_LOOKBACK_MS);
+  if (input.dailyLimited) q = q.where('d.dailyLimitReachedAt', '>=', limitedSince);
 
   let key: string | undefined;
   switch (input.by) {
@@ -65,6 +73,10 @@ export async function deviceMetrics(db: Executor, input: DeviceMetricsInput): Pr
       break;
     case 'status':
       key = 'd.status';
+      break;
+    case 'device':
+      // Which devices (with `dailyLimited`: which ones reached the daily limit).
+      key = 'd.id';
       break;
     case 'browser':
       q = q.leftJoin('deviceUserAgents as ua', 'ua.deviceId', 'd.id');
@@ -111,6 +123,7 @@ export async function deviceMetrics(db: Executor, input: DeviceMetricsInput): Pr
     countWhere(eb, eb('d.lastSyncAt', '>=', ago(input.now, 30 * 86_400_000))).as('active30d'),
     countWhere(eb, eb(lastSeen, '<', versionThreshold(eb))).as('stopped'),
     countWhere(eb, eb.or([eb('v.id', 'is', null), eb('v.allowed', '=', 0)])).as('notAllowed'),
+    countWhere(eb, eb('d.dailyLimitReachedAt', '>=', limitedSince)).as('dailyLimited'),
   ]);
   if (key !== undefined) q = q.groupBy(key);
   const rows = (await q.execute()) as DeviceMetricsRow[];
@@ -129,6 +142,7 @@ export async function deviceMetrics(db: Executor, input: DeviceMetricsInput): Pr
     active30d: Number(r.active30d),
     stopped: Number(r.stopped),
     notAllowed: Number(r.notAllowed),
+    dailyLimited: Number(r.dailyLimited),
   }));
 }
 

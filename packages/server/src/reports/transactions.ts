@@ -145,7 +145,9 @@ type CounterTable = 'labelDailyCounters' | 'labelMonthlyCounters' | 'labelDailyT
 
 /**
  * Sums one counter table. `time` is the table's day or month column, restricted to [from, to];
- * organization comes from the label's current organization (null when the label was deleted).
+ * organization is the one the transactions were counted for (bound in the row when they were
+ * counted, never looked up by label name now); null for unattributed rows and for an organization
+ * deleted since. A filter by organization never includes unattributed rows.
  */
 export async function sumCounters(
   db: Executor,
@@ -156,13 +158,9 @@ export async function sumCounters(
 ): Promise<CounterSum[]> {
   const t = 'c';
   let q = (db as Executor).selectFrom(`${table} as ${t}` as 'labelDailyCounters as c') as unknown as SelectQueryBuilder<any, any, any>;
-  const needsOrganization = group.organization || filters.organizationId !== undefined;
-  if (needsOrganization) {
-    q = q.leftJoin('labels as l', 'l.name', 'c.label');
-    if (group.organization) q = q.leftJoin('organizations as o', 'o.id', 'l.organizationId');
-  }
+  if (group.organization) q = q.leftJoin('organizations as o', 'o.id', 'c.organizationId');
   q = q.where(`c.${range.column}`, '>=', range.from).where(`c.${range.column}`, '<=', range.to);
-  if (filters.organizationId !== undefined) q = q.where('l.organizationId', '=', filters.organizationId);
+  if (filters.organizationId !== undefined) q = q.where('c.organizationId', '=', filters.organizationId);
   if (filters.label !== undefined) q = q.where('c.label', '=', filters.label);
   if (filters.module !== undefined) q = q.where('c.module', '=', filters.module);
   if (filters.useCase !== undefined) q = q.where('c.useCase', '=', filters.useCase);
@@ -182,4 +180,3 @@ export async function sumCounters(
   const rows = (await q.execute()) as CounterSum[];
   return rows.map((r) => ({ ...r, transactions: Number(r.transactions) }));
 }
-

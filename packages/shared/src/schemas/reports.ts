@@ -42,7 +42,11 @@ export type TransactionReportQueryInput = z.input<typeof TransactionReportQueryS
 /**
  * One row of the transactions report: the grouped dimensions and the sum. `month` is present
  * when grouped by day or month; `day` (grouped by day) is null for a closed month, which is kept
- * per month. `organization` is null for a label that no longer exists.
+ * per month. `organization` is the organization the transactions were counted for (counters are
+ * bound to the label's organization when they are counted, so deleting a label or moving its name
+ * never moves history); null for unattributed transactions (of a label DS did not know when they
+ * were counted: billed to no one, seen only by users who see all of DS) and for an organization
+ * deleted since.
  */
 export const TransactionReportRowSchema = z.object({
   month: MonthSchema.optional(),
@@ -69,7 +73,7 @@ export function transactionReportFields(by: readonly TransactionDimension[]): st
   return [...fields, 'transactions'];
 }
 
-export const DEVICE_DIMENSIONS = ['os', 'browser', 'version', 'status', 'organization', 'label'] as const;
+export const DEVICE_DIMENSIONS = ['os', 'browser', 'version', 'status', 'organization', 'label', 'device'] as const;
 export type DeviceDimension = (typeof DEVICE_DIMENSIONS)[number];
 
 /** `GET /admin/reports/devices` */
@@ -80,13 +84,19 @@ export const DeviceReportQuerySchema = z.strictObject({
   label: NameSchema.optional(),
   /** A device has stopped syncing when its last sync is older than this many sync intervals. */
   staleIntervals: z.coerce.number().int().min(1).max(1000).default(3),
+  /** Only devices whose transactions the daily limit refused in the last 30 days (with `by=device`: which ones). */
+  dailyLimited: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
 });
 export type DeviceReportQuery = z.output<typeof DeviceReportQuerySchema>;
 export type DeviceReportQueryInput = z.input<typeof DeviceReportQuerySchema>;
 
 /**
  * Device counts for one value of the dimension (`key`, null when unknown: no user agent, no
- * label). With `browser` or `label`, a device counts once under each value it reported.
+ * label; the device id with `device`). With `browser` or `label`, a device counts once under each
+ * value it reported.
  */
 export const DeviceReportRowSchema = z.object({
   key: z.string().nullable().optional(),
@@ -98,6 +108,11 @@ export const DeviceReportRowSchema = z.object({
   stopped: z.number().int(),
   /** On a version that is not allowed, or no longer known to DS. */
   notAllowed: z.number().int(),
+  /**
+   * Had transactions refused by the per-device daily limit (`DS_DEVICE_DAILY_TRANSACTION_LIMIT`)
+   * in the last 30 days: implausible use, worth a look.
+   */
+  dailyLimited: z.number().int(),
 });
 export type DeviceReportRow = z.infer<typeof DeviceReportRowSchema>;
 

@@ -14,8 +14,9 @@ const BY: Record<string, DeviceDimension> = {
   org: 'organization',
   organization: 'organization',
   label: 'label',
+  device: 'device',
 };
-const BY_SHOWN = ['os', 'browser', 'version', 'status', 'org', 'label'];
+const BY_SHOWN = ['os', 'browser', 'version', 'status', 'org', 'label', 'device'];
 
 const HEADERS: Record<DeviceDimension, string> = {
   os: 'OS',
@@ -24,6 +25,7 @@ const HEADERS: Record<DeviceDimension, string> = {
   status: 'Status',
   organization: 'Organization',
   label: 'Label',
+  device: 'Device',
 };
 
 /** Dimensions under which a device counts once per value it reported: their rows do not add up. */
@@ -34,6 +36,7 @@ export interface DevicesReportOptions extends FormatOptions {
   organization?: string;
   label?: string;
   staleIntervals?: number;
+  dailyLimited?: boolean;
 }
 
 export function registerReportDevices(report: Command, ctx: Context): void {
@@ -44,7 +47,9 @@ export function registerReportDevices(report: Command, ctx: Context): void {
       .option('--by <dimension>', `one row per value of ${BY_SHOWN.join(', ')} (default: one row for all devices)`, parseBy)
       .option('--org, --organization <name>', 'only devices that reported a label of this organization', parseName)
       .option('--label <name>', 'only devices that reported this label', parseName)
-      .option('--stale-intervals <n>', 'a device has stopped when it has not synced for this many sync intervals (default 3)', parseStaleIntervals),
+      .option('--stale-intervals <n>', 'a device has stopped when it has not synced for this many sync intervals (default 3)', parseStaleIntervals)
+      .option('--daily-limited', 'only devices whose transactions the per-device daily limit refused in the last 30 days (with --by device: which ones)')
+      .addHelpText('after', '\nExamples:\n  ds report devices --by os\n  ds report devices --daily-limited --by device   # which devices reported implausibly many transactions'),
   ).action((options: DevicesReportOptions) => run(options, ctx));
 }
 
@@ -55,6 +60,7 @@ export async function run(options: DevicesReportOptions, ctx: Context): Promise<
     organization: options.organization,
     label: options.label,
     staleIntervals: options.staleIntervals,
+    ...(options.dailyLimited ? { dailyLimited: 'true' as const } : {}),
   });
   const by = options.by;
   const count = (header: string, value: (r: DeviceReportRow) => number): ReportColumn<DeviceReportRow> => ({
@@ -70,12 +76,14 @@ export async function run(options: DevicesReportOptions, ctx: Context): Promise<
     count('Active 30d', (r) => r.active30d),
     count('Stopped', (r) => r.stopped),
     count('Not allowed', (r) => r.notAllowed),
+    // Devices whose transactions the per-device daily limit refused in the last 30 days.
+    count('Daily limit', (r) => r.dailyLimited),
   ];
   if (by) columns.unshift({ header: HEADERS[by], value: (r) => r.key ?? (by === 'label' || by === 'organization' ? '(none)' : '(unknown)') });
   const overlapping = by !== undefined && OVERLAPPING.includes(by);
   printReport(ctx, options, rows, {
     columns,
-    fields: [...(by ? ['key'] : []), 'devices', 'active24h', 'active7d', 'active30d', 'stopped', 'notAllowed'],
+    fields: [...(by ? ['key'] : []), 'devices', 'active24h', 'active7d', 'active30d', 'stopped', 'notAllowed', 'dailyLimited'],
     bar: (r) => r.devices,
     // Without --by the one row is the total already.
     total: by !== undefined && !overlapping,

@@ -96,11 +96,11 @@ describe('ds report transactions', () => {
     expect(piped.stdout).toContain('TOTAL');
   });
 
-  it('names every dimension in the header, unknown organizations too', async () => {
+  it('names every dimension in the header, unattributed transactions too', async () => {
     const row = { organization: null, label: 'gone', module: 'emv', useCase: 'verify-pin', device: 'd-1', transactions: 3 };
     const r = await runDs(['report', 'transactions', '--by', 'org,label,module,use-case,device'], { routes: { 'GET /admin/reports/transactions': () => ok([row]) } });
-    expect(tableLine(r.stdout, 'Organization')).toMatch(/│ Organization │ Label │ Module │ Use case\s+│ Device │ Transactions │/);
-    expect(tableLine(r.stdout, 'gone')).toMatch(/│ \(unknown\)\s+│ gone\s+│ emv\s+│ verify-pin │ d-1\s+│\s+3 │/);
+    expect(tableLine(r.stdout, 'Organization')).toMatch(/│ Organization\s+│ Label │ Module │ Use case\s+│ Device │ Transactions │/);
+    expect(tableLine(r.stdout, 'gone')).toMatch(/│ \(unattributed\)\s+│ gone\s+│ emv\s+│ verify-pin │ d-1\s+│\s+3 │/);
   });
 
   it('--json prints the rows exactly, without bars or totals', async () => {
@@ -166,9 +166,10 @@ describe('ds report devices', () => {
     active30d: devices,
     stopped: 1,
     notAllowed: 0,
+    dailyLimited: 0,
     ...extra,
   });
-  const byOs = [{ key: 'Windows', ...counts(40) }, { key: 'macOS', ...counts(10) }, { key: null, ...counts(2) }];
+  const byOs = [{ key: 'Windows', ...counts(40, { dailyLimited: 2 }) }, { key: 'macOS', ...counts(10) }, { key: null, ...counts(2) }];
 
   it('sends --by in the API name, the filters and --stale-intervals', async () => {
     const r = await runDs(['report', 'devices', '--by', 'org', '--org', 'acme', '--label', 'acme-web', '--stale-intervals', '5'], {
@@ -182,11 +183,11 @@ describe('ds report devices', () => {
   it('on a terminal: the dimension as key header, a bar per row by devices, (unknown) for no value, and a TOTAL row', async () => {
     const r = await runDs(['report', 'devices', '--by', 'os'], { routes: { 'GET /admin/reports/devices': () => ok(byOs) }, terminal: true });
     expect(r.code).toBe(0);
-    expect(tableLine(r.stdout, 'Devices')).toMatch(/│ OS\s+│ Devices │ Active 24h │ Active 7d │ Active 30d │ Stopped │ Not allowed │/);
-    expect(tableLine(r.stdout, 'Windows')).toMatch(/│ Windows\s+│\s+40 │\s+20 │\s+39 │\s+40 │\s+1 │\s+0 │ █{20} │/);
+    expect(tableLine(r.stdout, 'Devices')).toMatch(/│ OS\s+│ Devices │ Active 24h │ Active 7d │ Active 30d │ Stopped │ Not allowed │ Daily limit │/);
+    expect(tableLine(r.stdout, 'Windows')).toMatch(/│ Windows\s+│\s+40 │\s+20 │\s+39 │\s+40 │\s+1 │\s+0 │\s+2 │ █{20} │/);
     expect(tableLine(r.stdout, 'macOS')).toMatch(/│\s+10 │.*│ █████\s+│/);
     expect(tableLine(r.stdout, '(unknown)')).toMatch(/│ \(unknown\)\s+│\s+2 │/);
-    expect(tableLine(r.stdout, 'TOTAL')).toMatch(/│ TOTAL\s+│\s+52 │\s+26 │\s+49 │\s+52 │\s+3 │\s+0 │\s+│/);
+    expect(tableLine(r.stdout, 'TOTAL')).toMatch(/│ TOTAL\s+│\s+52 │\s+26 │\s+49 │\s+52 │\s+3 │\s+0 │\s+2 │\s+│/);
     expect(r.stderr).toBe('');
   });
 
@@ -202,6 +203,15 @@ describe('ds report devices', () => {
     expect(r.stderr).toMatch(footnote);
     const json = await runDs(['report', 'devices', '--by', by, '--json'], { routes: { 'GET /admin/reports/devices': () => ok(rows) } });
     expect(json.stderr).toBe('');
+  });
+
+  it('--daily-limited --by device: which devices the daily limit refused transactions of', async () => {
+    const rows = [{ key: 'd-1', ...counts(1, { dailyLimited: 1 }) }];
+    const r = await runDs(['report', 'devices', '--daily-limited', '--by', 'device'], { routes: { 'GET /admin/reports/devices': () => ok(rows) } });
+    expect(r.code).toBe(0);
+    expect(r.requests[0]!.query).toEqual({ by: 'device', dailyLimited: 'true' });
+    expect(tableLine(r.stdout, 'Device')).toMatch(/│ Device │ Devices .* │ Daily limit │/);
+    expect(tableLine(r.stdout, 'd-1')).toMatch(/│ d-1\s+│\s+1 │.*│\s+1 │/);
   });
 
   it('the organization dimension says (none) for devices without one', async () => {
@@ -224,7 +234,7 @@ describe('ds report devices', () => {
     expect(json.stdout).not.toMatch(BAR);
     const csv = await runDs(['report', 'devices', '--by', 'os', '--csv'], { routes, terminal: true });
     const parsed = parseCsv(csv.stdout);
-    expect(parsed[0]).toEqual(['key', 'devices', 'active24h', 'active7d', 'active30d', 'stopped', 'notAllowed']);
+    expect(parsed[0]).toEqual(['key', 'devices', 'active24h', 'active7d', 'active30d', 'stopped', 'notAllowed', 'dailyLimited']);
     expect(parsed[3]![0]).toBe('');
     expect(csvObjects(csv.stdout)).toEqual(asCsv(byOs));
     expect(csv.stdout).not.toMatch(BAR);
@@ -232,7 +242,7 @@ describe('ds report devices', () => {
   });
 
   it.each([
-    [['--by', 'country'], /option '--by <dimension>' argument 'country' is invalid\. expected one of os, browser, version, status, org, label/],
+    [['--by', 'country'], /option '--by <dimension>' argument 'country' is invalid\. expected one of os, browser, version, status, org, label, device/],
     [['--by', 'os,label'], /option '--by <dimension>' argument 'os,label' is invalid/],
     [['--stale-intervals', '0'], /option '--stale-intervals <n>' argument '0' is invalid/],
     [['--stale-intervals', '1001'], /expected a whole number from 1 to 1000/],

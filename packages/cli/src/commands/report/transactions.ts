@@ -72,9 +72,9 @@ function dimensionColumn(dimension: TransactionDimension): ReportColumn<Transact
     // A closed month is kept per month only: its row has no day.
     case 'day':
       return { header: 'Day', value: (r) => r.day ?? (r.month ? `${r.month} (whole month)` : '') };
-    // null: the label no longer exists, so its organization is not known.
+    // null: counted for no organization (a label DS did not know then), or for one deleted since.
     case 'organization':
-      return { header: 'Organization', value: (r) => r.organization ?? '(unknown)' };
+      return { header: 'Organization', value: (r) => r.organization ?? '(unattributed)' };
     case 'label':
       return { header: 'Label', value: (r) => r.label ?? '' };
     case 'module':

@@ -5,6 +5,7 @@ import {
   DsApiError,
   exchangeInstallationKey,
   installationTokenVersion,
+  isRateLimited,
   MemoryDeviceStore,
   type DeviceKeyType,
   type DeviceState,
@@ -72,6 +73,8 @@ export interface SimulatedDevice {
   acknowledgedEntries: number;
   /** Entries sent whose answer never came (the last syncs failed): DS may or may not have counted them. */
   unacknowledgedEntries: number;
+  /** Entries DS refused (SyncResponse `rejected`), by code: answered, not counted, dropped by the device. */
+  rejected: Map<string, number>;
   stopReason: string | null;
 }
 
@@ -102,6 +105,10 @@ export interface SimulationSummary {
   /** Transaction entries DS acknowledged. */
   transactionEntries: number;
   unacknowledgedEntries: number;
+  /** Entries DS refused one by one (not counted, not acknowledged), by rejection code. */
+  rejectedEntries: Record<string, number>;
+  /** 429 answers (DS asked a device to wait; it waited for Retry-After and went on): not failures. */
+  rateLimited: number;
   /** Every acknowledged transaction summed by month, label, module and use case: what the billing report must show. */
   acknowledged: { month: string; label: string; module: string; useCase: string; transactions: number }[];
 }
@@ -195,7 +202,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const deadline = options.durationMs === undefined ? undefined : start + options.durationMs;
   const aborted = () => options.signal?.aborted === true;
 
-  const totals = { registrations: 0, registrationFailures: 0, versionChecks: 0, versionCheckFailures: 0, syncsOk: 0, syncsFailed: 0 };
+  const totals = { registrations: 0, registrationFailures: 0, versionChecks: 0, versionCheckFailures: 0, syncsOk: 0, syncsFailed: 0, rateLimited: 0 };
   const errors: Record<string, number> = {};
   const latencies: number[] = [];
   let firstSync: number | undefined;
@@ -220,6 +227,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       acknowledged: new Map(),
       acknowledgedEntries: 0,
       unacknowledgedEntries: 0,
+      rejected: new Map(),
       stopReason: null,
     };
     if (aborted()) return record;
@@ -306,17 +314,31 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         const batch = store.batch ?? [];
         store.batch = null;
         const accepted = outcome.response.accepted.transactions;
-        if (accepted === batch.length) {
-          for (const t of batch) {
+        // Entries DS refused one by one are answered but not counted: they are not acknowledged.
+        const refused = new Map((outcome.response.rejected ?? []).map((r) => [r.index, r.code]));
+        if (accepted === batch.length - refused.size) {
+          batch.forEach((t, index) => {
+            const code = refused.get(index);
+            if (code !== undefined) {
+              record.rejected.set(code, (record.rejected.get(code) ?? 0) + 1);
+              return;
+            }
             const key = [monthOf(t.txDate), t.label, t.module, t.useCase].join('\t');
             record.acknowledged.set(key, (record.acknowledged.get(key) ?? 0) + t.counter);
-          }
-          record.acknowledgedEntries += batch.length;
+          });
+          record.acknowledgedEntries += accepted;
         } else {
           // DS counted only some entries and does not say which: nothing of the batch can be
           // claimed exactly, so none of it is; verify will show what DS has.
           errors.PARTIALLY_ACCEPTED = (errors.PARTIALLY_ACCEPTED ?? 0) + 1;
         }
+      } else if (isRateLimited(outcome.error)) {
+        // DS asked the device to wait (429): not a failure. The device sends nothing before its
+        // Retry-After has passed; this round is tried again then (or the run ends first).
+        totals.rateLimited++;
+        round--;
+        const wait = deadline === undefined ? client.retryDelayMs : Math.min(client.retryDelayMs, deadline - elapsed());
+        await sleep(wait, options.signal);
       } else {
         record.syncsFailed++;
         totals.syncsFailed++;
@@ -350,9 +372,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     transactionsSent: devices.reduce((sum, d) => sum + [...d.acknowledged.values()].reduce((a, b) => a + b, 0), 0),
     transactionEntries: devices.reduce((sum, d) => sum + d.acknowledgedEntries, 0),
     unacknowledgedEntries: devices.reduce((sum, d) => sum + d.unacknowledgedEntries, 0),
+    rejectedEntries: rejectionTotals(devices),
     acknowledged: ledger(devices),
   };
   return { summary, devices };
+}
+
+function rejectionTotals(devices: SimulatedDevice[]): Record<string, number> {
+  const all: Record<string, number> = {};
+  for (const d of devices) for (const [code, n] of d.rejected) all[code] = (all[code] ?? 0) + n;
+  return all;
 }
 
 function ledger(devices: SimulatedDevice[]): SimulationSummary['acknowledged'] {

@@ -162,6 +162,23 @@ describe('ds simulate against a real DS', () => {
     }
   });
 
+  it('--days 120: DS refuses the entries of months it no longer counts one by one; they are not acknowledged, and --verify is still exact', async () => {
+    const r = await simulate(['--installation-key', installationKey, '--devices', '4', '--syncs', '3', '--days', '120', '--verify', '--seed', '5', '--json']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    // 120 days back from 2026-03-15 reaches November: what is older than January is refused.
+    expect(summary.rejectedEntries.DATE_TOO_OLD).toBeGreaterThan(0);
+    expect(Object.keys(summary.rejectedEntries)).toEqual(['DATE_TOO_OLD']);
+    expect(summary).toMatchObject({ syncsFailed: 0, failures: 0, errors: {}, unacknowledgedEntries: 0, rateLimited: 0 });
+    expect(summary.verify).toMatchObject({ ok: true, differences: [] });
+    // What DS counted, month by month, is exactly what the devices had acknowledged: no refused entry.
+    const months = new Map<string, number>();
+    for (const a of summary.acknowledged as { month: string; transactions: number }[]) months.set(a.month, (months.get(a.month) ?? 0) + a.transactions);
+    expect([...months.keys()].every((m) => m >= '2026-01')).toBe(true);
+    const report = await ds.request('GET', '/v3_5/admin/reports/transactions?from=2025-01&by=month', { token: admin });
+    expect(report.body.data).toEqual([...months].sort().map(([month, transactions]) => ({ month, transactions })));
+  });
+
   it('prints the summary as a table and the verify line on stdout; no progress without a terminal', async () => {
     const r = await simulate(['--installation-key', installationKey, '--devices', '3', '--syncs', '2', '--verify', '--seed', '3', '--key-type', 'ec']);
     expect(r.code).toBe(0);

@@ -179,6 +179,11 @@ export function summaryFields(s: SimulationSummary): [string, unknown][] {
     ['transactions sent', s.transactionsSent],
     ['transaction entries', s.transactionEntries],
     ...(s.unacknowledgedEntries > 0 ? ([['unacknowledged entries', s.unacknowledgedEntries]] as [string, unknown][]) : []),
+    // Refused one by one by DS (a date it no longer counts, the daily limit...): not counted, not acknowledged.
+    ...(Object.keys(s.rejectedEntries).length > 0
+      ? ([['rejected entries', Object.entries(s.rejectedEntries).map(([code, n]) => `${n} ${code}`).join(', ')]] as [string, unknown][])
+      : []),
+    ...(s.rateLimited > 0 ? ([['rate limited (waited)', s.rateLimited]] as [string, unknown][]) : []),
   ];
 }
 

@@ -9,7 +9,8 @@ const SPLIT_NAMES: Record<Split, string> = { organization: 'Organization', label
 /** The text of a split dimension's value in a row. */
 function splitValue(row: TransactionReportRow, split: Split): string {
   const value = row[split];
-  if (split === 'organization' && value === null) return '(deleted label)';
+  // Counted for no organization (a label DS did not know then), or for one deleted since.
+  if (split === 'organization' && value === null) return '(unattributed)';
   return value ?? '';
 }
 

@@ -5,6 +5,7 @@ import * as m0003 from './0003-downloads.js';
 import * as m0004 from './0004-counter-history.js';
 import * as m0005 from './0005-ds-keys-at-rest.js';
 import * as m0006 from './0006-rate-limits.js';
+import * as m0007 from './0007-counter-organizations.js';
 
 /** Every migration, in order. Listed explicitly so bundling cannot lose or reorder one. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-counter-history': m0004,
   '0005-ds-keys-at-rest': m0005,
   '0006-rate-limits': m0006,
+  '0007-counter-organizations': m0007,
 };
