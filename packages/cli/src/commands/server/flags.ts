@@ -24,6 +24,10 @@ export interface ServerFlags {
   requestTimeoutMs?: string;
   keepAliveTimeoutMs?: string;
   messageRetention?: string;
+  lateTransactionMonths?: string;
+  deviceDailyTransactionLimit?: string;
+  deviceMessagesPerMinute?: string;
+  registrationsPerAddressPerHour?: string;
   counterRetentionMonths?: string;
   downloadRetentionDays?: string;
   downloads?: 'stream' | 'redirect';
@@ -72,6 +76,10 @@ export function withServeFlags(command: Command): Command {
       .option('--request-timeout-ms <ms>', 'how long a client may take to send a request (env DS_REQUEST_TIMEOUT_MS; default 60000)')
       .option('--keep-alive-timeout-ms <ms>', 'how long an idle keep-alive connection stays open (env DS_KEEP_ALIVE_TIMEOUT_MS; default 5000)')
       .option('--message-retention <seconds>', 'how long processed device messages are kept (env DS_MESSAGE_RETENTION_SECONDS)')
+      .option('--late-transaction-months <n>', 'closed months whose transactions devices may still report; older entries are refused (env DS_LATE_TRANSACTION_MONTHS; default 2)')
+      .option('--device-daily-transaction-limit <n>', 'transactions one device may report per day; entries beyond are refused (env DS_DEVICE_DAILY_TRANSACTION_LIMIT; default 10000)')
+      .option('--device-messages-per-minute <n>', 'messages one device may send a minute, then 429 (env DS_DEVICE_MESSAGES_PER_MINUTE; default 20)')
+      .option('--registrations-per-address-per-hour <n>', 'device registrations per client address an hour, then 429; 0: no limit (env DS_REGISTRATIONS_PER_ADDRESS_PER_HOUR; default 300)')
       .option('--counter-retention-months <n>', 'delete archived monthly counters older than this; 0 keeps them forever (env DS_COUNTER_RETENTION_MONTHS)')
       .option('--download-retention-days <n>', 'delete download events older than this; 0 keeps them forever (env DS_DOWNLOAD_RETENTION_DAYS)')
       .addOption(new Option('--downloads <mode>', 'stream installers from their origin or redirect to it (env DS_DOWNLOADS)').choices(['stream', 'redirect']))
@@ -116,6 +124,10 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     requestTimeoutMs: flags.requestTimeoutMs,
     keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
     messageRetentionSeconds: flags.messageRetention,
+    lateTransactionMonths: flags.lateTransactionMonths,
+    deviceDailyTransactionLimit: flags.deviceDailyTransactionLimit,
+    deviceMessagesPerMinute: flags.deviceMessagesPerMinute,
+    registrationsPerAddressPerHour: flags.registrationsPerAddressPerHour,
     counterRetentionMonths: flags.counterRetentionMonths,
     downloadRetentionDays: flags.downloadRetentionDays,
     downloads: flags.downloads,
