@@ -14,7 +14,7 @@ import { ADMIN_PASSWORD, fmt } from './lib.js';
 type Value = string | number | null;
 
 /** Bump when what is generated changes: cached files of another version are regenerated. */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
 
 export const MODULES = ['beid', 'emv', 'file-exchange', 'luxeid', 'pkcs11'];
 export const USE_CASES = ['authenticate', 'encrypt', 'read-data', 'sign', 'verify-pin'];
@@ -87,12 +87,18 @@ async function create(path: string, tables: string[]): Promise<Bulk> {
 }
 
 /**
- * Tables DS writes from the counters in the same transactions (totals per label, when the schema
- * has them), filled from the generated counters as DS would have.
+ * Tables DS writes from the counters in the same transactions (totals per organization and label),
+ * filled from the generated counters as DS would have.
  */
 const DERIVED: [table: string, sql: string][] = [
-  ['label_daily_totals', 'insert into label_daily_totals (label, day, counter) select label, day, sum(counter) from label_daily_counters group by label, day'],
-  ['label_monthly_totals', 'insert into label_monthly_totals (label, month, counter) select label, month, sum(counter) from label_monthly_counters group by label, month'],
+  [
+    'label_daily_totals',
+    'insert into label_daily_totals (organization_id, label, day, counter) select organization_id, label, day, sum(counter) from label_daily_counters group by organization_id, label, day',
+  ],
+  [
+    'label_monthly_totals',
+    'insert into label_monthly_totals (organization_id, label, month, counter) select organization_id, label, month, sum(counter) from label_monthly_counters group by organization_id, label, month',
+  ],
 ];
 export const DERIVED_TABLES = DERIVED.map(([table]) => table);
 
@@ -216,18 +222,20 @@ export async function generateReportsDb(path: string, rows: number, now: Date): 
   const orgs = organizations(orgCount, LABELS_PER_ORGANIZATION, nowIso);
   insertOrganizations(db, orgs, nowIso);
   const labels = orgs.flatMap((o) => o.labels.map((l) => l.name)).sort();
+  // Counter rows carry the organization they were counted for (migration 0007).
+  const organizationOf = new Map(orgs.flatMap((o) => o.labels.map((l) => [l.name, o.id] as const)));
 
   // This month's daily rows, in the order DS writes them: a day's rows appear that day.
   const keys = labels.flatMap((label) => MODULES.flatMap((module) => USE_CASES.map((useCase) => [label, module, useCase] as const)));
   let daily = 0;
   let dailySum = 0;
   const dailyTarget = Math.min(rows, keys.length * today);
-  bulk(db, 'label_daily_counters', ['label', 'module', 'use_case', 'day', 'counter'], (insert) => {
+  bulk(db, 'label_daily_counters', ['organization_id', 'label', 'module', 'use_case', 'day', 'counter'], (insert) => {
     for (let d = 1; d <= today; d++) {
       for (const [label, module, useCase] of keys) {
         if (daily === dailyTarget) break;
         const counter = 1 + Math.floor(rand() * 200);
-        insert(label, module, useCase, dayName(current, d), counter);
+        insert(organizationOf.get(label)!, label, module, useCase, dayName(current, d), counter);
         daily += 1;
         dailySum += counter;
       }
@@ -243,7 +251,7 @@ export async function generateReportsDb(path: string, rows: number, now: Date): 
   const monthStart = Date.parse(`${current}-01T00:00:00Z`);
   let device = 0;
   let deviceSum = 0;
-  bulk(db, 'device_counters', ['device_id', 'label', 'module', 'use_case', 'month', 'counter', 'updated_at'], (insert) => {
+  bulk(db, 'device_counters', ['device_id', 'organization_id', 'label', 'module', 'use_case', 'month', 'counter', 'updated_at'], (insert) => {
     for (let i = 0; i < deviceIds.length; i++) {
       const label = labels[Math.floor(rand() * labels.length)]!;
       const updatedAt = new Date(monthStart + Math.floor(rand() * (now.getTime() - monthStart))).toISOString();
@@ -254,7 +262,7 @@ export async function generateReportsDb(path: string, rows: number, now: Date): 
         if (device === deviceTarget) break;
         const counter = 1 + Math.floor(rand() * 100);
         const [module, useCase] = pairs[p]!;
-        insert(deviceIds[i]!, label, module, useCase, current, counter, updatedAt);
+        insert(deviceIds[i]!, organizationOf.get(label)!, label, module, useCase, current, counter, updatedAt);
         device += 1;
         deviceSum += counter;
       }
@@ -266,11 +274,11 @@ export async function generateReportsDb(path: string, rows: number, now: Date): 
   const closed = Array.from({ length: 11 }, (_, i) => addMonths(current, i - 11));
   let monthly = 0;
   let monthlySum = 0;
-  bulk(db, 'label_monthly_counters', ['label', 'module', 'use_case', 'month', 'counter'], (insert) => {
+  bulk(db, 'label_monthly_counters', ['organization_id', 'label', 'module', 'use_case', 'month', 'counter'], (insert) => {
     for (const month of closed) {
       for (const [label, module, useCase] of keys) {
         const counter = 1 + Math.floor(rand() * 6000);
-        insert(label, module, useCase, month, counter);
+        insert(organizationOf.get(label)!, label, module, useCase, month, counter);
         monthly += 1;
         monthlySum += counter;
       }
@@ -329,17 +337,18 @@ export async function generateRolloverDb(path: string, rows: number, now: Date):
   const orgs = organizations(orgCount, Math.ceil(labelCount / orgCount), nowIso);
   insertOrganizations(db, orgs, nowIso);
   const labels = orgs.flatMap((o) => o.labels.map((l) => l.name)).sort();
+  const organizationOf = new Map(orgs.flatMap((o) => o.labels.map((l) => [l.name, o.id] as const)));
   const keys = labels.flatMap((label) => MODULES.flatMap((module) => USE_CASES.map((useCase) => [label, module, useCase] as const))).slice(0, keysPerDay);
   const rand = random(7);
   let daily = 0;
   let dailySum = 0;
   // In the order DS writes them: a day's rows appear that day.
-  bulk(db, 'label_daily_counters', ['label', 'module', 'use_case', 'day', 'counter'], (insert) => {
+  bulk(db, 'label_daily_counters', ['organization_id', 'label', 'module', 'use_case', 'day', 'counter'], (insert) => {
     for (let d = 1; d <= days; d++) {
       for (const [label, module, useCase] of keys) {
         if (daily === rows) break;
         const counter = 1 + Math.floor(rand() * 200);
-        insert(label, module, useCase, dayName(month, d), counter);
+        insert(organizationOf.get(label)!, label, module, useCase, dayName(month, d), counter);
         daily += 1;
         dailySum += counter;
       }

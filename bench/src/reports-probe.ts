@@ -1,6 +1,6 @@
 // bench:reports — a stand-in for syncs while a rollover runs: every `interval` ms, one small write
-// transaction on the same SQLite file (BEGIN IMMEDIATE; add 1 to one daily label row of today;
-// COMMIT), timing how long each waited. Writes "ready" to stderr when started; when its stdin
+// transaction on the same SQLite file (BEGIN IMMEDIATE; add 1 to one daily label row of today, an
+// unattributed one; COMMIT), timing how long each waited. Writes "ready" to stderr when started; when its stdin
 // closes, prints the samples as JSON ([epoch ms at start, ms taken, error?]) and exits.
 // Usage: node bench/dist/reports-probe.js <database file> <day YYYY-MM-DD> [interval ms]
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,8 +15,8 @@ db.pragma('synchronous = NORMAL');
 // Far above DS's 5 s, so the probe measures how long a writer is kept waiting, not when it gives up.
 db.pragma('busy_timeout = 120000');
 const add = db.prepare(
-  `insert into label_daily_counters (label, module, use_case, day, counter) values ('bench-probe', 'probe', 'probe', ?, 1)
-   on conflict (label, module, use_case, day) do update set counter = counter + 1`,
+  `insert into label_daily_counters (organization_id, label, module, use_case, day, counter) values ('', 'bench-probe', 'probe', 'probe', ?, 1)
+   on conflict (organization_id, label, module, use_case, day) do update set counter = counter + 1`,
 );
 
 let stop = false;
