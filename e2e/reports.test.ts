@@ -171,7 +171,7 @@ describe('reports and the month rollover', () => {
       await sqlDb.exec('insert into label_daily_counters (label, module, use_case, day, counter) values (?, ?, ?, ?, ?)', [`race-${i % 30}`, 'm', `u${Math.floor(i / 30)}`, day, i + 1]);
       // As a sync writes them: the per-label total beside the detail row.
       await sqlDb.exec(
-        'insert into label_daily_totals (label, day, counter) values (?, ?, ?) on conflict (label, day) do update set counter = label_daily_totals.counter + excluded.counter',
+        'insert into label_daily_totals (label, day, counter) values (?, ?, ?) on conflict (organization_id, label, day) do update set counter = label_daily_totals.counter + excluded.counter',
         [`race-${i % 30}`, day, i + 1],
       );
     }
