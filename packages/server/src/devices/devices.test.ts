@@ -477,6 +477,7 @@ describe('bad messages change nothing', () => {
     { name: 'a future-dated message', status: 401, code: 'MESSAGE_NOT_YET_VALID', send: async () => post(d.deviceId!, await seal(d, valid(), { now: Math.floor(ctx.clock.now().getTime() / 1000) + 120 })) },
     { name: 'a message living longer than 300 s', status: 400, code: 'INVALID_MESSAGE', send: async () => post(d.deviceId!, await seal(d, valid(), { lifetime: 3600 })) },
     { name: 'an aud that is not DS', status: 400, code: 'INVALID_MESSAGE', send: async () => post(d.deviceId!, await seal(d, valid(), { audience: 'https://evil.example' })) },
+    { name: 'a jti with a NUL (PostgreSQL text cannot hold one)', status: 400, code: 'INVALID_MESSAGE', send: async () => post(d.deviceId!, await seal(d, valid(), { jti: 'abc\u0000def' })) },
     {
       name: 'tampered ciphertext',
       status: 400,

@@ -1,5 +1,5 @@
 import { CompactEncrypt, SignJWT, compactDecrypt, decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import { MESSAGE_CLOCK_SKEW_SECONDS, MESSAGE_MAX_LIFETIME_SECONDS } from '../schemas/device.js';
+import { MESSAGE_CLOCK_SKEW_SECONDS, MESSAGE_MAX_LIFETIME_SECONDS, hasControlCharacters } from '../schemas/device.js';
 
 /** Why a message could not be opened; the server maps these to DS error codes. */
 export type MessageErrorCode =
@@ -114,7 +114,10 @@ export async function openMessage(jwe: string, options: OpenOptions): Promise<Op
   }
   const { iat, exp, jti, iss, aud } = claims;
   if (iss !== options.issuer) throw new MessageError('MESSAGE_SIGNATURE_INVALID', `the JWS iss ${String(iss)} is not ${options.issuer}`);
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128) throw new MessageError('INVALID_MESSAGE', 'the JWS needs a jti of at most 128 characters');
+  // A jti is stored to answer retries: control characters (NUL, which PostgreSQL text cannot hold) have no place in it.
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128 || hasControlCharacters(jti)) {
+    throw new MessageError('INVALID_MESSAGE', 'the JWS needs a jti of at most 128 characters, without control characters');
+  }
   if (typeof iat !== 'number' || typeof exp !== 'number') throw new MessageError('INVALID_MESSAGE', 'the JWS needs numeric iat and exp');
   if (exp - iat > maxLifetime) throw new MessageError('INVALID_MESSAGE', `the JWS lives ${exp - iat} s; at most ${maxLifetime} s are allowed`);
   if (iat > options.now + skew) throw new MessageError('MESSAGE_NOT_YET_VALID', `the JWS is dated ${iat - options.now} s in the future`);
