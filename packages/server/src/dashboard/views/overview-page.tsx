@@ -18,6 +18,8 @@ export function OverviewPage(props: { session: Session; data: Overview; organiza
             { id: 'active24h', term: 'Active in the last 24 h', value: d.active24h, detail: formatShare(d.active24h, d.devices) },
             { id: 'active30d', term: 'Active in the last 30 days', value: d.active30d, detail: formatShare(d.active30d, d.devices) },
             { id: 'stopped', term: 'Stopped syncing', value: d.stopped, detail: formatShare(d.stopped, d.devices) },
+            // Implausible use: transactions refused by the per-device daily limit (ds report devices --daily-limited --by device lists them).
+            { id: 'dailyLimited', term: 'Reached the daily transaction limit (30 days)', value: d.dailyLimited, detail: formatShare(d.dailyLimited, d.devices) },
           ]}
         />
       </Section>
