@@ -1,4 +1,5 @@
-import { DeviceClient, MemoryDeviceStore, type DeviceClientOptions, type DeviceKeyType } from '@ds/shared';
+import { DEVICE_ALGORITHMS, DeviceClient, MemoryDeviceStore, deviceKeys, sealMessage, type DeviceClientOptions, type DeviceKeyType } from '@ds/shared';
+import { importJWK, type CryptoKey } from 'jose';
 import type { TestContext } from './harness.js';
 
 /** A fetch that sends requests straight into the app (no port). */
@@ -33,5 +34,31 @@ export function device(ctx: TestContext, installationKey: string, options: Parti
     clock: ctx.clock,
     fetch: appFetch(ctx),
     ...options,
+  });
+}
+
+/**
+ * A device message sealed to DS's current encryption key and signed with `signer`'s key, as the
+ * device client would send it; `options` bend it (another issuer, a reused jti, another time).
+ */
+export async function sealMessageAs(
+  ctx: TestContext,
+  signer: DeviceClient,
+  payload: object,
+  options: { issuer?: string; now?: number; lifetime?: number; jti?: string; audience?: string } = {},
+): Promise<string> {
+  const state = signer.snapshot();
+  const enc = ctx.keys.current('enc');
+  return sealMessage(payload, {
+    issuer: options.issuer ?? state.deviceId!,
+    signingKey: (await deviceKeys(state)).sign,
+    signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
+    encryptionKey: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey,
+    encryptionAlg: enc.alg,
+    encryptionKid: enc.kid,
+    now: options.now ?? Math.floor(ctx.clock.now().getTime() / 1000),
+    lifetimeSeconds: options.lifetime ?? 300,
+    jti: options.jti ?? crypto.randomUUID(),
+    audience: options.audience,
   });
 }

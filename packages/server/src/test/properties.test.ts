@@ -1,12 +1,11 @@
-import { API_PREFIX, API_ROUTES, DEVICE_ALGORITHMS, ERROR_CODES, deviceKeys, renderPath, sealMessage, type DeviceClient, type RouteDefinition } from '@ds/shared';
+import { API_PREFIX, API_ROUTES, ERROR_CODES, renderPath, type DeviceClient, type RouteDefinition } from '@ds/shared';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../db/types.js';
-import { device as deviceClient, seed } from './devices.js';
+import { device as deviceClient, sealMessageAs, seed } from './devices.js';
 import { createTestContext, type TestContext } from './harness.js';
 
 // Property tests over every route of shared's API: random and mutated paths, queries, headers,
@@ -39,19 +38,7 @@ beforeAll(async () => {
   applicationToken = (await ctx.request('GET', '/v3_5/tokens/application', { headers: { apikey: labelKey } })).body.data;
   realDevice = await deviceClient(ctx, installationKey);
   await realDevice.register();
-  const state = realDevice.snapshot();
-  const enc = ctx.keys.current('enc');
-  const seal = async (payload: object) =>
-    sealMessage(payload, {
-      issuer: realDevice.deviceId!,
-      signingKey: (await deviceKeys(state)).sign,
-      signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
-      encryptionKey: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey,
-      encryptionAlg: enc.alg,
-      encryptionKid: enc.kid,
-      now: Math.floor(ctx.clock.now().getTime() / 1000),
-      jti: crypto.randomUUID(),
-    });
+  const seal = (payload: object) => sealMessageAs(ctx, realDevice, payload);
   sealed.sync = await seal({ version: '3.8.1', status: 'ACTIVE', digests: { contextConfig: null, sslKeystoreConfig: null }, labels: [], userAgents: [], transactions: [] });
   sealed.versionCheck = await seal({ version: '3.8.1' });
   recordings = vi.spyOn(ctx.app.services.background, 'track');

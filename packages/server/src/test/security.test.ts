@@ -2,22 +2,19 @@ import {
   API,
   API_PREFIX,
   API_ROUTES,
-  DEVICE_ALGORITHMS,
   SCOPES,
-  deviceKeys,
   renderPath,
-  sealMessage,
   type DeviceClient,
   type RouteDefinition,
   type Scope,
 } from '@ds/shared';
-import { importJWK, SignJWT, generateKeyPair, type CryptoKey } from 'jose';
+import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretDigest, secretHint } from '../lib/secrets.js';
 import { DASHBOARD_PREFIX, DASHBOARD_ROUTES } from '../dashboard/dashboard.routes.js';
 import { SESSION_COOKIE } from '../dashboard/session.js';
 import { roleScopes } from '../users/principal.js';
-import { device as deviceClient, seed } from './devices.js';
+import { device as deviceClient, sealMessageAs, seed } from './devices.js';
 import { createTestContext, type TestContext, type TestResponse } from './harness.js';
 
 // The security table, generated from the route definitions: every route is called with each
@@ -219,20 +216,7 @@ describe.each(routesOf('api-key').map((r) => [`${r.method} ${r.path}`, r] as con
 
 describe.each(routesOf('device-message').map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_, route) => {
   /** A message for the real device, sealed to DS; `signer` signs it (another device: a forgery). */
-  async function message(signer: DeviceClient, payload: object) {
-    const state = signer.snapshot();
-    const enc = ctx.keys.current('enc');
-    return sealMessage(payload, {
-      issuer: realDevice.deviceId!,
-      signingKey: (await deviceKeys(state)).sign,
-      signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
-      encryptionKey: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey,
-      encryptionAlg: enc.alg,
-      encryptionKid: enc.kid,
-      now: Math.floor(ctx.clock.now().getTime() / 1000),
-      jti: crypto.randomUUID(),
-    });
-  }
+  const message = (signer: DeviceClient, payload: object) => sealMessageAs(ctx, signer, payload, { issuer: realDevice.deviceId! });
   const path = () => `${API_PREFIX}${renderPath(route.path, { id: realDevice.deviceId! })}`;
   const payload = route.example?.body ?? (route.name === 'sync' ? { version: '3.8.1', status: 'ACTIVE', digests: { contextConfig: null, sslKeystoreConfig: null }, labels: [], userAgents: [], transactions: [] } : { version: '3.8.1' });
 

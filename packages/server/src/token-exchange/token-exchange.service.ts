@@ -31,27 +31,28 @@ async function sign(services: Services, claims: Record<string, unknown>, subject
     .sign(key.privateKey);
 }
 
+/**
+ * What an API key of `kind` belongs to (`find` looks it up by id), or 401 after counting a
+ * failure against the address: keys cannot be guessed by trying.
+ */
+async function redeem<T>(services: Services, kind: 'label' | 'installation', apiKey: string | undefined, address: string, find: (id: string) => Promise<T | undefined>): Promise<T> {
+  await services.apiKeyLimiter.check(address, 'invalid API keys from this address');
+  const id = apiKey ? await verifyApiKey(services.db, kind, apiKey, services.clock.now()) : null;
+  const found = id ? await find(id) : undefined;
+  if (found) return found;
+  await services.apiKeyLimiter.fail(address);
+  throw invalidKey();
+}
+
 /** `GET /tokens/application`: a label API key for an application JWT. */
 export async function applicationToken(services: Services, apiKey: string | undefined, address: string): Promise<string> {
-  await services.apiKeyLimiter.check(address, 'invalid API keys from this address');
-  const labelId = apiKey ? await verifyApiKey(services.db, 'label', apiKey, services.clock.now()) : null;
-  const label = labelId ? await findLabelById(services.db, labelId) : undefined;
-  if (!label) {
-    await services.apiKeyLimiter.fail(address);
-    throw invalidKey();
-  }
+  const label = await redeem(services, 'label', apiKey, address, (id) => findLabelById(services.db, id));
   return sign(services, { kind: TOKEN_KIND.application, org: label.organization, label: label.id }, label.name, services.config.applicationTokenTtlSeconds);
 }
 
 /** `GET /tokens/installation`: a version's installation key for a registration JWT. */
 export async function installationToken(services: Services, apiKey: string | undefined, address: string): Promise<string> {
-  await services.apiKeyLimiter.check(address, 'invalid API keys from this address');
-  const versionId = apiKey ? await verifyApiKey(services.db, 'installation', apiKey, services.clock.now()) : null;
-  const version = versionId ? await findVersion(services.db, versionId) : undefined;
-  if (!version) {
-    await services.apiKeyLimiter.fail(address);
-    throw invalidKey();
-  }
+  const version = await redeem(services, 'installation', apiKey, address, (id) => findVersion(services.db, id));
   return sign(services, { kind: TOKEN_KIND.installation, scope: 'device:register' }, version.id, services.config.installationTokenTtlSeconds);
 }
 
