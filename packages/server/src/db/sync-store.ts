@@ -222,6 +222,10 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
   return {
     findDevice: (id) => use((st) => st.device(id)),
     findStoredResponse: (deviceId, jti) => use((st) => st.stored.get(deviceId, jti) as Pick<MessageRecord, 'kind' | 'response'> | undefined),
+    // BEGIN IMMEDIATE: the transaction reads the device's totals before it writes, and a deferred
+    // one would then fail at once (SQLITE_BUSY, no busy wait) whenever another process had written
+    // since the read; taking the write lock first waits for it instead, and the totals read are
+    // the latest.
     recordMessage: (m) =>
       use((st, s) =>
         s.transaction(() => {
@@ -235,7 +239,7 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
           writeDevice(st, m, writes.sync);
           if (writes.sync) writeSync(st, m.deviceId, m.receivedAt, writes.sync);
           return true;
-        })(),
+        }).immediate(),
       ),
   };
 }
