@@ -12,7 +12,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
@@ -411,6 +411,9 @@ async function rolloverBench() {
   const path = join(work, 'rollover.db');
   say('copying the database (the rollover changes it)… ');
   copyFileSync(generated.path, path);
+  // The DS private keys in it are encrypted under the master key DS made beside it (keys at rest):
+  // a copy of the database needs the key too.
+  copyFileSync(join(dirname(generated.path), 'master.key'), join(work, 'master.key'));
   say('done\n');
   // As in production: syncs write while the rollover runs. When that attempt fails, a second one
   // on the same database with nothing else writing gives the time the rollover itself takes (and
