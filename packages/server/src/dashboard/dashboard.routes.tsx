@@ -8,7 +8,7 @@ import { transactionsReport } from '../reports/transactions.js';
 import { AppError } from '../lib/errors.js';
 import { clientAddress } from '../lib/respond.js';
 import { handle, mountRoutes, type BoundRoute } from '../lib/routes.js';
-import { parseWith } from '../lib/validate.js';
+import { parseWith, refuseNul } from '../lib/validate.js';
 import { z } from 'zod';
 import * as auth from '../users/auth.service.js';
 import { requireScopeOf } from '../users/principal.js';
@@ -82,6 +82,7 @@ function organizationParam(c: Context): string | undefined {
 
 /** The transactions page's filters from the query string; empty fields mean "all". */
 function transactionFilters(c: Context): data.TransactionFilters {
+  refuseNul(c.req.query(), 'query');
   const value = (name: string) => {
     const v = c.req.query(name)?.trim();
     return v === undefined || v === '' ? undefined : v;
@@ -205,6 +206,7 @@ export function dashboardRoutes(services: Services) {
 
     handle(DASHBOARD.login, async ({ c }) => {
       const form = await c.req.parseBody();
+      refuseNul(form, 'form');
       const next = safeNext(form.next);
       const username = typeof form.username === 'string' ? form.username : '';
       const nonce = getCookie(c, LOGIN_COOKIE);

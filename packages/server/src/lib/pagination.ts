@@ -9,7 +9,7 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof parsed.k === 'string') return parsed.k;
+    if (typeof parsed.k === 'string' && !parsed.k.includes('\u0000')) return parsed.k;
   } catch {
     // fall through
   }

@@ -7,7 +7,7 @@ import { adminAuth } from '../middleware/admin-auth.js';
 import { bearer, verifyApplicationToken, verifyInstallationToken } from '../token-exchange/token-exchange.service.js';
 import { requireScopeOf, type Principal } from '../users/principal.js';
 import { AppError } from './errors.js';
-import { jsonBody, query } from './validate.js';
+import { jsonBody, query, refuseNul } from './validate.js';
 
 // Routes are defined once, in shared (`API`), as data: method, path, credential, scope, tenancy,
 // schemas. A feature binds each definition to a handler with `handle()`; `mountRoutes()` derives
@@ -97,6 +97,7 @@ function pathParams(definition: RouteDefinition, c: Context<AppEnv>): Record<str
   const schema = definition.params;
   if (!schema) return {};
   const values = c.req.param() as Record<string, string>;
+  refuseNul(values, 'path');
   const result = schema.safeParse(values);
   if (result.success) return result.data as Record<string, unknown>;
   const first = result.error.issues[0];

@@ -17,6 +17,25 @@ export function validationError(error: z.ZodError, where: string): AppError {
   return new AppError('VALIDATION_ERROR', `invalid ${where}: ${text}`, { issues });
 }
 
+/**
+ * Refuses a NUL character anywhere in a request's text (path, query, JSON strings and keys):
+ * PostgreSQL cannot store one in text, so it would otherwise surface as a 500 on one dialect and
+ * be stored on the other. Nothing DS keeps needs it.
+ */
+export function refuseNul(value: unknown, where: string, path: string[] = []): void {
+  const at = () => (path.length > 0 ? `${path.join('.')}: ` : '');
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw new AppError('VALIDATION_ERROR', `invalid ${where}: ${at()}contains a NUL character`, { issues: [{ path: path.join('.'), message: 'contains a NUL character' }] });
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseNul(v, where, [...path, `[${i}]`]));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      refuseNul(k, where, path);
+      refuseNul(v, where, [...path, k]);
+    }
+  }
+}
+
 export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const result = schema.safeParse(value);
   if (!result.success) throw validationError(result.error, where);
@@ -38,10 +57,13 @@ export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Prom
       throw new AppError('VALIDATION_ERROR', `the body is not valid JSON: ${(error as Error).message}`);
     }
   }
+  refuseNul(value, 'body');
   return parseWith(schema, value, 'body');
 }
 
 /** Validates the query string (repeated parameters keep their last value). */
 export function query<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
-  return parseWith(schema, c.req.query(), 'query');
+  const values = c.req.query();
+  refuseNul(values, 'query');
+  return parseWith(schema, values, 'query');
 }

@@ -95,3 +95,33 @@ describe('system', () => {
     expect(routes.filter((r) => !documented.includes(r))).toEqual([]);
   });
 });
+
+describe('NUL characters', () => {
+  // PostgreSQL cannot store NUL in text: without a guard these were 500s on PostgreSQL only.
+  it.each([
+    ['a path parameter', 'GET', '/v3_5/admin/versions/3.8.1%00', undefined, 'path'],
+    ['a query value', 'GET', '/v3_5/admin/reports/transactions?module=be%00id', undefined, 'query'],
+    ['a JSON string', 'PUT', '/v3_5/admin/organizations/acme', { description: 'a\u0000b' }, 'body: description'],
+    ['a JSON key', 'PUT', '/v3_5/admin/organizations/acme', { ['a\u0000']: 1 }, 'body'],
+  ])('in %s is a 400 naming where it is', async (_case, method, path, body, where) => {
+    const admin = await ctx.login();
+    const res = await ctx.request(method, path, { token: admin, ...(body !== undefined ? { body } : {}) });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_ERROR');
+    expect(res.body.description).toContain(`invalid ${where}`);
+    expect(res.body.description).toContain('NUL');
+  });
+
+  it('in a login username is refused, not looked up', async () => {
+    const res = await ctx.request('POST', '/v3_5/admin/auth/login', { body: { username: 'ad\u0000min', password: 'x' } });
+    expect(res.status).toBe(400);
+  });
+
+  it('in a cursor is a cursor DS did not issue', async () => {
+    const admin = await ctx.login();
+    const cursor = Buffer.from(JSON.stringify({ k: 'a\u0000' })).toString('base64url');
+    const res = await ctx.request('GET', `/v3_5/admin/organizations?cursor=${cursor}`, { token: admin });
+    expect(res.status).toBe(400);
+    expect(res.body.description).toMatch(/cursor/);
+  });
+});
