@@ -446,7 +446,7 @@ describe('two DS processes racing for the rollover', () => {
     let schema: string | undefined;
     if (TEST_DIALECT === 'postgres') {
       url = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-      schema = ctx.database.schema;
+      schema = ctx.database.schema ?? undefined;
     } else {
       dir = mkdtempSync(join(tmpdir(), 'ds-race-'));
       url = join(dir, 'ds.db');

@@ -398,7 +398,7 @@ describe('sync', () => {
     let drop = true;
     const lossy = await device(ctx, keys.installationKey, {
       store: { load: async () => d.snapshot(), save: async () => {} },
-      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+      fetch: (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
         const res = await appFetch(ctx)(input, init);
         if (drop && String(input).endsWith('/sync')) {
           drop = false;
@@ -1023,7 +1023,7 @@ describe('rate limits, shared by every DS process on the database', () => {
   /** A fetch that sends each request to the next of `apps` in turn, from `address`. */
   const roundRobin = (apps: { request: TestContext['app']['request'] }[], address = '203.0.113.7', log: string[] = []) => {
     let next = 0;
-    return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       const { signal: _signal, ...rest } = init ?? {};
       log.push(new URL(String(input)).pathname);
       return apps[next++ % apps.length]!.request(String(input), rest, { incoming: { socket: { remoteAddress: address } } });

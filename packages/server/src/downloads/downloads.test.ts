@@ -43,7 +43,7 @@ const fetchApp = (path: string, headers: Record<string, string> = {}, method = '
 const bytesOf = async (res: Response) => Buffer.from(await res.arrayBuffer());
 
 async function expectError(res: Response, status: number, code: string) {
-  const body = await res.json();
+  const body = (await res.json()) as any;
   expect(res.status, JSON.stringify(body)).toBe(status);
   expect(body).toMatchObject({ success: false, code });
   expect(body.requestId).toBe(res.headers.get('x-request-id'));

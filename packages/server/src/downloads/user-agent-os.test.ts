@@ -93,7 +93,7 @@ describe('detectClient', () => {
     { name: 'Chrome on Windows on ARM', ua: CHROME_WIN, hints: { 'sec-ch-ua-platform': '"Windows"', 'sec-ch-ua-arch': '"arm"', 'sec-ch-ua-bitness': '"64"' }, os: 'win64' },
     { name: 'Chrome on 32-bit Windows', ua: CHROME_WIN, hints: { 'sec-ch-ua-platform': '"Windows"', 'sec-ch-ua-arch': '"x86"', 'sec-ch-ua-bitness': '"32"' }, os: 'win32' },
   ])('client hints: $name → $os', ({ ua, hints, os }) => {
-    expect(detectClient(headersOf({ 'user-agent': ua, 'sec-ch-ua': brands, ...hints })).os).toBe(os);
+    expect(detectClient(headersOf({ 'user-agent': ua, 'sec-ch-ua': brands, ...hints } as unknown as Record<string, string>)).os).toBe(os);
   });
 
   it('reads at most 512 characters of a User-Agent', () => {
@@ -123,7 +123,7 @@ describe('GET /v3_5/downloads/installer by User-Agent', () => {
     expect(res.headers.get('vary')).toContain('User-Agent');
     if (os === null) {
       expect(res.status).toBe(404);
-      const body = await res.json();
+      const body = (await res.json()) as any;
       expect(body.code).toBe('OS_NOT_DETECTED');
       expect(body.data.available).toEqual(
         OS_VALUES.map((o) => ({ os: o.toUpperCase(), url: `https://ds.example.test/v3_5/downloads/installers/${o}/versions/9.1.0` })),

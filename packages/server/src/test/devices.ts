@@ -4,7 +4,7 @@ import type { TestContext } from './harness.js';
 
 /** A fetch that sends requests straight into the app (no port). */
 export function appFetch(ctx: TestContext): typeof fetch {
-  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+  return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const { signal: _signal, ...rest } = init ?? {};
     return ctx.app.request(String(input), rest);
   }) as typeof fetch;
