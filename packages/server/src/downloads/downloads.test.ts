@@ -416,7 +416,7 @@ describe('which installer', () => {
   it.each([
     ['win65', 'UNKNOWN_OS', 400],
     ['..%2F..%2Fetc%2Fpasswd', 'UNKNOWN_OS', 400],
-    ['win64%00', 'UNKNOWN_OS', 400],
+    ['win64%00', 'VALIDATION_ERROR', 400], // a NUL is refused before any lookup (lib/validate.ts)
   ])('os %s → %s', async (os, code, status) => {
     await putVersion('3.8.1', {});
     await expectError(await fetchApp(`${D}/installers/${os}`), status, code);
