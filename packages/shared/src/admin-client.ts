@@ -3,7 +3,7 @@ import type { ErrorCode } from './errors.js';
 import { parseErrorEnvelope, unreachableReason } from './error-envelope.js';
 import { API } from './api/index.js';
 import { API_PREFIX, renderPath, type RouteData, type RouteDefinition, type RouteItem, type RouteRequest } from './api/route.js';
-import type { ConfigView, ContextConfig, SslKeystoreConfig, VersionPut } from './schemas/admin.js';
+import type { ConfigView, ContextConfig, SslKeystoreConfig, Version, VersionPut } from './schemas/admin.js';
 
 export { API_PREFIX };
 
@@ -43,6 +43,22 @@ export interface AdminClientOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Conditions of a change (RFC 9110 13.1): `ifMatch`, an ETag DS answered, makes the change only if
+ * the object is still in that state (else 412 PRECONDITION_FAILED, and nothing changes);
+ * `ifNoneMatch: '*'` only creates. Versions and their configs carry ETags.
+ */
+export interface Preconditions {
+  ifMatch?: string | undefined;
+  ifNoneMatch?: '*' | undefined;
+}
+
+/** An answer with the ETag DS sent (null when it sent none). */
+export interface Tagged<T> {
+  data: T;
+  etag: string | null;
+}
+
 type Query = Record<string, string | number | boolean | undefined | null>;
 type SendRequest = { params?: Record<string, string> | undefined; query?: unknown; body?: unknown };
 
@@ -79,8 +95,12 @@ export class AdminClient {
   }
 
   /** Sends a request and returns the whole parsed envelope. */
-  async raw(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async raw(
+    method: string,
+    path: string,
+    options: { query?: Query; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: any; headers: Headers }> {
+    const headers: Record<string, string> = { ...options.headers, accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -106,7 +126,7 @@ export class AdminClient {
       const error = parseErrorEnvelope(response.status, body);
       throw new DsApiError(response.status, error.code, error.description, error.requestId ?? requestId, error.details);
     }
-    return { status: response.status, body };
+    return { status: response.status, body, headers: response.headers };
   }
 
   /** Follows cursors until the list is complete. */
@@ -143,9 +163,18 @@ export class AdminClient {
     return { data: data as RouteItem<T>[], next };
   }
 
-  private async send(route: RouteDefinition, request: SendRequest) {
+  /** Like {@link call} with conditions; also answers the ETag DS sent and whether it created (201). */
+  async tagged<T extends RouteDefinition>(route: T, request: RouteRequest<T>, preconditions: Preconditions = {}): Promise<Tagged<RouteData<T>> & { created: boolean }> {
+    const { status, data, etag } = await this.send(route, request as SendRequest, preconditions);
+    return { data: data as RouteData<T>, etag, created: status === 201 };
+  }
+
+  private async send(route: RouteDefinition, request: SendRequest, preconditions: Preconditions = {}) {
     const path = renderPath(route.path, request.params);
-    const { status, body } = await this.raw(route.method, path, { query: queryOf(request.query), body: request.body });
+    const headers: Record<string, string> = {};
+    if (preconditions.ifMatch !== undefined) headers['if-match'] = preconditions.ifMatch;
+    if (preconditions.ifNoneMatch !== undefined) headers['if-none-match'] = preconditions.ifNoneMatch;
+    const { status, body, headers: answered } = await this.raw(route.method, path, { query: queryOf(request.query), body: request.body, headers });
     if (route.response) {
       const schema = (route.paginated ? route.response.array() : route.response) as z.ZodType;
       const result = schema.safeParse(body.data);
@@ -160,7 +189,7 @@ export class AdminClient {
         );
       }
     }
-    return { status, data: body.data as unknown, next: (body.page?.next ?? null) as string | null };
+    return { status, data: body.data as unknown, next: (body.page?.next ?? null) as string | null, etag: answered.get('etag') };
   }
 
   // ------------------------------------------------------------ named shortcuts (the CLI's vocabulary)
@@ -185,23 +214,33 @@ export class AdminClient {
 
   listVersions = (options: ListOptions = {}) => this.list(API.listVersions, { query: options });
   getVersion = (id: string) => this.call(API.getVersion, { params: { id } });
-  putVersion = (id: string, body: VersionPut) => this.put(API.putVersion, { params: { id }, body });
-  deleteVersion = (id: string, force = false) => this.call(API.deleteVersion, { params: { id }, query: forceQuery(force) });
-  rotateVersionKey = (id: string, graceSeconds?: number) => this.call(API.rotateVersionKey, { params: { id }, body: graceSeconds === undefined ? {} : { graceSeconds } });
-  revokeVersionKeys = (id: string) => this.call(API.revokeVersionKey, { params: { id }, body: {} });
+  /** The version and its ETag, for a change that must not overwrite someone else's (`putVersion(id, body, { ifMatch })`). */
+  getVersionWithEtag = (id: string): Promise<Tagged<Version>> => this.tagged(API.getVersion, { params: { id } });
+  /** Creates or updates; `created` tells which (201 or 200), `etag` is the version's new ETag. */
+  putVersion = (id: string, body: VersionPut, preconditions: Preconditions = {}) => this.tagged(API.putVersion, { params: { id }, body }, preconditions);
+  deleteVersion = (id: string, force = false, preconditions: Preconditions = {}) =>
+    this.tagged(API.deleteVersion, { params: { id }, query: forceQuery(force) }, preconditions).then((r) => r.data);
+  rotateVersionKey = (id: string, graceSeconds?: number, preconditions: Preconditions = {}) =>
+    this.tagged(API.rotateVersionKey, { params: { id }, body: graceSeconds === undefined ? {} : { graceSeconds } }, preconditions).then((r) => r.data);
+  revokeVersionKeys = (id: string, preconditions: Preconditions = {}) => this.tagged(API.revokeVersionKey, { params: { id }, body: {} }, preconditions).then((r) => r.data);
   /** Re-reads each `file:` installer and compares it with the checksum recorded when it was saved. */
   verifyVersion = (id: string) => this.call(API.verifyVersion, { params: { id } });
   /** The context config of a version, or of the DS-wide defaults when `id` is `default`. */
   getContextConfig = (id: string): Promise<ConfigView> =>
     id === 'default' ? this.call(API.getDefaultContextConfig, {}) : this.call(API.getVersionContextConfig, { params: { id } });
-  putContextConfig = (id: string, config: ContextConfig | null): Promise<ConfigView> =>
-    id === 'default' ? this.call(API.putDefaultContextConfig, { body: { config } }) : this.call(API.putVersionContextConfig, { params: { id }, body: { config } });
+  /** The context config with the ETag of its version (none for `default`), for {@link putContextConfig} with `ifMatch`. */
+  getContextConfigWithEtag = (id: string): Promise<Tagged<ConfigView>> =>
+    id === 'default' ? this.call(API.getDefaultContextConfig, {}).then((data) => ({ data, etag: null })) : this.tagged(API.getVersionContextConfig, { params: { id } });
+  putContextConfig = (id: string, config: ContextConfig | null, preconditions: Preconditions = {}): Promise<ConfigView> =>
+    id === 'default'
+      ? this.call(API.putDefaultContextConfig, { body: { config } })
+      : this.tagged(API.putVersionContextConfig, { params: { id }, body: { config } }, preconditions).then((r) => r.data);
   getSslKeystoreConfig = (id: string): Promise<ConfigView> =>
     id === 'default' ? this.call(API.getDefaultSslKeystoreConfig, {}) : this.call(API.getVersionSslKeystoreConfig, { params: { id } });
-  putSslKeystoreConfig = (id: string, config: SslKeystoreConfig | null): Promise<ConfigView> =>
+  putSslKeystoreConfig = (id: string, config: SslKeystoreConfig | null, preconditions: Preconditions = {}): Promise<ConfigView> =>
     id === 'default'
       ? this.call(API.putDefaultSslKeystoreConfig, { body: { config } })
-      : this.call(API.putVersionSslKeystoreConfig, { params: { id }, body: { config } });
+      : this.tagged(API.putVersionSslKeystoreConfig, { params: { id }, body: { config } }, preconditions).then((r) => r.data);
   getDefaults = () => this.call(API.getDefaults, {});
 
   listUsers = (options: ListOptions = {}) => this.list(API.listUsers, { query: options });

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   HAS_DEPENDANTS: { status: 409, description: 'The object still has dependants; delete them first or force' },
   INSTALLER_CHANGED: { status: 409, description: 'The installer file changed after its checksum was recorded' },
   VERSION_NOT_ALLOWED: { status: 410, description: 'This version is no longer allowed' },
+  PRECONDITION_FAILED: { status: 412, description: 'The object changed since it was read (If-Match); read it again' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'Unsupported Content-Type' },
   RANGE_NOT_SATISFIABLE: { status: 416, description: 'The requested range cannot be served' },

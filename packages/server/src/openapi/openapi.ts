@@ -43,9 +43,13 @@ function responses(route: RouteDefinition) {
   } else {
     success = { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } };
   }
+  // The headers a route answers (a version's ETag) come with each success.
+  const answered = Object.entries(route.headers?.response ?? {});
+  const headers = answered.length > 0 ? { headers: Object.fromEntries(answered.map(([name, description]) => [name, { description, schema: { type: 'string' } }])) } : {};
   return {
-    '200': { description: 'success', content: success },
-    ...(route.created ? { '201': { description: 'created', content: success } } : {}),
+    '200': { description: 'success', ...headers, content: success },
+    ...(route.created ? { '201': { description: 'created', ...headers, content: success } } : {}),
+    ...(route.headers?.request?.['If-Match'] || route.headers?.request?.['If-None-Match'] ? { '412': { ...error, description: 'a condition (If-Match, If-None-Match) failed: PRECONDITION_FAILED' } } : {}),
     default: error,
   };
 }
@@ -77,13 +81,14 @@ export function openApiDocument(version: string, publicUrl: string) {
     });
     const paging = route.paginated ? [{ name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'page.next of the previous page' }] : [];
     const query = queryParameters(route).filter((q) => !(route.paginated && q.name === 'cursor'));
+    const headers = Object.entries(route.headers?.request ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, schema: { type: 'string' }, description }));
     (paths[`${API_PREFIX}${route.path}`] ??= {})[route.method.toLowerCase()] = {
       operationId: route.name,
       summary: route.summary,
       ...(route.auth.kind === 'admin' && route.auth.scope ? { 'x-required-scope': route.auth.scope } : {}),
       ...(route.auth.kind === 'admin' ? { 'x-tenancy': route.auth.tenancy } : {}),
       security: SECURITY[route.auth.kind],
-      parameters: [...params, ...query, ...paging],
+      parameters: [...params, ...query, ...paging, ...headers],
       ...requestBody(route),
       responses: responses(route),
     };

@@ -22,8 +22,32 @@ export async function latestVersion(db: Executor, options: { allowedOnly: boolea
   return q.executeTakeFirst();
 }
 
-export async function insertVersion(db: Executor, row: NewVersion) {
-  await db.insertInto('versions').values(row).execute();
+/**
+ * Takes the version's row lock for the rest of the transaction (a write that changes nothing), so
+ * a check made next cannot be overtaken by a concurrent writer: PostgreSQL holds the row lock until
+ * commit, and its next statements see what committed before; SQLite transactions already hold the
+ * database's write lock (BEGIN IMMEDIATE). False when there is no such version.
+ */
+export async function lockVersion(db: Executor, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('versions')
+    .set((eb) => ({ updatedAt: eb.ref('updatedAt') }))
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/**
+ * Inserts a version unless one with its id or precedence exists; false when one does (a concurrent
+ * create committed first: PostgreSQL waits for it rather than failing on the unique key).
+ */
+export async function insertVersion(db: Executor, row: NewVersion): Promise<boolean> {
+  const result = await db
+    .insertInto('versions')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
 export async function updateVersion(db: Executor, id: string, patch: VersionUpdate) {

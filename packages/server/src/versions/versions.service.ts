@@ -32,6 +32,7 @@ import {
   parseJson,
   type DefaultConfigs,
 } from './configs.js';
+import { checkPreconditions, hasPreconditions, versionEtag, type Preconditions } from './etag.js';
 import { checkInstaller, resolveInstallerFile, sha256File, type CheckedInstaller } from './installer-files.js';
 import * as repo from './versions.repository.js';
 
@@ -89,6 +90,35 @@ export async function getVersion(services: Services, id: string): Promise<Versio
   return toVersion(services, services.db, await requireVersion(services.db, id));
 }
 
+/** A version and its ETag (both from one read). */
+export interface TaggedVersion {
+  version: Version;
+  etag: string;
+}
+
+export async function getTaggedVersion(services: Services, id: string): Promise<TaggedVersion> {
+  const version = await getVersion(services, id);
+  return { version, etag: versionEtag(version) };
+}
+
+/** The version as it is now in `db`, with its ETag. */
+async function taggedVersion(services: Services, db: Executor, id: string): Promise<TaggedVersion> {
+  const version = await toVersion(services, db, await requireVersion(db, id));
+  return { version, etag: versionEtag(version) };
+}
+
+/**
+ * Checks a request's If-Match / If-None-Match against the version as it is now, inside the
+ * transaction that writes, after taking the version's row lock: two writers sending the same ETag
+ * cannot both pass, the second one waits for the first to commit and then sees a new ETag.
+ * Without conditions nothing is locked or read: the last write wins, as it always did.
+ */
+async function checkVersion(services: Services, trx: Executor, id: string, preconditions: Preconditions): Promise<void> {
+  if (!hasPreconditions(preconditions)) return;
+  const exists = await repo.lockVersion(trx, id);
+  checkPreconditions(`version ${id}`, exists ? (await taggedVersion(services, trx, id)).etag : null, preconditions);
+}
+
 /** Checks installers (file checksums are computed outside any transaction: they may be large). */
 async function checkInstallers(services: Services, installers: NonNullable<VersionPutBody['installers']>, previous: InstallerRow[]) {
   const seen = new Set<string>();
@@ -113,13 +143,19 @@ async function checkInstallers(services: Services, installers: NonNullable<Versi
  * Creates or updates a version. On creation an installation API key is made and returned once.
  * Omitted fields keep their value on update; `installers` replaces the whole set.
  */
-export async function putVersion(services: Services, id: string, body: VersionPutBody): Promise<{ created: boolean; version: Version }> {
+export async function putVersion(
+  services: Services,
+  id: string,
+  body: VersionPutBody,
+  preconditions: Preconditions = {},
+): Promise<{ created: boolean; version: Version; etag: string }> {
   const sortKey = semverSortKey(id);
   const previousInstallers = await repo.listInstallers(services.db, [id]);
   const installers = body.installers ? await checkInstallers(services, body.installers, previousInstallers) : undefined;
   const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
   const result = await services.db.transaction().execute(async (trx) => {
+    await checkVersion(services, trx, id, preconditions);
     const now = services.clock.now();
     const existing = await repo.findVersion(trx, id);
     const sameRank = await repo.findVersionBySortKey(trx, sortKey);
@@ -136,7 +172,7 @@ export async function putVersion(services: Services, id: string, body: VersionPu
         updatedAt: iso(now),
       });
     } else {
-      await repo.insertVersion(trx, {
+      const inserted = await repo.insertVersion(trx, {
         id,
         sortKey,
         recommended: body.recommended ? 1 : 0,
@@ -149,11 +185,17 @@ export async function putVersion(services: Services, id: string, body: VersionPu
         createdAt: iso(now),
         updatedAt: iso(now),
       });
+      if (!inserted) {
+        // Created by a concurrent request since this one looked: a create-only request fails as
+        // it would have had it come second; any other is told to retry (it would now update).
+        if (preconditions.ifNoneMatch !== undefined) throw new AppError('PRECONDITION_FAILED', `version ${id} already exists (If-None-Match: *)`);
+        throw conflict(`version ${id} was created by another request at the same time; retry`);
+      }
       apiKey = await issueApiKey(trx, 'installation', id, now);
     }
     if (installers) await repo.replaceInstallers(trx, id, installers);
-    const version = await toVersion(services, trx, (await repo.findVersion(trx, id))!);
-    return { created: !existing, version: apiKey ? { ...version, installationApiKey: apiKey } : version };
+    const { version, etag } = await taggedVersion(services, trx, id);
+    return { created: !existing, version: apiKey ? { ...version, installationApiKey: apiKey } : version, etag };
   });
   // After the commit, so a concurrent sync cannot cache the old values again.
   services.configCache.clear();
@@ -161,8 +203,9 @@ export async function putVersion(services: Services, id: string, body: VersionPu
 }
 
 /** Deletes a version with its installers and keys; 409 while devices still run it, unless forced. */
-export async function deleteVersion(services: Services, id: string, force: boolean): Promise<DeleteResult> {
+export async function deleteVersion(services: Services, id: string, force: boolean, preconditions: Preconditions = {}): Promise<DeleteResult> {
   const result = await services.db.transaction().execute(async (trx) => {
+    await checkVersion(services, trx, id, preconditions);
     await requireVersion(trx, id);
     const devices = await repo.countDevicesOnVersion(trx, id);
     if (devices > 0 && !force) {
@@ -217,18 +260,26 @@ export async function verifyVersion(services: Services, id: string): Promise<Ins
   return checks;
 }
 
-export async function rotateVersionKey(services: Services, id: string, graceSeconds = 0): Promise<{ installationApiKey: string }> {
+export async function rotateVersionKey(
+  services: Services,
+  id: string,
+  graceSeconds = 0,
+  preconditions: Preconditions = {},
+): Promise<{ result: { installationApiKey: string }; etag: string }> {
   return services.db.transaction().execute(async (trx) => {
+    await checkVersion(services, trx, id, preconditions);
     await requireVersion(trx, id);
-    return { installationApiKey: await rotateApiKey(trx, 'installation', id, services.clock.now(), graceSeconds) };
+    const installationApiKey = await rotateApiKey(trx, 'installation', id, services.clock.now(), graceSeconds);
+    return { result: { installationApiKey }, etag: (await taggedVersion(services, trx, id)).etag };
   });
 }
 
-export async function revokeVersionKeys(services: Services, id: string): Promise<Version> {
+export async function revokeVersionKeys(services: Services, id: string, preconditions: Preconditions = {}): Promise<TaggedVersion> {
   return services.db.transaction().execute(async (trx) => {
-    const row = await requireVersion(trx, id);
+    await checkVersion(services, trx, id, preconditions);
+    await requireVersion(trx, id);
     await revokeApiKeys(trx, 'installation', id, services.clock.now());
-    return toVersion(services, trx, row);
+    return taggedVersion(services, trx, id);
   });
 }
 
@@ -248,19 +299,38 @@ export async function getConfig(services: Services, id: string, kind: ConfigKind
   return version[kind];
 }
 
+/** A version's config with the version's ETag (a config is part of its version's state). */
+export async function getTaggedConfig(services: Services, id: string, kind: ConfigKind): Promise<{ view: ConfigView; etag: string }> {
+  const { version, etag } = await getTaggedVersion(services, id);
+  return { view: version[kind], etag };
+}
+
 export async function putConfig(services: Services, id: string, kind: ConfigKind, config: ContextConfig | SslKeystoreConfig | null): Promise<ConfigView> {
   const text = config === null ? null : JSON.stringify(config);
-  const now = iso(services.clock.now());
-  if (id === 'default') {
-    await repo.putSetting(services.db, SETTING[kind], text, now);
-  } else {
-    await services.db.transaction().execute(async (trx) => {
-      await requireVersion(trx, id);
-      await repo.updateVersion(trx, id, { [kind]: text, updatedAt: now });
-    });
-  }
+  if (id !== 'default') return (await putVersionConfig(services, id, kind, config)).view;
+  await repo.putSetting(services.db, SETTING[kind], text, iso(services.clock.now()));
   services.configCache.clear();
   return getConfig(services, id, kind);
+}
+
+/** Sets (or clears) a version's own config; the answer and the ETag are read in the same transaction. */
+export async function putVersionConfig(
+  services: Services,
+  id: string,
+  kind: ConfigKind,
+  config: ContextConfig | SslKeystoreConfig | null,
+  preconditions: Preconditions = {},
+): Promise<{ view: ConfigView; etag: string }> {
+  const text = config === null ? null : JSON.stringify(config);
+  const result = await services.db.transaction().execute(async (trx) => {
+    await checkVersion(services, trx, id, preconditions);
+    await requireVersion(trx, id);
+    await repo.updateVersion(trx, id, { [kind]: text, updatedAt: iso(services.clock.now()) });
+    const { version, etag } = await taggedVersion(services, trx, id);
+    return { view: version[kind], etag };
+  });
+  services.configCache.clear();
+  return result;
 }
 
 export async function getDefaults(services: Services): Promise<Defaults> {

@@ -69,6 +69,11 @@ export interface RouteDefinition {
   paginated?: boolean;
   /** May answer 201 (created) as well as 200. */
   created?: boolean;
+  /**
+   * HTTP headers the route reads (`request`) or answers (`response`) beyond those of its
+   * credential, each with what it means: the version's `ETag` and `If-Match`, for instance.
+   */
+  headers?: { request?: Record<string, string>; response?: Record<string, string> };
   /** An example request, shown in OpenAPI and used by the security tests. */
   example?: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown };
 }

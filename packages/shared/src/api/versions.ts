@@ -22,6 +22,16 @@ const version = { params: { id: '3.8.1' } };
 const read = { kind: 'admin', scope: 'versions:read', tenancy: 'shared' } as const;
 const write = { kind: 'admin', scope: 'versions:write', tenancy: 'unrestricted', why: 'versions belong to all of DS' } as const;
 
+// Optimistic concurrency (RFC 9110 13.1.1): a version's answers carry its ETag, and a change sent
+// with If-Match is made only if the version is still in the state the caller read, checked in the
+// transaction that writes. Absent (or `*` on an existing version), the last write wins, as before.
+const ETAG =
+  "The version's entity tag: changes whenever the version, its installers, own configs or installation keys change (not when a key is used, nor when DS-wide defaults change); send it back in If-Match";
+const IF_MATCH =
+  'An ETag of this version (from GET or an earlier change): the change is made only if the version is still in that state, else 412 PRECONDITION_FAILED and nothing changes. `*`: only if the version exists. Absent: unconditionally';
+const answersEtag = { response: { ETag: ETAG } };
+const conditional = { request: { 'If-Match': IF_MATCH }, response: { ETag: ETAG } };
+
 /** `/admin/versions`, their installers, installation keys and configs, and `/admin/defaults`. */
 export const versionRoutes = {
   listVersions: defineRoute({
@@ -39,6 +49,7 @@ export const versionRoutes = {
     method: 'GET',
     path: '/admin/versions/{id}',
     summary: 'Get a version',
+    headers: answersEtag,
     auth: read,
     params: IdParam,
     response: VersionSchema,
@@ -49,6 +60,10 @@ export const versionRoutes = {
     method: 'PUT',
     path: '/admin/versions/{id}',
     summary: 'Create (201, with installationApiKey shown once) or update (200) a version',
+    headers: {
+      request: { 'If-Match': IF_MATCH, 'If-None-Match': '`*`: only create the version; 412 PRECONDITION_FAILED if it exists' },
+      response: { ETag: ETAG },
+    },
     auth: write,
     params: z.object({ id: pathParam(SemverSchema, 'version id') }),
     body: VersionPutSchema,
@@ -61,6 +76,7 @@ export const versionRoutes = {
     method: 'DELETE',
     path: '/admin/versions/{id}',
     summary: 'Delete a version (409 while devices run it unless forced)',
+    headers: { request: { 'If-Match': IF_MATCH } },
     auth: write,
     params: IdParam,
     query: ForceQuerySchema,
@@ -82,6 +98,7 @@ export const versionRoutes = {
     method: 'POST',
     path: '/admin/versions/{id}/rotate-key',
     summary: 'New installation API key (shown once); the old one works for graceSeconds',
+    headers: conditional,
     auth: write,
     params: IdParam,
     body: RotateKeyRequestSchema,
@@ -93,6 +110,7 @@ export const versionRoutes = {
     method: 'POST',
     path: '/admin/versions/{id}/revoke-key',
     summary: 'Revoke every installation API key of the version',
+    headers: conditional,
     auth: write,
     params: IdParam,
     body: EmptyBodySchema,
@@ -104,6 +122,7 @@ export const versionRoutes = {
     method: 'GET',
     path: '/admin/versions/{id}/context-config',
     summary: 'Context config: own, effective, digest',
+    headers: answersEtag,
     auth: read,
     params: IdParam,
     response: ConfigViewSchema,
@@ -114,6 +133,7 @@ export const versionRoutes = {
     method: 'PUT',
     path: '/admin/versions/{id}/context-config',
     summary: 'Set (or clear with null) the context config',
+    headers: conditional,
     auth: write,
     params: IdParam,
     body: ContextConfigPutSchema,
@@ -125,6 +145,7 @@ export const versionRoutes = {
     method: 'GET',
     path: '/admin/versions/{id}/ssl-keystore-config',
     summary: 'SSL keystore config: own, effective, digest',
+    headers: answersEtag,
     auth: read,
     params: IdParam,
     response: ConfigViewSchema,
@@ -135,6 +156,7 @@ export const versionRoutes = {
     method: 'PUT',
     path: '/admin/versions/{id}/ssl-keystore-config',
     summary: 'Set (or clear with null) the SSL keystore config',
+    headers: conditional,
     auth: write,
     params: IdParam,
     body: SslKeystoreConfigPutSchema,
