@@ -246,6 +246,8 @@ export class AdminClient {
   listUsers = (options: ListOptions = {}) => this.list(API.listUsers, { query: options });
   getUser = (username: string) => this.call(API.getUser, { params: { username } });
   createUser = (body: RouteRequest<typeof API.createUser>['body']) => this.call(API.createUser, { body });
+  /** Changes a user's role and/or organization limit (null: sees all of DS). */
+  updateUser = (username: string, body: RouteRequest<typeof API.updateUser>['body']) => this.call(API.updateUser, { params: { username }, body });
   deleteUser = (username: string) => this.call(API.deleteUser, { params: { username } });
   /** Sets a password; one's own needs `currentPassword` (and a login session). */
   setPassword = (username: string, password: string, currentPassword?: string) =>

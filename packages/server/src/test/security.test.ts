@@ -97,7 +97,7 @@ async function stateSnapshot() {
     versions: await db.selectFrom('versions').selectAll().orderBy('id').execute(),
     installers: await db.selectFrom('installers').selectAll().orderBy('versionId').orderBy('os').execute(),
     keys: await db.selectFrom('apiKeys').select(['id', 'revokedAt', 'expiresAt']).orderBy('id').execute(),
-    users: await db.selectFrom('users').select(['username', 'role', 'passwordHash']).orderBy('username').execute(),
+    users: await db.selectFrom('users').select(['username', 'role', 'organizationId', 'passwordHash']).orderBy('username').execute(),
     tokens: await db.selectFrom('adminTokens').select(['id', 'revokedAt', 'expiresAt']).orderBy('id').execute(),
     settings: await db.selectFrom('settings').selectAll().orderBy('key').execute(),
     dsKeys: await db.selectFrom('dsKeys').select(['kid', 'retiredAt']).orderBy('kid').execute(),

@@ -39,8 +39,18 @@ export function roleScopes(role: Role, organizationLimited: boolean): Set<Scope>
 
 export function requireScopeOf(principal: Principal, scope: Scope): void {
   if (!principal.scopes.has(scope)) {
-    throw new AppError('INSUFFICIENT_SCOPE', `this credential lacks the scope ${scope}`, { required: scope });
+    throw new AppError('INSUFFICIENT_SCOPE', `this credential lacks the scope ${scope}${whyNot(principal, scope)}`, { required: scope });
   }
+}
+
+/** Why a credential lacks a scope, so the operator knows what would give it (the role, the limit or the token). */
+function whyNot(principal: Principal, scope: Scope): string {
+  if (!roleScopes(principal.role, false).has(scope)) return `: the role ${principal.role} does not have it`;
+  if (principal.organizationId !== null && !roleScopes(principal.role, true).has(scope)) {
+    return `: users limited to an organization (this one: ${principal.organizationName}) do not have it`;
+  }
+  if (principal.credential === 'api-token') return `: the token${principal.tokenName ? ` ${principal.tokenName}` : ''} was created without it`;
+  return '';
 }
 
 /** True when the principal may see objects of the organization with this id. */
@@ -51,6 +61,9 @@ export function canSeeOrganization(principal: Principal, organizationId: string)
 /** 403 that reveals nothing about whether the object exists. */
 export const outsideOrganization = () => new AppError('FORBIDDEN', 'this credential is limited to another organization');
 
+/** Refuses a user limited to an organization, naming it: the cause is their limit, not another organization. */
 export function requireUnrestricted(principal: Principal): void {
-  if (principal.organizationId !== null) throw outsideOrganization();
+  if (principal.organizationId !== null) {
+    throw new AppError('FORBIDDEN', `this is for users who see all of DS; this credential is limited to the organization ${principal.organizationName}`);
+  }
 }

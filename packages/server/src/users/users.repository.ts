@@ -39,6 +39,10 @@ export async function updateUserPassword(db: Executor, id: string, passwordHash:
   await db.updateTable('users').set({ passwordHash, updatedAt: now }).where('id', '=', id).execute();
 }
 
+export async function updateUserAccess(db: Executor, id: string, access: { role: UserTable['role']; organizationId: string | null; updatedAt: string }) {
+  await db.updateTable('users').set(access).where('id', '=', id).execute();
+}
+
 export async function deleteUser(db: Executor, id: string) {
   return Number((await db.deleteFrom('users').where('id', '=', id).executeTakeFirst()).numDeletedRows);
 }

@@ -1,6 +1,6 @@
 import { API } from '@ds/shared';
 import type { Services } from '../context.js';
-import { clientAddress } from '../lib/respond.js';
+import { clientAddress } from '../lib/client-address.js';
 import { Answer, handle, type BoundRoute } from '../lib/routes.js';
 import * as auth from './auth.service.js';
 import * as users from './users.service.js';
@@ -23,6 +23,7 @@ export function userRoutes(services: Services): BoundRoute[] {
     handle(API.listUsers, ({ principal, query }) => users.listUsers(services, principal, query)),
     handle(API.createUser, async ({ principal, body }) => new Answer(await users.createUser(services, body, principal), 201)),
     handle(API.getUser, ({ principal, params }) => users.getUser(services, principal, params.username)),
+    handle(API.updateUser, ({ principal, params, body }) => users.updateUser(services, principal, params.username, body)),
     handle(API.deleteUser, ({ principal, params }) => users.deleteUser(services, principal, params.username)),
     handle(API.setUserPassword, ({ c, principal, params, body }) => users.setPassword(services, principal, params.username, body, clientAddress(c))),
   ];

@@ -1,4 +1,4 @@
-import type { DeleteResult, PageQuery, User, UserCreate } from '@ds/shared';
+import type { DeleteResult, PageQuery, User, UserCreate, UserUpdate } from '@ds/shared';
 import type { Services } from '../context.js';
 import type { Executor } from '../db/types.js';
 import { iso } from '../lib/clock.js';
@@ -54,6 +54,32 @@ export async function getUser(services: Services, principal: Principal, username
   const row = await repo.findUserByUsername(services.db, username);
   if (!row) throw notFound(`user ${username}`);
   return toUser(row);
+}
+
+/**
+ * Changes a user's role and/or organization limit. Nothing else needs to follow: every request
+ * reads the user's role and organization anew (authenticateAdminToken), so their sessions and
+ * tokens have the new rights from their next request on, and a token's scopes are always cut to
+ * what the role allows. Refused when it would leave no admin who sees all of DS: nobody could
+ * manage users, organizations or keys any more.
+ */
+export async function updateUser(services: Services, principal: Principal, username: string, body: UserUpdate): Promise<User> {
+  requireUnrestricted(principal);
+  return services.db.transaction().execute(async (trx) => {
+    const row = await repo.findUserByUsername(trx, username);
+    if (!row) throw notFound(`user ${username}`);
+    const role = body.role ?? row.role;
+    const organizationId = body.organization === undefined ? row.organizationId : await organizationIdOf(trx, body.organization);
+    const wasUnrestrictedAdmin = row.role === 'admin' && row.organizationId === null;
+    const staysUnrestrictedAdmin = role === 'admin' && organizationId === null;
+    if (wasUnrestrictedAdmin && !staysUnrestrictedAdmin && (await repo.countUnrestrictedAdmins(trx)) <= 1) {
+      throw conflict(`${username} is the last admin who is not limited to an organization; make another one first (ds user update <name> --role admin --no-org)`);
+    }
+    if (role !== row.role || organizationId !== row.organizationId) {
+      await repo.updateUserAccess(trx, row.id, { role, organizationId, updatedAt: iso(services.clock.now()) });
+    }
+    return toUser((await repo.findUserById(trx, row.id))!);
+  });
 }
 
 export async function deleteUser(services: Services, principal: Principal, username: string): Promise<DeleteResult> {

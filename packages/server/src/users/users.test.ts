@@ -190,3 +190,87 @@ describe('users', () => {
     expect(await ctx.login()).toMatch(/^ds_ses_/);
   });
 });
+
+describe('PATCH /admin/users/{username}', () => {
+  const patch = (username: string, body: unknown, token = admin) => ctx.request('PATCH', `/v3_5/admin/users/${username}`, { token, body });
+  const whoami = (token: string) => ctx.request('GET', '/v3_5/admin/auth/whoami', { token });
+
+  beforeEach(async () => {
+    for (const org of ['acme', 'globex']) expect((await ctx.request('PUT', `/v3_5/admin/organizations/${org}`, { token: admin, body: {} })).status).toBe(201);
+  });
+
+  it.each([
+    ['the role', { role: 'admin' }, { role: 'admin', organization: 'acme' }],
+    ['the organization', { organization: 'globex' }, { role: 'viewer', organization: 'globex' }],
+    ['the limit away (null: all of DS)', { organization: null }, { role: 'viewer', organization: null }],
+    ['both', { role: 'admin', organization: null }, { role: 'admin', organization: null }],
+  ])('changes %s and leaves the rest', async (_what, body, expected) => {
+    await ctx.userToken('carol', 'viewer', 'acme');
+    const before = await ctx.request('GET', '/v3_5/admin/users/carol', { token: admin });
+    ctx.clock.advance(1000);
+    const res = await patch('carol', body);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data).toMatchObject({ username: 'carol', ...expected, createdAt: before.body.data.createdAt });
+    expect(res.body.data.updatedAt).toBe(ctx.clock.now().toISOString());
+    expect((await ctx.request('GET', '/v3_5/admin/users/carol', { token: admin })).body.data).toEqual(res.body.data);
+  });
+
+  it("gives the user's sessions and tokens the new rights on their next request, without ending them", async () => {
+    const carol = await ctx.userToken('carol', 'admin');
+    const token = (await ctx.request('POST', '/v3_5/admin/tokens', { token: carol, body: { name: 'ci', scopes: ['orgs:write', 'orgs:read'] } })).body.data.token as string;
+    expect((await ctx.request('PUT', '/v3_5/admin/organizations/initech', { token, body: {} })).status).toBe(201);
+
+    expect((await patch('carol', { role: 'viewer', organization: 'acme' })).status).toBe(200);
+    expect((await whoami(carol)).body.data).toMatchObject({ role: 'viewer', organization: 'acme' });
+    expect((await whoami(carol)).body.data.scopes).not.toContain('orgs:write');
+    const refused = await ctx.request('PUT', '/v3_5/admin/organizations/hooli', { token, body: {} });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'INSUFFICIENT_SCOPE', description: 'this credential lacks the scope orgs:write: the role viewer does not have it' });
+    expect((await ctx.request('GET', '/v3_5/admin/organizations/globex', { token })).status).toBe(403);
+
+    // Rights given back come back the same way.
+    expect((await patch('carol', { role: 'admin', organization: null })).status).toBe(200);
+    expect((await ctx.request('PUT', '/v3_5/admin/organizations/hooli', { token, body: {} })).status).toBe(201);
+  });
+
+  it.each([
+    ['demoted', { role: 'viewer' }],
+    ['limited to an organization', { organization: 'acme' }],
+  ])('refuses 409 when the last admin who sees all of DS would be %s, and changes nothing', async (_what, body) => {
+    const res = await patch('admin', body);
+    expect(res.status).toBe(409);
+    expect(res.body.description).toMatch(/last admin who is not limited/);
+    expect((await whoami(admin)).body.data).toMatchObject({ role: 'admin', organization: null });
+    // With another one it may.
+    await ctx.userToken('root2', 'admin');
+    expect((await patch('admin', body)).status).toBe(200);
+  });
+
+  it.each([
+    ['nothing to change', {}, 400, 'give role, organization or both'],
+    ['an unknown role', { role: 'root' }, 400, 'role'],
+    ['an unknown organization', { organization: 'nope' }, 400, 'organization: nope does not exist'],
+    ['an unknown field', { password: 'x-long-password' }, 400, 'password'],
+  ])('refuses %s naming the cause', async (_what, body, status, text) => {
+    await ctx.userToken('carol', 'viewer', 'acme');
+    const res = await patch('carol', body);
+    expect(res.status).toBe(status);
+    expect(res.body.description).toContain(text);
+    expect((await ctx.request('GET', '/v3_5/admin/users/carol', { token: admin })).body.data).toMatchObject({ role: 'viewer', organization: 'acme' });
+  });
+
+  it('answers 404 for a user that does not exist', async () => {
+    const res = await patch('ghost', { role: 'admin' });
+    expect(res.status).toBe(404);
+  });
+
+  it('refuses users limited to an organization, naming their limit as the cause', async () => {
+    const limitedAdmin = await ctx.userToken('acme-admin', 'admin', 'acme');
+    await ctx.userToken('carol', 'viewer', 'acme');
+    const res = await patch('carol', { role: 'admin' }, limitedAdmin);
+    expect(res.status).toBe(403);
+    expect(res.body.description).toContain('users limited to an organization (this one: acme) do not have it');
+    expect((await ctx.request('GET', '/v3_5/admin/users/carol', { token: admin })).body.data.role).toBe('viewer');
+  });
+});
+

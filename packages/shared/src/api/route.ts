@@ -4,7 +4,7 @@ import type { Scope } from '../schemas/admin.js';
 /** The API prefix every DS path starts with. */
 export const API_PREFIX = '/v3_5';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * How an admin route treats a user limited to one organization:

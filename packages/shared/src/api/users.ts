@@ -1,5 +1,5 @@
 import { PageQuerySchema } from '../schemas/common.js';
-import { DeleteResultSchema, UserCreateSchema, UserPasswordSchema, UserSchema } from '../schemas/admin.js';
+import { DeleteResultSchema, UserCreateSchema, UserPasswordSchema, UserSchema, UserUpdateSchema } from '../schemas/admin.js';
 import { z } from 'zod';
 import { PathSegmentSchema, defineRoute } from './route.js';
 
@@ -39,6 +39,18 @@ export const userRoutes = {
     params: UsernameParam,
     response: UserSchema,
     example: alice,
+  }),
+  updateUser: defineRoute({
+    name: 'updateUser',
+    method: 'PATCH',
+    path: '/admin/users/{username}',
+    summary:
+      "Change a user's role and/or organization limit (organization null: sees all of DS). Every request reads the user's rights anew, so their sessions and tokens get the new ones at once (a token never exceeds what the role allows); the last admin who sees all of DS cannot be demoted or limited",
+    auth: { kind: 'admin', scope: 'users:write', tenancy: 'unrestricted', why },
+    params: UsernameParam,
+    body: UserUpdateSchema,
+    response: UserSchema,
+    example: { ...alice, body: { role: 'admin', organization: null } },
   }),
   deleteUser: defineRoute({
     name: 'deleteUser',

@@ -72,6 +72,15 @@ export type UserCreate = z.infer<typeof UserCreateSchema>;
  */
 export const UserPasswordSchema = z.strictObject({ password: PasswordSchema, currentPassword: z.string().min(1).max(1024).optional() });
 
+/**
+ * `PATCH /admin/users/{username}`: a new role, a new organization limit (null: sees all of DS), or
+ * both. The user's sessions and tokens get the new rights on their next request.
+ */
+export const UserUpdateSchema = z
+  .strictObject({ role: RoleSchema.optional(), organization: NameSchema.nullable().optional() })
+  .refine((body) => body.role !== undefined || body.organization !== undefined, { message: 'give role, organization or both' });
+export type UserUpdate = z.infer<typeof UserUpdateSchema>;
+
 export const UserSchema = z.object({
   username: z.string(),
   role: RoleSchema,
