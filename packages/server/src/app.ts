@@ -8,6 +8,7 @@ import type { AppDeps, AppEnv, Services } from './context.js';
 import { BackgroundWork } from './lib/background.js';
 import { AppError, invalid } from './lib/errors.js';
 import { mountRoutes } from './lib/routes.js';
+import { clientAddressMiddleware, TrustedProxies } from './lib/client-address.js';
 import { newInstanceId } from './lib/instance.js';
 import { FailureLimiter } from './lib/rate-limit.js';
 import { createSyncStore } from './db/sync-store.js';
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.use('*', requestId({ headerName: 'X-Request-Id' }));
+  app.use('*', clientAddressMiddleware(new TrustedProxies(deps.config.trustedProxies)));
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();

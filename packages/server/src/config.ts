@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { DS_MESSAGE_ISSUER } from '@ds/shared';
 import { z } from 'zod';
+import { TrustedProxies } from './lib/client-address.js';
 import { isMasterKeyText } from './keys/master-key.js';
 
 const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
@@ -36,6 +37,20 @@ export const ServerConfigSchema = z.object({
     .default('t1cds-app'),
   applicationTokenTtlSeconds: z.coerce.number().int().min(60).max(86400).default(1200),
   installationTokenTtlSeconds: z.coerce.number().int().min(30).max(3600).default(300),
+  /**
+   * Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto DS believes: addresses and CIDR
+   * ranges, comma-separated. Empty: none (the peer of the connection is the client).
+   */
+  trustedProxies: z
+    .string()
+    .default('')
+    .superRefine((value, ctx) => {
+      try {
+        new TrustedProxies(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
   /** Origins allowed to call the public and application endpoints from a browser: `*` or a comma-separated list of patterns. */
   corsOrigins: z.string().default('*'),
   /** How long processed device messages are kept to answer retries. */
@@ -107,6 +122,7 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_APP_TOKEN_TTL_SECONDS: 'applicationTokenTtlSeconds',
   DS_INSTALLATION_TOKEN_TTL_SECONDS: 'installationTokenTtlSeconds',
   DS_CORS_ORIGINS: 'corsOrigins',
+  DS_TRUSTED_PROXIES: 'trustedProxies',
   DS_MESSAGE_RETENTION_SECONDS: 'messageRetentionSeconds',
   DS_LATE_TRANSACTION_MONTHS: 'lateTransactionMonths',
   DS_DEVICE_DAILY_TRANSACTION_LIMIT: 'deviceDailyTransactionLimit',

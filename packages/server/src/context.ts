@@ -48,5 +48,9 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     principal: Principal;
+    /** Who sent the request (the peer, or the client a trusted proxy names). */
+    clientAddress: string;
+    /** Whether a trusted proxy says the client used https; undefined without one. */
+    forwardedHttps: boolean | undefined;
   };
 };

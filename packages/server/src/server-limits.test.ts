@@ -69,4 +69,25 @@ describe('the HTTP server', () => {
     const idle = connect(Number(url.port), url.hostname, () => idle.write('GET /v3_5/system/status HTTP/1.1\r\nHost: x\r\n\r\n'));
     expect(await closed(idle)).toMatch(/^HTTP\/1\.1 200/);
   });
+
+  it('counts failed logins per client behind a trusted proxy, and per proxy otherwise', async () => {
+    const login = (url: string, forwardedFor: string) =>
+      fetch(`${url}/v3_5/admin/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+        body: JSON.stringify({ username: 'admin', password: 'a wrong password' }),
+      });
+    // The test client connects from 127.0.0.1: with it trusted, each forwarded client has its own limit.
+    const trusted = await start({ DS_TRUSTED_PROXIES: '127.0.0.1, ::1' });
+    for (let i = 0; i < 10; i++) expect((await login(trusted, '203.0.113.1')).status).toBe(401);
+    expect((await login(trusted, '203.0.113.1')).status).toBe(429);
+    expect((await login(trusted, '203.0.113.2')).status).toBe(401);
+    await server!.close();
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+    // Without it, the header is the client's own claim: rotating it buys nothing.
+    const direct = await start();
+    for (let i = 0; i < 10; i++) expect((await login(direct, `203.0.113.${i}`)).status).toBe(401);
+    expect((await login(direct, '203.0.113.99')).status).toBe(429);
+  });
 });

@@ -6,7 +6,7 @@ import type { Child } from 'hono/jsx';
 import type { AppEnv, Services } from '../context.js';
 import { transactionsReport } from '../reports/transactions.js';
 import { AppError } from '../lib/errors.js';
-import { clientAddress } from '../lib/respond.js';
+import { clientAddress } from '../lib/client-address.js';
 import { handle, mountRoutes, type BoundRoute } from '../lib/routes.js';
 import { parseWith, refuseNul } from '../lib/validate.js';
 import { z } from 'zod';

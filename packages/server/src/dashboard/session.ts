@@ -22,7 +22,7 @@ const LOGIN_NONCE_SECONDS = 3600;
 
 /** Whether cookies must be `Secure`: the request came over https, or DS is published at an https URL. */
 export function isHttps(c: Context, services: Services): boolean {
-  return new URL(c.req.url).protocol === 'https:' || services.config.publicUrl.startsWith('https:');
+  return new URL(c.req.url).protocol === 'https:' || (c.var as { forwardedHttps?: boolean }).forwardedHttps === true || services.config.publicUrl.startsWith('https:');
 }
 
 function cookieOptions(c: Context, services: Services, maxAgeSeconds: number) {

@@ -1,7 +1,7 @@
 import { API } from '@ds/shared';
 import type { Services } from '../context.js';
 import { AttemptLimiter } from '../lib/rate-limit.js';
-import { clientAddress } from '../lib/respond.js';
+import { clientAddress } from '../lib/client-address.js';
 import { createdOr, handle, type BoundRoute } from '../lib/routes.js';
 import { registerDevice, syncMessage } from './devices.service.js';
 import { handleDeviceMessage } from './message-pipeline.js';

@@ -10,9 +10,3 @@ export function ok<T>(c: Context, data: T, status: ContentfulStatusCode = 200): 
 export function okPage<T>(c: Context, page: { items: T[]; next: string | null }): Response {
   return c.json({ success: true as const, data: page.items, page: { next: page.next } });
 }
-
-/** The address of the peer, for rate limits and logs (no proxy headers are trusted). */
-export function clientAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'unknown';
-}

@@ -1,6 +1,6 @@
 import { API } from '@ds/shared';
 import type { Services } from '../context.js';
-import { clientAddress } from '../lib/respond.js';
+import { clientAddress } from '../lib/client-address.js';
 import { handle, type BoundRoute } from '../lib/routes.js';
 import * as service from './token-exchange.service.js';
 

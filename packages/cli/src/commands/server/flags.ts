@@ -15,6 +15,7 @@ export interface ServerFlags {
   masterKeyFile?: string;
   workers?: number;
   corsOrigins?: string;
+  trustedProxies?: string;
   tokenIssuer?: string;
   appTokenTtl?: string;
   installationTokenTtl?: string;
@@ -67,6 +68,7 @@ export function withServeFlags(command: Command): Command {
       .addOption(new Option('--log-level <level>', 'log level of the JSON lines on stderr (env DS_LOG_LEVEL)').choices(['debug', 'info', 'warn', 'error']))
       .option('--workers <n>', 'DS processes sharing the port, to use more cores (env DS_WORKERS; default 1)', parseWorkers)
       .option('--cors-origins <list>', 'origins browsers may call the public endpoints from: * or a comma-separated list (env DS_CORS_ORIGINS)')
+      .option('--trusted-proxies <list>', 'reverse proxies whose X-Forwarded-For/-Proto DS believes: addresses and CIDR ranges (env DS_TRUSTED_PROXIES)')
       .option('--token-issuer <iss>', 'iss of application and installation JWTs (env DS_TOKEN_ISSUER)')
       .option('--app-token-ttl <seconds>', 'application JWT lifetime (env DS_APP_TOKEN_TTL_SECONDS)')
       .option('--installation-token-ttl <seconds>', 'installation JWT lifetime (env DS_INSTALLATION_TOKEN_TTL_SECONDS)')
@@ -115,6 +117,7 @@ export async function serverConfig(ctx: Context, flags: ServerFlags, extra: Serv
     masterKeyFile: flags.masterKeyFile,
     workers: flags.workers,
     corsOrigins: flags.corsOrigins,
+    trustedProxies: flags.trustedProxies,
     tokenIssuer: flags.tokenIssuer,
     applicationTokenTtlSeconds: flags.appTokenTtl,
     installationTokenTtlSeconds: flags.installationTokenTtl,
