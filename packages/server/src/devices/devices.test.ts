@@ -158,7 +158,12 @@ describe('version information', () => {
     expect(latest.body.data).toMatchObject({
       id: '3.10.0',
       allowed: true,
-      uris: [{ os: 'MACOSARM', uri: 'https://ds.example.test/v3_5/downloads/installers/macosarm/versions/3.10.0' }],
+      // Each os's latest installer: 3.10.0 has only macosarm, 3.8.1 the others.
+      uris: [
+        { os: 'LINUX64', uri: 'https://ds.example.test/v3_5/downloads/installers/linux64/versions/3.8.1' },
+        { os: 'MACOSARM', uri: 'https://ds.example.test/v3_5/downloads/installers/macosarm/versions/3.10.0' },
+        { os: 'WIN64', uri: 'https://ds.example.test/v3_5/downloads/installers/win64/versions/3.8.1' },
+      ],
     });
     expect(JSON.stringify(latest.body)).not.toContain('cdn.example.test');
     const one = await ctx.request('GET', '/v3_5/versions/3.8.1', { token });
@@ -305,7 +310,8 @@ describe('version check', () => {
   });
 
   it('stops the client on MANDATORY and NOT_ALLOWED', async () => {
-    await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { mandatory: true } });
+    // With an installer for the device's os: a version without one is never offered (version-check.ts).
+    await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { mandatory: true, installers: [{ os: 'win64', uri: 'https://cdn.example.test/a.exe' }] } });
     let reason = '';
     const d = await device(ctx, keys.installationKey, { onStop: (r) => (reason = r) });
     await d.register();
@@ -610,7 +616,7 @@ describe('replay per device and message kind', () => {
     const jti = crypto.randomUUID();
     const first = await send(d, 'version-check', check, jti);
     expect(first.answer?.action).toBe('NONE');
-    await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { mandatory: true } });
+    await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { mandatory: true, installers: [{ os: 'win64', uri: 'https://cdn.example.test/a.exe' }] } });
     expect(await send(d, 'version-check', check, jti)).toEqual(first);
     expect((await send(d, 'version-check', check, crypto.randomUUID())).answer?.action).toBe('MANDATORY');
     expect((await state()).messages.filter((m) => m.jti === jti)).toEqual([{ deviceId: d.deviceId, jti, kind: 'version-check', response: JSON.stringify(first.answer) }]);

@@ -1,14 +1,15 @@
 import { API, installerOsFor, type VersionAction, type VersionCheckResponse } from '@ds/shared';
 import type { Executor, VersionRow } from '../db/types.js';
 import { semverSortKey } from '../lib/semver.js';
-import { downloadUrl, versionInfo } from '../versions/version-info.js';
-import { findVersion, latestVersion, listInstallers } from '../versions/versions.repository.js';
+import { downloadUrl, latestVersionInfo, versionInfo } from '../versions/version-info.js';
+import { findVersion, latestVersion } from '../versions/versions.repository.js';
 import { deviceMessageKind } from './message-pipeline.js';
 
 /**
  * What a device on `currentId` must do, per API.md: NOT_ALLOWED when its own version is
  * withdrawn; else, when a newer allowed version exists, MANDATORY if the latest is mandatory,
- * RECOMMENDED if it is recommended, UPDATE_AVAILABLE otherwise; NONE on the latest.
+ * RECOMMENDED if it is recommended, UPDATE_AVAILABLE otherwise; NONE on the latest. `latest` is
+ * the latest for the device's os (versionCheck).
  */
 export function versionAction(currentId: string, current: VersionRow | undefined, latest: VersionRow | undefined): VersionAction {
   if (current && current.allowed === 0) return 'NOT_ALLOWED';
@@ -18,23 +19,29 @@ export function versionAction(currentId: string, current: VersionRow | undefined
   return 'UPDATE_AVAILABLE';
 }
 
+/**
+ * A device is offered the latest version *for its own os* (API.md §1's "latest for an OS"): the
+ * newest allowed release, or recommended pre-release, that has an installer for the os its
+ * registration reported. A Linux device is never told to update to a release that has no Linux
+ * installer; it is offered the newest version it can install, or NONE when it runs it already.
+ * `action`, `latest` and `downloadUri` all follow that version, so `downloadUri` is never null
+ * when an update is offered to a device whose os DS knows. A device whose os maps to no installer
+ * (an unknown name, ARM Linux) is judged against the overall latest and gets no `downloadUri`.
+ * The answer's shape is unchanged; `latest.uris` follow latestVersionInfo's per-os rule.
+ */
 export async function versionCheck(
   db: Executor,
   publicUrl: string,
   device: { osName: string | null; osArch: string | null },
   currentId: string,
 ): Promise<VersionCheckResponse> {
-  const [current, latest] = await Promise.all([findVersion(db, currentId), latestVersion(db, { allowedOnly: true })]);
-  const action = versionAction(currentId, current, latest);
-  let downloadUri: string | null = null;
   const os = installerOsFor(device.osName ?? undefined, device.osArch ?? undefined);
-  if (action !== 'NONE' && latest && os) {
-    const installers = await listInstallers(db, [latest.id]);
-    if (installers.some((i) => i.os === os.toUpperCase())) downloadUri = downloadUrl(publicUrl, os, latest.id);
-  }
+  const [current, latest] = await Promise.all([findVersion(db, currentId), latestVersion(db, { allowedOnly: true, os: os ? [os] : undefined })]);
+  const action = versionAction(currentId, current, latest);
+  const downloadUri = action !== 'NONE' && latest && os ? downloadUrl(publicUrl, os, latest.id) : null;
   return {
     action,
-    latest: latest ? await versionInfo(db, publicUrl, latest) : null,
+    latest: latest ? await latestVersionInfo(db, publicUrl, latest) : null,
     current: current ? await versionInfo(db, publicUrl, current) : null,
     downloadUri,
   };

@@ -28,3 +28,20 @@ export function semverSortKey(version: string): string {
   const ids = pre.split('.').map((id) => (/^\d+$/.test(id) ? `0${num(id)}` : `1${id.replaceAll('-', '/')}`));
   return `${core}-${ids.join('.')}`;
 }
+
+/**
+ * Whether a version is a pre-release (`3.9.1-beta.1`; build metadata alone does not make one).
+ * Pre-releases are never "latest" unless an operator made them recommended (API.md §1).
+ */
+export function isPrerelease(version: string): boolean {
+  const m = SEMVER_REGEX.exec(version);
+  if (!m) throw new Error(`not a semantic version: ${version}`);
+  return m[4] !== undefined;
+}
+
+/**
+ * What the sort key of every release, and of no pre-release, ends with: a release's key is its
+ * core and "~", a pre-release's ends with its last identifier, which cannot hold "~". So queries
+ * tell releases apart with `sortKey LIKE '%~'` on both dialects, without a column of their own.
+ */
+export const RELEASE_SORT_KEY_SUFFIX = '~';

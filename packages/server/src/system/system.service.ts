@@ -10,6 +10,7 @@ import { countVersions, latestVersion } from '../versions/versions.repository.js
 export async function systemStatus(services: Services): Promise<SystemStatus> {
   const time = iso(services.clock.now());
   try {
+    // The newest allowed release (a pre-release only when recommended), whatever its installers.
     const latest = await latestVersion(services.db, { allowedOnly: true });
     return { isAlive: true, version: services.version, time, latestVersion: latest?.id ?? null };
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { Executor, InstallerRow, NewVersion, VersionRow, VersionUpdate } from '../db/types.js';
+import { RELEASE_SORT_KEY_SUFFIX } from '../lib/semver.js';
 
 export async function findVersion(db: Executor, id: string): Promise<VersionRow | undefined> {
   return db.selectFrom('versions').selectAll().where('id', '=', id).executeTakeFirst();
@@ -15,11 +16,75 @@ export async function listVersions(db: Executor, options: { before?: string | un
   return q.execute();
 }
 
-/** The highest version by semver, optionally only allowed ones. */
-export async function latestVersion(db: Executor, options: { allowedOnly: boolean }) {
-  let q = db.selectFrom('versions').selectAll().orderBy('sortKey', 'desc').limit(1);
-  if (options.allowedOnly) q = q.where('allowed', '=', 1);
+/** Which versions may be "latest", and for what. */
+export interface LatestOptions {
+  /** Only allowed versions (every caller that answers clients asks for this). */
+  allowedOnly: boolean;
+  /** Only versions with an installer for one of these os values (any case): "latest for this OS". */
+  os?: readonly string[] | undefined;
+  /** Only versions whose sort key is at most this one. */
+  atMost?: string | undefined;
+}
+
+/**
+ * The versions that can be "latest" (API.md §1): releases, and pre-releases only when an operator
+ * made them recommended, so `ds version create 3.9.1-beta.1` publishes a beta without offering it
+ * to everyone. A release's sort key, and no pre-release's, ends with "~" (lib/semver.ts).
+ */
+function latestCandidates(db: Executor, options: LatestOptions) {
+  let q = db
+    .selectFrom('versions')
+    .where((eb) => eb.or([eb('versions.sortKey', 'like', `%${RELEASE_SORT_KEY_SUFFIX}`), eb('versions.recommended', '=', 1)]));
+  if (options.allowedOnly) q = q.where('versions.allowed', '=', 1);
+  if (options.atMost !== undefined) q = q.where('versions.sortKey', '<=', options.atMost);
+  return q;
+}
+
+/**
+ * "Latest": the highest version by semver among the candidates above; with `os`, the highest
+ * that has an installer for one of those os values (a release without a Linux installer does
+ * not hide the previous one that has it).
+ */
+export async function latestVersion(db: Executor, options: LatestOptions): Promise<VersionRow | undefined> {
+  let q = latestCandidates(db, options).selectAll('versions').orderBy('versions.sortKey', 'desc').limit(1);
+  const os = options.os?.map((o) => o.toUpperCase());
+  if (os !== undefined) {
+    if (os.length === 0) return undefined;
+    q = q.where((eb) => eb.exists(eb.selectFrom('installers').select('installers.os').whereRef('installers.versionId', '=', 'versions.id').where('installers.os', 'in', os)));
+  }
   return q.executeTakeFirst();
+}
+
+/** One os's latest installer: the installer and the version it belongs to. */
+export interface LatestInstaller {
+  version: VersionRow;
+  installer: InstallerRow;
+}
+
+/**
+ * For every os that has one, its latest installer: the installer of the highest candidate
+ * version (as {@link latestVersion}) that has an installer for that os. Three queries whatever
+ * the number of versions: the highest sort key per os, those versions, their installers.
+ */
+export async function latestInstallers(db: Executor, options: LatestOptions): Promise<LatestInstaller[]> {
+  const heads = await latestCandidates(db, options)
+    .innerJoin('installers', 'installers.versionId', 'versions.id')
+    .select(['installers.os as os', (eb) => eb.fn.max('versions.sortKey').as('sortKey')])
+    .groupBy('installers.os')
+    .execute();
+  if (heads.length === 0) return [];
+  const keys = [...new Set(heads.map((h) => h.sortKey))];
+  const versions = await db.selectFrom('versions').selectAll().where('sortKey', 'in', keys).execute();
+  const byKey = new Map(versions.map((v) => [v.sortKey, v]));
+  const installers = await listInstallers(db, versions.map((v) => v.id));
+  const out: LatestInstaller[] = [];
+  for (const head of heads) {
+    const version = byKey.get(head.sortKey);
+    const installer = installers.find((i) => i.versionId === version?.id && i.os === head.os);
+    // Gone between the queries (a concurrent delete): that os is left out rather than guessed.
+    if (version && installer) out.push({ version, installer });
+  }
+  return out;
 }
 
 /**
