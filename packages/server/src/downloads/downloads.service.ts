@@ -9,9 +9,9 @@ import { AppError, invalid, notFound } from '../lib/errors.js';
 import { ALLOW_HINT, checkUrlHost, outboundFetch, outboundPolicy, OutboundRefusedError, type OutboundResponse } from '../lib/outbound.js';
 import { resolveInstallerFile } from '../versions/installer-files.js';
 import { downloadUrl } from '../versions/version-info.js';
-import { findVersion, latestVersion, listInstallers } from '../versions/versions.repository.js';
+import { findVersion, latestInstallers, latestVersion, listInstallers } from '../versions/versions.repository.js';
 import { insertDownloadEvent, touchInstallerMtime } from './downloads.repository.js';
-import type { DetectedClient } from './user-agent-os.js';
+import { CRITICAL_HINTS, type DetectedClient } from './user-agent-os.js';
 
 /** Read size for installer files: 1 MiB chunks stream about 1.7 × faster than Node's 64 KiB. */
 export const CHUNK_SIZE = 1024 * 1024;
@@ -20,81 +20,130 @@ export const CHUNK_SIZE = 1024 * 1024;
 export interface DownloadTarget {
   version: VersionRow;
   installer: InstallerRow;
-  /** Every installer of that version, for the choice list. */
-  installers: InstallerRow[];
 }
 
-/** One entry of the choice list of OS_NOT_DETECTED and INSTALLER_NOT_FOUND. */
+/** One entry of a choice list: what the JSON shows (`os`, `url`) and what the HTML page adds. */
 export interface Choice {
   os: InstallerOsJson;
   url: string;
+  version: string;
+  size: number | null;
+  sha256: string | null;
 }
 
-/** The choice list: a DS download link per installer of the version (never a path or origin). */
-export function choicesOf(services: Services, version: VersionRow, installers: InstallerRow[]): Choice[] {
-  const order = (os: string) => OS_VALUES.indexOf(os.toLowerCase() as InstallerOs);
+const osOrder = (os: string) => OS_VALUES.indexOf(os.toLowerCase() as InstallerOs);
+
+/** Choices of installers, in the order of OS_VALUES, each a DS download link (never a path or origin). */
+export function choicesOf(services: Services, installers: { version: VersionRow; installer: InstallerRow }[]): Choice[] {
   return [...installers]
-    .sort((a, b) => order(a.os) - order(b.os))
-    .map((i) => ({ os: i.os.toUpperCase() as InstallerOsJson, url: downloadUrl(services.config.publicUrl, i.os, version.id) }));
+    .sort((a, b) => osOrder(a.installer.os) - osOrder(b.installer.os))
+    .map(({ version, installer }) => ({
+      os: installer.os.toUpperCase() as InstallerOsJson,
+      url: downloadUrl(services.config.publicUrl, installer.os, version.id),
+      version: version.id,
+      size: installer.size === null ? null : Number(installer.size),
+      sha256: installer.sha256,
+    }));
 }
 
-const withChoices = (services: Services, code: 'OS_NOT_DETECTED' | 'INSTALLER_NOT_FOUND', description: string, version: VersionRow, installers: InstallerRow[]) =>
-  new AppError(code, description, undefined, undefined, { available: choicesOf(services, version, installers) });
-
-async function latestAllowed(services: Services): Promise<VersionRow> {
-  const row = await latestVersion(services.db, { allowedOnly: true });
-  if (!row) throw notFound('an allowed version');
-  return row;
+/** Every os's latest installer (API.md §1): what a visitor may choose from. */
+export async function latestChoices(services: Services): Promise<Choice[]> {
+  return choicesOf(services, await latestInstallers(services.db, { allowedOnly: true }));
 }
 
 /**
- * Installers that serve a visitor, best first: a 64-bit Windows runs the 32-bit installer, a Mac
- * with Apple silicon the universal/Intel one (Rosetta). Nothing else is substituted.
+ * Why a visitor must choose; the HTML page words its heading after it.
+ * - `os`: the operating system could not be told;
+ * - `mac-architecture`: a Mac whose chip could not be told, with both Mac installers to offer;
+ * - `no-installer`: there is no installer for the os asked for or detected.
  */
-const COMPATIBLE: Record<InstallerOs, InstallerOs[]> = {
-  win64: ['win64', 'win32'],
-  win32: ['win32'],
-  macosarm: ['macosarm', 'macos'],
-  macos: ['macos'],
-  linux64: ['linux64'],
-  linux32: ['linux32'],
-  unix: ['unix'],
-};
+export type ChoiceReason = 'os' | 'mac-architecture' | 'no-installer';
 
-/** `/installer`: the latest allowed version's installer for the visitor's detected os. */
-export async function targetForClient(services: Services, client: DetectedClient): Promise<DownloadTarget> {
-  const version = await latestAllowed(services);
-  const installers = await listInstallers(services.db, [version.id]);
-  if (client.os === undefined) {
-    throw withChoices(services, 'OS_NOT_DETECTED', `the operating system could not be told from the User-Agent (${client.reason}); choose an installer`, version, installers);
+/**
+ * OS_NOT_DETECTED or INSTALLER_NOT_FOUND with the choices: JSON clients get `data.available:
+ * [{os, url}]` as API.md says; the HTML page also shows versions, sizes and checksums.
+ */
+export class ChoiceError extends AppError {
+  constructor(
+    code: 'OS_NOT_DETECTED' | 'INSTALLER_NOT_FOUND',
+    description: string,
+    readonly choices: Choice[],
+    readonly reason: ChoiceReason,
+    headers?: Record<string, string>,
+  ) {
+    super(code, description, undefined, headers, { available: choices.map(({ os, url }) => ({ os, url })) });
   }
-  for (const os of COMPATIBLE[client.os]) {
-    const installer = installers.find((i) => i.os.toLowerCase() === os);
-    if (installer) return { version, installer, installers };
-  }
-  throw withChoices(services, 'INSTALLER_NOT_FOUND', `version ${version.id} has no installer for ${client.os}; choose another`, version, installers);
 }
 
-/** `/installers/{os}` and `/installers/{os}/versions/{version}`. */
+/** With no allowed release at all, every download answers 404 NOT_FOUND rather than a choice of nothing. */
+async function requireSomeVersion(services: Services): Promise<void> {
+  if (!(await latestVersion(services.db, { allowedOnly: true }))) throw notFound('an allowed version');
+}
+
+/** The error of a download that has no installer: NOT_FOUND when nothing is published, else the choice. */
+async function noInstaller(services: Services, description: string): Promise<never> {
+  await requireSomeVersion(services);
+  throw new ChoiceError('INSTALLER_NOT_FOUND', description, await latestChoices(services), 'no-installer');
+}
+
+/**
+ * `/installer`: the latest installer for the visitor's computer. The version is the newest
+ * allowed release (or recommended pre-release) with an installer that runs there, so a release
+ * without a Linux installer does not break Linux downloads while an earlier one has it; within
+ * it, the best fitting installer (a 64-bit Windows takes the 32-bit one when that is all there
+ * is). A Mac whose architecture is unknown gets the version's only Mac installer, or, when it has
+ * both, the choice (OS_NOT_DETECTED saying why, and `Critical-CH` so a Chromium browser retries
+ * once with its architecture).
+ */
+export async function targetForClient(services: Services, client: DetectedClient): Promise<DownloadTarget> {
+  if (client.os === undefined) {
+    await requireSomeVersion(services);
+    throw new ChoiceError(
+      'OS_NOT_DETECTED',
+      `the operating system could not be told from the User-Agent (${client.reason}); choose an installer`,
+      await latestChoices(services),
+      'os',
+    );
+  }
+  const version = await latestVersion(services.db, { allowedOnly: true, os: client.compatible });
+  if (!version) return noInstaller(services, `no allowed version has an installer for ${client.os}; choose another`);
+  const installers = await listInstallers(services.db, [version.id]);
+  const fitting = client.compatible.flatMap((os) => installers.filter((i) => i.os.toLowerCase() === os));
+  if (!client.architectureKnown && fitting.length > 1) {
+    throw new ChoiceError(
+      'OS_NOT_DETECTED',
+      'the architecture of this Mac could not be told (browsers say "Intel Mac OS X" on Apple silicon too); choose the installer for Apple silicon (macosarm) or Intel (macos)',
+      await latestChoices(services),
+      'mac-architecture',
+      { 'Critical-CH': CRITICAL_HINTS.join(', ') },
+    );
+  }
+  return { version, installer: fitting[0]! };
+}
+
+/** `/installers/{os}` (the latest for that os) and `/installers/{os}/versions/{version}`. */
 export async function targetFor(services: Services, osParam: string, versionParam?: string): Promise<DownloadTarget> {
   const os = parseOs(osParam);
   if (!os) throw new AppError('UNKNOWN_OS', `${JSON.stringify(osParam.slice(0, 40))} is not an os; one of ${OS_VALUES.join(', ')}`);
-  let version: VersionRow;
   if (versionParam === undefined) {
-    version = await latestAllowed(services);
-  } else {
-    // Path parameters arrive percent-decoded: "..", "/", "\0" and the like all fail here.
-    const parsed = SemverSchema.safeParse(versionParam);
-    if (!parsed.success) throw invalid('version', parsed.error.issues[0]?.message ?? 'must be a semantic version');
-    const row = await findVersion(services.db, parsed.data);
-    if (!row) throw notFound(`version ${parsed.data}`);
-    if (row.allowed !== 1) throw new AppError('VERSION_NOT_ALLOWED', `version ${row.id} is no longer allowed; download a newer one`);
-    version = row;
+    const version = await latestVersion(services.db, { allowedOnly: true, os: [os] });
+    const installer = version && (await listInstallers(services.db, [version.id])).find((i) => i.os.toLowerCase() === os);
+    if (!version || !installer) return noInstaller(services, `no allowed version has an installer for ${os}`);
+    return { version, installer };
   }
+  // Path parameters arrive percent-decoded: "..", "/", "\0" and the like all fail here.
+  const parsed = SemverSchema.safeParse(versionParam);
+  if (!parsed.success) throw invalid('version', parsed.error.issues[0]?.message ?? 'must be a semantic version');
+  const version = await findVersion(services.db, parsed.data);
+  if (!version) throw notFound(`version ${parsed.data}`);
+  if (version.allowed !== 1) throw new AppError('VERSION_NOT_ALLOWED', `version ${version.id} is no longer allowed; download a newer one`);
   const installers = await listInstallers(services.db, [version.id]);
   const installer = installers.find((i) => i.os.toLowerCase() === os);
-  if (!installer) throw withChoices(services, 'INSTALLER_NOT_FOUND', `version ${version.id} has no installer for ${os}`, version, installers);
-  return { version, installer, installers };
+  if (!installer) {
+    // That version's own installers: whoever asked for a version wants that version.
+    throw new ChoiceError('INSTALLER_NOT_FOUND', `version ${version.id} has no installer for ${os}`, choicesOf(services, installers.map((i) => ({ version, installer: i }))), 'no-installer');
+  }
+  return { version, installer };
 }
 
 /** The scheme of an installer URI: `file` or `http(s)`. */

@@ -109,3 +109,44 @@ export function checksumHeaders(sha256: string | null): Record<string, string> {
   const hex = sha256.toLowerCase();
   return { 'X-Checksum-Sha256': hex, Digest: `sha-256=${Buffer.from(hex, 'hex').toString('base64')}` };
 }
+
+/** The weight of a media range (RFC 9110 §12.4.2: 0 to 1, at most three decimals). */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
+
+/**
+ * How much an `Accept` header wants `type` (`text/html`): the weight of the most specific media
+ * range that matches it (RFC 9110 §12.5.1: `text/html` over `text/*` over `*\/*`), 0 when none
+ * does, 1 without the header. A range with a malformed weight is ignored; media type parameters
+ * other than `q` are not told apart. Reads at most 2,048 characters and 64 ranges.
+ */
+export function acceptWeight(header: string | undefined, type: string): number {
+  if (header === undefined || header.trim() === '') return 1;
+  const [major] = type.split('/');
+  let best = { specificity: -1, q: 0 };
+  for (const range of header.slice(0, 2048).split(',').slice(0, 64)) {
+    const [media = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    let q = 1;
+    let valid = /^[!#$%&'*+.^_`|~0-9a-z-]+\/[!#$%&'*+.^_`|~0-9a-z-]+$/.test(media);
+    for (const param of params) {
+      const [name, value = ''] = param.split('=').map((p) => p.trim());
+      if (name === 'q') {
+        if (QVALUE.test(value)) q = Number(value);
+        else valid = false;
+      }
+    }
+    if (!valid) continue;
+    const specificity = media === type ? 2 : media === `${major}/*` ? 1 : media === '*/*' ? 0 : -1;
+    if (specificity > best.specificity) best = { specificity, q };
+  }
+  return best.q;
+}
+
+/**
+ * Whether a request wants an HTML page rather than JSON: browsers navigating to a link send
+ * `text/html` first and `*\/*;q=0.8`; API clients send `application/json`, `*\/*` or nothing, and
+ * keep the JSON. A tie is JSON.
+ */
+export function prefersHtml(header: string | undefined): boolean {
+  const html = acceptWeight(header, 'text/html');
+  return html > 0 && html > acceptWeight(header, 'application/json');
+}

@@ -7,8 +7,10 @@ import { createTestContext, type TestContext } from '../test/harness.js';
 import { detectClient } from './user-agent-os.js';
 
 // Real User-Agent strings as browsers, scripts and bots send them, and the installer each gets
-// (null: no installer can be told, the answer is the choice list).
-const UA_TABLE: { name: string; ua: string; os: string | null; browser?: string }[] = [
+// (null: no installer can be told, the answer is the choice list). `macChoice`: a Mac whose chip
+// cannot be told (browsers say "Intel" on Apple silicon too): `os` is its first guess, but a version
+// with both Mac installers is offered as a choice.
+const UA_TABLE: { name: string; ua: string; os: string | null; browser?: string; macChoice?: true }[] = [
   // Windows, 64 bit: every browser says so with Win64/x64 (or WOW64 for a 32-bit browser).
   { name: 'Chrome 131, Windows 10/11 x64', ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', os: 'win64', browser: 'Chrome' },
   { name: 'Edge 131, Windows 10/11 x64', ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86', os: 'win64', browser: 'Edge' },
@@ -27,11 +29,12 @@ const UA_TABLE: { name: string; ua: string; os: string | null; browser?: string 
   { name: 'PowerShell 7 Invoke-WebRequest', ua: 'Mozilla/5.0 (Windows NT 10.0; Microsoft Windows 10.0.22631; en-US) PowerShell/7.4.0', os: 'win64' },
   { name: 'Windows PowerShell 5.1 Invoke-WebRequest', ua: 'Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.22621.2506', os: 'win64' },
   { name: 'IE 10, Windows RT (32-bit ARM)', ua: 'Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; ARM; Trident/6.0; Touch)', os: null },
-  // macOS: browsers on Apple silicon say "Intel Mac OS X" too, so the universal installer.
-  { name: 'Safari 17, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15', os: 'macos', browser: 'Safari' },
-  { name: 'Chrome 131, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', os: 'macos', browser: 'Chrome' },
-  { name: 'Firefox 133, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0', os: 'macos', browser: 'Firefox' },
-  { name: 'Edge 131, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86', os: 'macos', browser: 'Edge' },
+  // macOS: browsers on Apple silicon say "Intel Mac OS X 10_15_7" too, so the chip is unknown.
+  { name: 'Safari 17, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15', os: 'macos', browser: 'Safari', macChoice: true },
+  { name: 'Chrome 131, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', os: 'macos', browser: 'Chrome', macChoice: true },
+  { name: 'Firefox 133, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0', os: 'macos', browser: 'Firefox', macChoice: true },
+  { name: 'Edge 131, macOS', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86', os: 'macos', browser: 'Edge', macChoice: true },
+  // An earlier macOS than the frozen 10.15 is true, and only Intel Macs ran it.
   { name: 'Safari 5.1, Mac OS X 10.6 Intel', ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_6_8) AppleWebKit/534.59.10 (KHTML, like Gecko) Version/5.1.9 Safari/534.59.10', os: 'macos', browser: 'Safari' },
   { name: 'Homebrew (curl) on Apple silicon', ua: 'Homebrew/4.2.0 (Macintosh; arm64 Mac OS X 14.2.1) curl/8.4.0', os: 'macosarm' },
   { name: 'Homebrew (curl) on an Intel Mac', ua: 'Homebrew/4.2.0 (Macintosh; Intel Mac OS X 13.6.3) curl/8.4.0', os: 'macos' },
@@ -75,9 +78,11 @@ describe('detectClient', () => {
     for (const os of [...OS_VALUES, null]) expect(UA_TABLE.some((row) => row.os === os), String(os)).toBe(true);
   });
 
-  it.each(UA_TABLE)('$name → $os', ({ ua, os, browser }) => {
+  it.each(UA_TABLE)('$name → $os', ({ ua, os, browser, macChoice }) => {
     const detected = detectClient(headersOf(ua ? { 'user-agent': ua } : {}));
     expect(detected.os ?? null).toBe(os);
+    expect(detected.architectureKnown).toBe(!macChoice);
+    expect(detected.compatible[0] ?? null).toBe(os);
     if (os === null) expect(detected.reason).toMatch(/\w/);
     else expect(detected.reason).toBeNull();
     if (browser) expect(detected.browserName).toContain(browser);
@@ -89,11 +94,23 @@ describe('detectClient', () => {
   it.each([
     { name: 'Chrome on Apple silicon with Sec-CH-UA-Arch', ua: CHROME_MAC, hints: { 'sec-ch-ua-platform': '"macOS"', 'sec-ch-ua-arch': '"arm"', 'sec-ch-ua-bitness': '"64"' }, os: 'macosarm' },
     { name: 'Chrome on an Intel Mac with Sec-CH-UA-Arch', ua: CHROME_MAC, hints: { 'sec-ch-ua-platform': '"macOS"', 'sec-ch-ua-arch': '"x86"', 'sec-ch-ua-bitness': '"64"' }, os: 'macos' },
-    { name: 'Chrome on a Mac with the default hints only', ua: CHROME_MAC, hints: { 'sec-ch-ua-platform': '"macOS"', 'sec-ch-ua-mobile': '?0' }, os: 'macos' },
+    { name: 'Chrome on a Mac with the default hints only', ua: CHROME_MAC, hints: { 'sec-ch-ua-platform': '"macOS"', 'sec-ch-ua-mobile': '?0' }, os: 'macos', unknown: true },
+    { name: 'Chrome on a Mac that will not tell its architecture', ua: CHROME_MAC, hints: { 'sec-ch-ua-platform': '"macOS"', 'sec-ch-ua-arch': '""' }, os: 'macos', unknown: true },
     { name: 'Chrome on Windows on ARM', ua: CHROME_WIN, hints: { 'sec-ch-ua-platform': '"Windows"', 'sec-ch-ua-arch': '"arm"', 'sec-ch-ua-bitness': '"64"' }, os: 'win64' },
     { name: 'Chrome on 32-bit Windows', ua: CHROME_WIN, hints: { 'sec-ch-ua-platform': '"Windows"', 'sec-ch-ua-arch': '"x86"', 'sec-ch-ua-bitness': '"32"' }, os: 'win32' },
-  ])('client hints: $name → $os', ({ ua, hints, os }) => {
-    expect(detectClient(headersOf({ 'user-agent': ua, 'sec-ch-ua': brands, ...hints } as unknown as Record<string, string>)).os).toBe(os);
+  ])('client hints: $name → $os', ({ ua, hints, os, ...rest }) => {
+    const detected = detectClient(headersOf({ 'user-agent': ua, 'sec-ch-ua': brands, ...hints } as unknown as Record<string, string>));
+    expect(detected.os).toBe(os);
+    expect(detected.architectureKnown).toBe(!('unknown' in rest));
+  });
+
+  it('names what runs on the computer, best first', () => {
+    const of = (ua: string, hints: Record<string, string> = {}) => detectClient(headersOf({ 'user-agent': ua, ...hints })).compatible;
+    expect(of(CHROME_WIN)).toEqual(['win64', 'win32']);
+    expect(of(CHROME_MAC, { 'sec-ch-ua-arch': '"arm"' })).toEqual(['macosarm', 'macos']);
+    expect(of(CHROME_MAC, { 'sec-ch-ua-arch': '"x86"' })).toEqual(['macos']);
+    expect(of(CHROME_MAC)).toEqual(['macos', 'macosarm']);
+    expect(of('curl/8.5.0')).toEqual([]);
   });
 
   it('reads at most 512 characters of a User-Agent', () => {
@@ -118,13 +135,17 @@ describe('GET /v3_5/downloads/installer by User-Agent', () => {
   });
   afterAll(async () => ctx?.close());
 
-  it.each(UA_TABLE)('$name', async ({ ua, os }) => {
+  it.each(UA_TABLE)('$name', async ({ ua, os, macChoice }) => {
     const res = await ctx.app.request('/v3_5/downloads/installer', { headers: ua ? { 'user-agent': ua } : {} });
     expect(res.headers.get('vary')).toContain('User-Agent');
-    if (os === null) {
+    expect(res.headers.get('accept-ch')).toBe('Sec-CH-UA-Arch, Sec-CH-UA-Bitness, Sec-CH-UA-Platform');
+    // Only the Mac choice asks a browser to retry with its architecture.
+    expect(res.headers.get('critical-ch')).toBe(macChoice ? 'Sec-CH-UA-Arch' : null);
+    if (os === null || macChoice) {
       expect(res.status).toBe(404);
       const body = (await res.json()) as any;
       expect(body.code).toBe('OS_NOT_DETECTED');
+      if (macChoice) expect(body.description).toMatch(/architecture of this Mac could not be told/);
       expect(body.data.available).toEqual(
         OS_VALUES.map((o) => ({ os: o.toUpperCase(), url: `https://ds.example.test/v3_5/downloads/installers/${o}/versions/9.1.0` })),
       );

@@ -3,8 +3,20 @@ import { UAParser, type IResult } from 'ua-parser-js';
 
 /** What a download request's User-Agent (and client hints, when sent) tells about the visitor. */
 export interface DetectedClient {
-  /** The installer to offer; undefined when it cannot be told (then `reason` says why). */
+  /** The installer that fits best; undefined when no installer can be told (then `reason` says why). */
   os: InstallerOs | undefined;
+  /**
+   * Every installer that runs on the visitor's computer, best first (`os` first): a 64-bit
+   * Windows runs the 32-bit installer, a Mac with Apple silicon the Intel one (Rosetta). Empty
+   * when `os` is undefined.
+   */
+  compatible: InstallerOs[];
+  /**
+   * False when the architecture could not be told and `compatible` holds installers of which only
+   * some may run (a Mac whose browser says "Intel" whatever the chip): when a version has more
+   * than one of them, DS does not pick; the visitor chooses.
+   */
+  architectureKnown: boolean;
   reason: string | null;
   browserName: string | null;
   browserMajor: string | null;
@@ -12,6 +24,20 @@ export interface DetectedClient {
 
 /** The request headers the detection reads; `Vary` on a detected download names them. */
 export const DETECTION_HEADERS = ['User-Agent', 'Sec-CH-UA-Platform', 'Sec-CH-UA-Arch', 'Sec-CH-UA-Bitness'] as const;
+
+/**
+ * The client hints the installer endpoint asks browsers for (`Accept-CH`). Chromium browsers send
+ * `Sec-CH-UA-Platform` unasked, but the architecture and bitness only to origins that asked, and
+ * only over HTTPS (or to localhost). Firefox and Safari send none.
+ */
+export const CLIENT_HINTS = ['Sec-CH-UA-Arch', 'Sec-CH-UA-Bitness', 'Sec-CH-UA-Platform'] as const;
+
+/**
+ * The hint whose absence makes DS ask the visitor (`Critical-CH` on that answer): a browser that
+ * would send it now that it knows DS wants it retries the request once, with it, before showing
+ * anything (a browser that will not send it uses the answer as is, so this cannot loop).
+ */
+export const CRITICAL_HINTS = ['Sec-CH-UA-Arch'] as const;
 
 const MAX_LENGTH = 512;
 const UNIX = /bsd|solaris|sunos|illumos|openindiana|aix|hp-ux|irix|dragonfly|haiku|unix/i;
@@ -30,9 +56,13 @@ const MOBILE_OS = /android|ios|ipados|windows phone|windows mobile|kaios|blackbe
  *   Windows (every browser on 64-bit Windows says so) → win32. No token and no browser (PowerShell's
  *   `Invoke-WebRequest`, other scripts) → win64, by far the likelier today. Windows RT (32-bit ARM)
  *   runs no desktop installers.
- * - macOS: Apple silicon only when the string or the hints say arm (Homebrew's UA, `Sec-CH-UA-Arch`);
- *   browsers on Apple silicon claim "Intel Mac OS X", so otherwise `macos`, the installer that runs
- *   on both (natively or under Rosetta). PowerPC Macs get none.
+ * - macOS: Apple silicon when the string or the hints say arm (Homebrew's UA, `Sec-CH-UA-Arch`),
+ *   Intel when the hints say x86 or a program that is not a browser says "Intel" (Homebrew names
+ *   the real chip). Browsers say "Intel Mac OS X" on Apple silicon too, so a browser without the
+ *   hint leaves the architecture unknown: `macos` first, `architectureKnown` false, and a version
+ *   with both Mac installers is a choice, not a guess. Browsers froze the version they name at
+ *   10.15, so one that names an earlier macOS is telling the truth, and that Mac has an Intel chip
+ *   (Apple silicon came with macOS 11). PowerPC Macs get none.
  * - Linux (any distribution): x86_64 → linux64, i686 → linux32, no architecture → linux64; ARM
  *   Linux (Raspberry Pi, ARM Chromebooks' Linux) has no installer among the os values, so it gets
  *   the list rather than an x86 binary. Chrome OS likewise.
@@ -50,8 +80,15 @@ export function detectClient(headers: { get(name: string): string | null | undef
   const result = new UAParser(hints).getResult().withClientHints() as IResult;
   const browserName = result.browser.name ?? null;
   const browserMajor = result.browser.major ?? null;
-  const found = (os: InstallerOs): DetectedClient => ({ os, reason: null, browserName, browserMajor });
-  const none = (reason: string): DetectedClient => ({ os: undefined, reason, browserName, browserMajor });
+  const found = (...compatible: [InstallerOs, ...InstallerOs[]]): DetectedClient => ({
+    os: compatible[0],
+    compatible: [...compatible],
+    architectureKnown: true,
+    reason: null,
+    browserName,
+    browserMajor,
+  });
+  const none = (reason: string): DetectedClient => ({ os: undefined, compatible: [], architectureKnown: true, reason, browserName, browserMajor });
 
   const osName = result.os.name ?? '';
   const arch = (result.cpu.architecture ?? '').toLowerCase();
@@ -60,12 +97,14 @@ export function detectClient(headers: { get(name: string): string | null | undef
 
   if (/^windows/i.test(osName)) {
     if (arch === 'arm') return none('Windows RT runs no desktop installers');
-    if (arch !== '') return found(/64/.test(arch) ? 'win64' : 'win32');
-    return found(browserName ? 'win32' : 'win64');
+    if (arch !== '') return /64/.test(arch) ? found('win64', 'win32') : found('win32');
+    return browserName ? found('win32') : found('win64', 'win32');
   }
   if (/mac ?os|os x|darwin/i.test(osName)) {
     if (/^(ppc|68k)/.test(arch)) return none('no installer runs on PowerPC Macs');
-    return found(/^arm/.test(arch) ? 'macosarm' : 'macos');
+    if (/^arm/.test(arch)) return found('macosarm', 'macos');
+    if (arch !== '' || !browserName || olderThanCatalina(result.os.version)) return found('macos');
+    return { ...found('macos', 'macosarm'), architectureKnown: false };
   }
   if (/chrom(e|ium) ?os/i.test(osName)) return none('there is no installer for Chrome OS');
   if (/\blinux\b/i.test(ua) || LINUX.test(osName)) {
@@ -75,4 +114,10 @@ export function detectClient(headers: { get(name: string): string | null | undef
   }
   if (UNIX.test(osName)) return found('unix');
   return none(ua === '' ? 'the request has no User-Agent' : 'the User-Agent names no operating system DS has installers for');
+}
+
+/** A macOS version before 10.15 (Catalina): only Intel (or PowerPC) Macs ran those. */
+function olderThanCatalina(version: string | undefined): boolean {
+  const m = /^(\d+)[._](\d+)/.exec(version ?? '');
+  return m !== null && Number(m[1]) === 10 && Number(m[2]) < 15;
 }
