@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../test/harness.js';
-import { cell, csvField, displayWidth, fitTwoColumns, flatten, lines, Table, terminalText, toCsv } from './output.js';
+import { cell, csvField, displayWidth, fitTwoColumns, flatten, lines, Table, terminalText, toCsv, tsv, tsvField } from './output.js';
 
 describe('CSV', () => {
   it.each([
@@ -22,10 +22,39 @@ describe('CSV', () => {
     const csv = toCsv(rows, ['name', 'note', 'text', 'nested', 'none', 'flag']);
     expect(csv.endsWith('\r\n')).toBe(true);
     expect(parseCsv(csv)).toEqual([
-      ['name', 'note', 'text', 'nested', 'none', 'flag'],
-      ['a,b', 'he said "no"', 'line 1\r\nline 2', '{"x":[1,"y,z"]}', '', 'true'],
-      ['plain', '', 'lf\nonly', '[]', '', 'false'],
+      ['name', 'note', 'text', 'nested.x', 'none', 'flag'],
+      ['a,b', 'he said "no"', 'line 1\r\nline 2', '1;y,z', '', 'true'],
+      ['plain', '', 'lf\nonly', '', '', 'false'],
     ]);
+  });
+});
+
+describe('plain lines (TSV)', () => {
+  /** Undoes the escapes of a plain cell, as the README tells scripts to. */
+  const unescape = (field: string) =>
+    field.replace(/\\(\\|t|n|r|x[0-9a-f]{2}|u[0-9a-f]{4})/g, (_, e: string) =>
+      e === '\\' ? '\\' : e === 't' ? '\t' : e === 'n' ? '\n' : e === 'r' ? '\r' : String.fromCharCode(parseInt(e.slice(1), 16)),
+    );
+
+  it.each([
+    ['plain', 'plain'],
+    ['a\tb', 'a\\tb'],
+    ['two\nlines', 'two\\nlines'],
+    ['cr\r', 'cr\\r'],
+    ['C:\\path\\tab', 'C:\\\\path\\\\tab'],
+    ['already \\t escaped-looking', 'already \\\\t escaped-looking'],
+    ['\u001b[2J', '\\x1b[2J'],
+    ['bidi \u202e', 'bidi \\u202e'],
+    ['Café 東京 👩\u200d💻', 'Café 東京 👩\u200d💻'],
+    ['', ''],
+  ])('writes %j as %j: one field of one line, read back exactly', (text, field) => {
+    expect(tsvField(text)).toBe(field);
+    expect(field).not.toMatch(/[\t\n\r\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(unescape(field)).toBe(text);
+  });
+
+  it('writes a cell as the table shows it: yes/no, empty for none, lists joined, parts of a multi-line cell as \\n', () => {
+    expect(tsv([['a', 'b', 'c', 'd', 'e'], [true, null, ['x', 'y'], lines('uri', 'sha256 ab'), 3]])).toBe('a\tb\tc\td\te\nyes\t\tx, y\turi\\nsha256 ab\t3\n');
   });
 });
 

@@ -3,17 +3,28 @@ import { Option, type Command } from 'commander';
 import { toCsv } from '@ds/shared';
 import type { Context } from './context.js';
 
-/** `--json` / `--csv`; neither means a table. */
+/** `--json` / `--csv` / `--plain`; none means a table on a terminal and plain lines elsewhere. */
 export interface FormatOptions {
   json?: boolean;
   csv?: boolean;
+  plain?: boolean;
 }
 
-/** Adds the mutually exclusive `--json` and `--csv` options to a command that prints data. */
+/** Adds the mutually exclusive `--json`, `--csv` and `--plain` options to a command that prints data. */
 export function withFormatOptions(command: Command): Command {
   return command
-    .addOption(new Option('--json', 'print the API objects as JSON').conflicts('csv'))
-    .addOption(new Option('--csv', 'print CSV (RFC 4180)').conflicts('json'));
+    .addOption(new Option('--json', 'print the API objects as JSON').conflicts(['csv', 'plain']))
+    .addOption(new Option('--csv', 'print CSV (RFC 4180; nested values flattened to columns)').conflicts(['json', 'plain']))
+    .addOption(new Option('--plain', 'print tab-separated lines, no borders (the default when stdout is not a terminal)').conflicts(['json', 'csv']));
+}
+
+/**
+ * True when data for people goes out as plain lines rather than a drawn table: with `--plain`, and
+ * whenever stdout is not a terminal (a pipe, a file), so `ds ... | grep`, `cut -f` and `awk -F'\t'`
+ * never meet box-drawing characters.
+ */
+export function plainOutput(ctx: Context, format: FormatOptions): boolean {
+  return format.plain === true || (ctx.stdout as { isTTY?: unknown }).isTTY !== true;
 }
 
 /** A column of a table: its header and how to get the cell from a row. */
@@ -41,6 +52,7 @@ export function printList<T extends object>(
   if (format.json) return void ctx.stdout.write(json(rows));
   if (format.csv) return void ctx.stdout.write(toCsv(rows as Record<string, unknown>[], csvKeys(rows, options.schema)));
   if (rows.length === 0) return ctx.note(options.empty ?? 'nothing to show');
+  if (plainOutput(ctx, format)) return void ctx.stdout.write(tsv([columns.map((c) => c.header), ...rows.map((row) => columns.map((c) => c.value(row)))]));
   const table = new Table({ head: columns.map((c) => c.header) });
   for (const row of rows) table.push(columns.map((c) => readable(c.value(row))));
   ctx.out(table.toString());
@@ -53,6 +65,7 @@ export function printList<T extends object>(
 export function printObject(ctx: Context, format: FormatOptions, object: object, fields?: [string, unknown][]): void {
   if (format.json) return void ctx.stdout.write(json(object));
   if (format.csv) return void ctx.stdout.write(toCsv([object as Record<string, unknown>], Object.keys(object)));
+  if (plainOutput(ctx, format)) return void ctx.stdout.write(tsv(fields ?? flatten(object)));
   const rows = (fields ?? flatten(object)).map(([name, value]) => [name, readable(value)] as const);
   const table = new Table(fitTwoColumns(rows.map(([name, value]) => [cell(name), cell(value)] as const), ctx.width));
   for (const [name, value] of rows) table.push({ [name]: value });
@@ -201,6 +214,32 @@ export function displayWidth(text: string): number {
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 const WIDE =
   /\p{Emoji_Presentation}|\u{fe0f}|[\u{1100}-\u{115f}\u{2e80}-\u{303e}\u{3041}-\u{33ff}\u{3400}-\u{4dbf}\u{4e00}-\u{9fff}\u{a000}-\u{a4cf}\u{ac00}-\u{d7a3}\u{f900}-\u{faff}\u{fe30}-\u{fe4f}\u{ff00}-\u{ff60}\u{ffe0}-\u{ffe6}\u{20000}-\u{3fffd}]/u;
+
+// ---------------------------------------------------------------- plain lines (TSV)
+
+// The plain form of a table, for pipes: one line per row, cells separated by one tab, no borders,
+// no padding. A list starts with its header line; one object is one `name<TAB>value` line per
+// field. The cells are those of the table (yes/no, lists joined with ", ", sizes readable), escaped
+// so a row is always one line and a tab always separates cells: a backslash is written `\\`, a tab
+// `\t`, a line feed `\n` (also between the parts of a cell a table shows on several lines), a
+// carriage return `\r`, and any other control character as the table escapes it (`\x1b`,
+// `\u202e`). Splitting a line on tabs and undoing those escapes gives the values back.
+
+/** One cell of a plain line: the table's text, escaped as above. */
+export function tsvField(value: unknown): string {
+  return terminalText(plainText(value).replace(/\\/g, '\\\\'));
+}
+
+/** The text of one part of a multi-line cell, before escaping. */
+function plainText(value: unknown): string {
+  const text = readable(value);
+  return text instanceof Lines ? text.parts.map(plainText).join('\n') : text;
+}
+
+/** Plain lines: each row's cells escaped ({@link tsvField}) and joined with tabs. */
+export function tsv(rows: readonly (readonly unknown[])[]): string {
+  return rows.map((row) => row.map(tsvField).join('\t') + '\n').join('');
+}
 
 // ---------------------------------------------------------------- CSV (RFC 4180)
 

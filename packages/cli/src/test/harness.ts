@@ -12,6 +12,8 @@ export interface Seen {
   query: Record<string, string>;
   body: unknown;
   authorization: string | null;
+  /** Every request header, names in lower case (If-Match, If-None-Match, ...). */
+  headers: Record<string, string>;
   url: string;
 }
 
@@ -46,6 +48,7 @@ export function fakeDs(routes: Record<string, Handler>) {
       query: Object.fromEntries(url.searchParams),
       body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
       authorization: headers.get('authorization'),
+      headers: Object.fromEntries(headers),
       url: url.toString(),
     };
     requests.push(seen);
@@ -82,6 +85,8 @@ export interface RunOptions {
   routes?: Record<string, Handler>;
   env?: NodeJS.ProcessEnv;
   terminal?: boolean;
+  /** Whether stdout is a terminal (default): tables are drawn there, plain lines elsewhere. */
+  stdoutTerminal?: boolean;
   answers?: unknown[];
   stdin?: string;
   /** The XDG_CONFIG_HOME to use (a fresh temporary folder by default). */
@@ -100,7 +105,7 @@ export async function runDs(argv: string[], options: RunOptions = {}) {
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   const code = await main(argv, {
     env,
-    stdout: { write: (text: string) => (stdout += text) },
+    stdout: terminalWriter(options.stdoutTerminal ?? true, (text) => (stdout += text)),
     stderr: { write: (text: string) => (stderr += text) },
     terminal: options.terminal ?? false,
     width: undefined,
@@ -115,6 +120,12 @@ export async function runDs(argv: string[], options: RunOptions = {}) {
     ...options.overrides,
   });
   return { code, stdout, stderr, requests: ds.requests, find: ds.find, prompts: calls, configHome };
+}
+
+/** A stdout that says whether it is a terminal, as process.stdout does with `isTTY`. */
+function terminalWriter(isTTY: boolean, write: (text: string) => unknown) {
+  const writer = { isTTY, write };
+  return writer;
 }
 
 const temporaryDirs: string[] = [];

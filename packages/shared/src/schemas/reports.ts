@@ -73,6 +73,15 @@ export function transactionReportFields(by: readonly TransactionDimension[]): st
   return [...fields, 'transactions'];
 }
 
+/**
+ * The grouping of a transactions CSV (the billing export of the CLI and the dashboard): `by`, with
+ * `month` first unless it groups by month or day already, so every row says which month it bills,
+ * and a period of several months is never summed into rows that belong to none of them.
+ */
+export function billingGroups(by: readonly TransactionDimension[]): TransactionDimension[] {
+  return by.includes('month') || by.includes('day') ? [...by] : ['month', ...by];
+}
+
 export const DEVICE_DIMENSIONS = ['os', 'browser', 'version', 'status', 'organization', 'label', 'device'] as const;
 export type DeviceDimension = (typeof DEVICE_DIMENSIONS)[number];
 

@@ -66,6 +66,7 @@ export async function run(options: DevicesReportOptions, ctx: Context): Promise<
   const count = (header: string, value: (r: DeviceReportRow) => number): ReportColumn<DeviceReportRow> => ({
     header,
     value: (r) => formatCount(value(r)),
+    plain: value,
     numeric: true,
     total: (all) => formatCount(sum(all, value)),
   });

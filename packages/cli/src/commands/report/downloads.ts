@@ -46,6 +46,7 @@ export async function run(options: DownloadsReportOptions, ctx: Context): Promis
   const count = (header: string, value: (r: DownloadReportRow) => number): ReportColumn<DownloadReportRow> => ({
     header,
     value: (r) => formatCount(value(r)),
+    plain: value,
     numeric: true,
     total: (all) => formatCount(sum(all, value)),
   });
@@ -54,7 +55,7 @@ export async function run(options: DownloadsReportOptions, ctx: Context): Promis
       ...by.map(dimensionColumn),
       count('Downloads', (r) => r.downloads),
       count('Completed', (r) => r.completed),
-      { header: 'Bytes', value: (r) => formatBytes(r.bytes), numeric: true, total: (all) => formatBytes(sum(all, (r) => r.bytes)) },
+      { header: 'Bytes', value: (r) => formatBytes(r.bytes), plain: (r) => r.bytes, numeric: true, total: (all) => formatBytes(sum(all, (r) => r.bytes)) },
     ],
     fields: [...by, 'downloads', 'completed', 'bytes'],
     bar: by.includes('day') || by.includes('month') ? (r) => r.downloads : undefined,

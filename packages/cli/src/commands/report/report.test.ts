@@ -120,6 +120,48 @@ describe('ds report transactions', () => {
     expect(r.stdout).not.toContain('TOTAL');
   });
 
+  it('piped (or with --plain): tab-separated lines, the header first, counts as plain numbers, no borders, bars or TOTAL', async () => {
+    const rows = [...byDay, { month: '2026-03', day: '2026-03-03', label: 'tab\there', transactions: 1234567 }];
+    const answer = { 'GET /admin/reports/transactions': () => ok(rows) };
+    const expected = [
+      'Day\tLabel\tTransactions',
+      '2026-02 (whole month)\tacme-web\t900',
+      '2026-03-01\tacme-web\t40',
+      '2026-03-02\tacme-web\t60',
+      '2026-03-03\ttab\\there\t1234567',
+      '',
+    ].join('\n');
+    const piped = await runDs(['report', 'transactions', '--by', 'day,label'], { routes: answer, stdoutTerminal: false, terminal: false });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toBe(expected);
+    expect(piped.stdout).not.toMatch(/[│─┌┐└┘├┤┬┴┼█▏▎▍▌▋▊▉]/);
+    const plain = await runDs(['report', 'transactions', '--by', 'day,label', '--plain'], { routes: answer, terminal: true });
+    expect(plain.stdout).toBe(expected);
+    expect((await runDs(['report', 'transactions', '--plain', '--csv'], { routes: answer })).code).toBe(1); // one format at a time
+  });
+
+  it('--csv is the billing export: grouped by month too when --by leaves it out, so every row says its month', async () => {
+    const perMonth = [
+      { month: '2026-01', label: 'acme-web', module: 'beid', useCase: 'sign', transactions: 5 },
+      { month: '2026-02', label: 'acme-web', module: 'beid', useCase: 'sign', transactions: 7 },
+    ];
+    const answer = { 'GET /admin/reports/transactions': () => ok(perMonth) };
+    const csv = await runDs(['report', 'transactions', '--from', '2026-01', '--to', '2026-02', '--by', 'label,module,use-case', '--csv'], { routes: answer });
+    expect(csv.code).toBe(0);
+    expect(csv.requests[0]!.query.by).toBe('month,label,module,useCase');
+    expect(parseCsv(csv.stdout)).toEqual([
+      ['month', 'label', 'module', 'useCase', 'transactions'],
+      ['2026-01', 'acme-web', 'beid', 'sign', '5'],
+      ['2026-02', 'acme-web', 'beid', 'sign', '7'],
+    ]);
+    // Without --by (DS groups by month), by day, or already by month: the query is left as asked.
+    expect((await runDs(['report', 'transactions', '--csv'], { routes: answer })).requests[0]!.query.by).toBe('month');
+    expect((await runDs(['report', 'transactions', '--by', 'day,org', '--csv'], { routes: answer })).requests[0]!.query.by).toBe('day,organization');
+    expect((await runDs(['report', 'transactions', '--by', 'label,month', '--csv'], { routes: answer })).requests[0]!.query.by).toBe('label,month');
+    // The table and --json show what was asked.
+    expect((await runDs(['report', 'transactions', '--by', 'label', '--json'], { routes: answer })).requests[0]!.query.by).toBe('label');
+  });
+
   it('with no rows: a note in the table, [] in JSON, the header alone in CSV', async () => {
     const empty = { 'GET /admin/reports/transactions': () => ok([]) };
     const table = await runDs(['report', 'transactions', '--by', 'label,day'], { routes: empty });

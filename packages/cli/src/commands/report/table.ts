@@ -2,10 +2,12 @@ import { csvColumns, DsApiError, NameSchema } from '@ds/shared';
 import { InvalidArgumentError } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { CliError } from '../../lib/errors.js';
-import { json, Table, toCsv, type FormatOptions } from '../../lib/output.js';
+import { json, plainOutput, Table, toCsv, tsv, type FormatOptions } from '../../lib/output.js';
 
 // What the three reports share: a table with a TOTAL row and bars for people, and exactly the
-// rows DS answered for programs (--json, --csv).
+// rows DS answered for programs (--json, --csv). Piped (or with --plain) the table is plain lines:
+// its header and rows, tab-separated, counts as plain numbers, no bars and no TOTAL row (a total
+// among the rows would be counted twice by whatever sums them).
 
 /** A column of a report table. */
 export interface ReportColumn<T> {
@@ -14,6 +16,8 @@ export interface ReportColumn<T> {
   value: (row: T) => string;
   /** Right-aligned (counts, sizes). */
   numeric?: boolean;
+  /** The cell of the plain lines, when it differs from the table's (`1234` rather than `1,234`). */
+  plain?: (row: T) => string | number;
   /** The text of the TOTAL row's cell; empty when not given. */
   total?: (rows: T[]) => string;
 }
@@ -37,6 +41,11 @@ export function printReport<T extends object>(ctx: Context, format: FormatOption
   if (format.json) return void ctx.stdout.write(json(rows));
   if (format.csv) return void ctx.stdout.write(toCsv(rows, csvColumns(rows, layout.fields)));
   if (rows.length === 0) return ctx.note(layout.empty);
+  if (plainOutput(ctx, format)) {
+    ctx.stdout.write(tsv([layout.columns.map((c) => c.header), ...rows.map((row) => layout.columns.map((c) => (c.plain ?? c.value)(row)))]));
+    if (layout.footnote) ctx.note(layout.footnote);
+    return;
+  }
   const bar = ctx.terminal ? layout.bar : undefined;
   const max = bar ? Math.max(0, ...rows.map(bar)) : 0;
   const head = layout.columns.map((c) => c.header);

@@ -1,4 +1,4 @@
-import { TransactionReportQuerySchema, transactionReportFields, type TransactionDimension, type TransactionReportRow } from '@ds/shared';
+import { billingGroups, TransactionReportQuerySchema, transactionReportFields, type TransactionDimension, type TransactionReportRow } from '@ds/shared';
 import type { Command } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { withFormatOptions, type FormatOptions } from '../../lib/output.js';
@@ -32,7 +32,9 @@ export function registerReportTransactions(report: Command, ctx: Context): void 
   withFormatOptions(
     report
       .command('transactions')
-      .description('transactions counted per label: the current month per day, earlier months per month (default: this month, by month)')
+      .description(
+        'transactions counted per label: the current month per day, earlier months per month (default: this month, by month); --csv, the billing export, always groups by month too',
+      )
       .option('--org, --organization <name>', 'only labels of this organization', parseName)
       .option('--label <name>', 'only this label', parseName)
       .option('--module <name>', 'only this module (e.g. beid, emv)')
@@ -45,6 +47,10 @@ export function registerReportTransactions(report: Command, ctx: Context): void 
 
 export async function run(options: TransactionsReportOptions, ctx: Context): Promise<void> {
   const client = await ctx.client();
+  // The server's default when --by is not given; the table needs to know the columns.
+  const asked = options.by ?? TransactionReportQuerySchema.shape.by.parse(undefined);
+  // The CSV is the billing export: every row says which month it bills, even for --by label.
+  const by = options.csv ? billingGroups(asked) : asked;
   const rows = await client.transactionsReport({
     from: options.from,
     to: options.to,
@@ -52,12 +58,10 @@ export async function run(options: TransactionsReportOptions, ctx: Context): Pro
     label: options.label,
     module: options.module,
     useCase: options.useCase,
-    by: options.by,
+    by: options.by === undefined && !options.csv ? undefined : by,
   });
-  // The server's default when --by is not given; the table needs to know the columns.
-  const by = options.by ?? TransactionReportQuerySchema.shape.by.parse(undefined);
   printReport(ctx, options, rows, {
-    columns: [...by.map(dimensionColumn), { header: 'Transactions', value: (r) => formatCount(r.transactions), numeric: true, total: (all) => formatCount(sum(all, (r) => r.transactions)) }],
+    columns: [...by.map(dimensionColumn), { header: 'Transactions', value: (r) => formatCount(r.transactions), plain: (r) => r.transactions, numeric: true, total: (all) => formatCount(sum(all, (r) => r.transactions)) }],
     fields: transactionReportFields(by),
     bar: by.includes('day') || by.includes('month') ? (r) => r.transactions : undefined,
     total: true,
