@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { collectList, parseDuration, parseSince, sinceTime } from './parse.js';
+import { collectList, parseDuration, parseLifetime, parseSince, sinceTime } from './parse.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -18,6 +18,26 @@ describe('parseDuration', () => {
 
   it.each(['', '1x', 'h', '1h and more', '-5', '1.5h'])('rejects %j', (text) => {
     expect(() => parseDuration(text)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('parseLifetime', () => {
+  it.each([
+    ['90d', 7776000],
+    ['12h', 43200],
+    ['30m', 1800],
+    ['3600s', 3600],
+    ['1d12h', 129600],
+  ])('%j is %d seconds', (text, seconds) => {
+    expect(parseLifetime(text)).toBe(seconds);
+  });
+
+  it('refuses a bare number, naming the spellings that would do', () => {
+    expect(() => parseLifetime('90')).toThrow('a lifetime needs a unit: 90d (days), 90h (hours), 90m (minutes) or 90s (seconds)');
+  });
+
+  it.each(['', 'd', '90 days', '-5d'])('rejects %j', (text) => {
+    expect(() => parseLifetime(text)).toThrow(InvalidArgumentError);
   });
 });
 

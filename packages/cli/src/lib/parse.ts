@@ -14,6 +14,23 @@ export function parseDuration(text: string): number {
   return parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!.toLowerCase()]!, 0);
 }
 
+/**
+ * A lifetime with its unit: `90d`, `12h`, `30m`, `3600s`, `2w` (or combined, `1d12h`) → seconds.
+ * A bare number is refused: `--expires 90` read as 90 seconds made tokens that died at once, while
+ * whoever typed it meant 90 days.
+ */
+export function parseLifetime(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) {
+    throw new InvalidArgumentError(`a lifetime needs a unit: ${trimmed}d (days), ${trimmed}h (hours), ${trimmed}m (minutes) or ${trimmed}s (seconds)`);
+  }
+  try {
+    return parseDuration(trimmed);
+  } catch {
+    throw new InvalidArgumentError('expected a lifetime with a unit such as 90d, 12h, 30m, 3600s or 2w');
+  }
+}
+
 /** A non-negative integer option. */
 export function parseCount(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError('expected a whole number');

@@ -4,8 +4,8 @@ import type { Context } from '../../lib/context.js';
 import { missing } from '../../lib/errors.js';
 import { valueOrPrompt } from '../../lib/interaction.js';
 import { warnShownOnce } from '../../lib/keys.js';
-import { printObject, withFormatOptions, type FormatOptions } from '../../lib/output.js';
-import { collectList, parseDuration } from '../../lib/parse.js';
+import { formatDuration, printObject, withFormatOptions, type FormatOptions } from '../../lib/output.js';
+import { collectList, parseLifetime } from '../../lib/parse.js';
 import { tokenFields } from './view.js';
 
 export interface TokenCreateOptions extends FormatOptions {
@@ -20,7 +20,11 @@ export function registerTokenCreate(token: Command, ctx: Context): void {
       .command('create')
       .option('--name <name>', 'what the token is for, e.g. ci-release')
       .option('--scope <scopes>', `scope (repeatable or comma separated): ${SCOPES.join(', ')}`, collectScopes)
-      .option('--expires <duration>', 'lifetime (seconds, or 30d, 12h, ...; default: never)', parseDuration)
+      .option(
+        '--expires <lifetime>',
+        "lifetime with its unit: 90d, 12h, 30m (default: DS's maximum token lifetime, 90 days unless DS_TOKEN_MAX_LIFETIME_SECONDS says otherwise; a token made with an API token never outlives that token)",
+        parseLifetime,
+      )
       .description('create an admin API token for scripts and CI (shown once)'),
   ).action((options: TokenCreateOptions) => run(options, ctx));
 }
@@ -57,4 +61,7 @@ export async function run(options: TokenCreateOptions, ctx: Context): Promise<vo
   });
   printObject(ctx, options, created, tokenFields(created));
   if (created.token) warnShownOnce(ctx, 'token');
+  // The lifetime is DS's to decide without --expires: say what it decided, where a person sees it.
+  if (created.expiresAt === null) ctx.note('the token never expires (this DS sets no maximum lifetime); revoke it with `ds token revoke ' + created.id + '`');
+  else ctx.note(`the token expires at ${created.expiresAt} (in ${formatDuration((Date.parse(created.expiresAt) - Date.parse(created.createdAt)) / 1000)})`);
 }

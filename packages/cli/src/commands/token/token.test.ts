@@ -21,6 +21,9 @@ const routes = {
   'DELETE /admin/tokens/t1': () => ok(token({ revokedAt: T })),
 };
 
+/** A DS that creates the token with this expiry. */
+const created = (expiresAt: string) => ({ 'POST /admin/tokens': (r: Seen) => ok(token({ ...(r.body as object), expiresAt, token: 'ds_adm_secret' }), 201) });
+
 describe('ds token create', () => {
   it('accepts repeated and comma separated scopes and a duration', async () => {
     const r = await runDs(['token', 'create', '--name', 'ci', '--scope', 'versions:read,versions:write', '--scope', 'labels:read', '--expires', '30d', '--json'], {
@@ -30,6 +33,28 @@ describe('ds token create', () => {
     expect(r.requests[0]!.body).toEqual({ name: 'ci', scopes: ['versions:read', 'versions:write', 'labels:read'], expiresInSeconds: 2592000 });
     expect(JSON.parse(r.stdout).token).toBe('ds_adm_secret');
     expect(r.stderr).toMatch(/warning: .*token/);
+  });
+
+  it('--expires needs a unit: a bare number is refused before sending, naming the spellings', async () => {
+    const r = await runDs(['token', 'create', '--name', 'ci', '--scope', 'versions:read', '--expires', '90'], { routes });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('a lifetime needs a unit: 90d (days), 90h (hours), 90m (minutes) or 90s (seconds)');
+    expect(r.requests).toEqual([]);
+    const days = await runDs(['token', 'create', '--name', 'ci', '--scope', 'versions:read', '--expires', '90d'], { routes: created('2025-04-02T03:04:05.000Z') });
+    expect(days.code).toBe(0);
+    expect(days.requests[0]!.body).toEqual({ name: 'ci', scopes: ['versions:read'], expiresInSeconds: 90 * 86400 });
+    expect(days.stderr).toContain('the token expires at 2025-04-02T03:04:05.000Z (in 90d)\n');
+  });
+
+  it("without --expires leaves the lifetime to DS (its maximum) and prints when the token expires", async () => {
+    const r = await runDs(['token', 'create', '--name', 'ci', '--scope', 'versions:read'], { routes: created('2025-04-02T03:04:05.000Z') });
+    expect(r.code).toBe(0);
+    expect(r.requests[0]!.body).toEqual({ name: 'ci', scopes: ['versions:read'] });
+    expect(r.stdout).toMatch(/expires\s+│ 2025-04-02T03:04:05\.000Z/);
+    expect(r.stderr).toContain('the token expires at 2025-04-02T03:04:05.000Z (in 90d)\n');
+    // A DS without a maximum (older ones) says never: so does ds, with what to do about it.
+    const never = await runDs(['token', 'create', '--name', 'ci', '--scope', 'versions:read'], { routes });
+    expect(never.stderr).toContain('the token never expires');
   });
 
   it('rejects an unknown scope before sending', async () => {
