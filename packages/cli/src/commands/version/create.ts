@@ -1,3 +1,4 @@
+import { DsApiError, type Version } from '@ds/shared';
 import type { Command } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { warnShownOnce } from '../../lib/keys.js';
@@ -21,10 +22,16 @@ export function registerVersionCreate(version: Command, ctx: Context): void {
 export async function run(options: VersionCreateOptions, ctx: Context): Promise<void> {
   const body = await versionBody(options);
   const client = await ctx.client();
-  if (await getOrUndefined(() => client.getVersion(options.id))) {
-    throw alreadyExists(`version ${options.id}`, `ds version update ${options.id}`);
+  const exists = () => alreadyExists(`version ${options.id}`, `ds version apply ${options.id} ...\` (creates or updates) or \`ds version update ${options.id}`);
+  if (await getOrUndefined(() => client.getVersion(options.id))) throw exists();
+  let data: Version;
+  try {
+    // Create only (If-None-Match: *): a version someone else created since the GET is not updated.
+    ({ data } = await client.putVersion(options.id, body, { ifNoneMatch: '*' }));
+  } catch (error) {
+    if (error instanceof DsApiError && error.code === 'PRECONDITION_FAILED') throw exists();
+    throw error;
   }
-  const { data } = await client.putVersion(options.id, body);
   ctx.note(`created version ${data.id}`);
   printObject(ctx, options, data, versionFields(data));
   if (data.installationApiKey) warnShownOnce(ctx, 'installation API key');

@@ -79,7 +79,7 @@ export async function versionBody(flags: VersionFlags, current?: Version): Promi
   return body;
 }
 
-function osPair(pair: string, flag: string, shape: string): [string, string] {
+export function osPair(pair: string, flag: string, shape: string): [string, string] {
   const at = pair.indexOf('=');
   if (at <= 0) throw new CliError(`${flag} ${pair}: expected ${shape}`);
   const os = parseOs(pair.slice(0, at).trim());

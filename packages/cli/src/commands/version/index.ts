@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../../lib/context.js';
+import { registerVersionApply } from './apply.js';
 import { registerVersionConfig } from './config/index.js';
 import { registerVersionCreate } from './create.js';
 import { registerVersionDelete } from './delete.js';
@@ -19,6 +20,7 @@ export function registerVersion(program: Command, ctx: Context): void {
     registerVersionGet,
     registerVersionCreate,
     registerVersionUpdate,
+    registerVersionApply,
     registerVersionDelete,
     registerVersionInstaller,
     registerVersionVerify,

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fail, ok, page, parseCsv, removeTempDirs, runDs, tempDir, version, type Seen } from '../../test/harness.js';
+import { fail, ok, page, parseCsv, removeTempDirs, runDs, T, tempDir, version, type Seen } from '../../test/harness.js';
 
 afterEach(removeTempDirs);
 
@@ -96,9 +96,16 @@ describe('ds version update', () => {
     expect(r.find('PUT', '/admin/versions/3.8.1')[0]!.body).toEqual({ recommended: false, mandatory: true });
   });
 
-  it('replaces the installer set when --installer is given', async () => {
-    const r = await runDs(['version', 'update', '3.8.1', '--installer', 'unix=file:///t1c.sh'], { routes });
+  it('replaces the installer set when --installer is given, saying what that removes (--yes when not interactive)', async () => {
+    const refused = await runDs(['version', 'update', '3.8.1', '--installer', 'unix=file:///t1c.sh'], { routes });
+    expect(refused.code).toBe(1);
+    expect(refused.find('PUT', '/admin/versions/3.8.1')).toEqual([]);
+    expect(refused.stderr).toContain('this removes win64, linux64');
+    const r = await runDs(['version', 'update', '3.8.1', '--installer', 'unix=file:///t1c.sh', '--yes'], { routes });
+    expect(r.code).toBe(0);
     expect(r.find('PUT', '/admin/versions/3.8.1')[0]!.body).toEqual({ installers: [{ os: 'UNIX', uri: 'file:///t1c.sh' }] });
+    expect(r.find('PUT', '/admin/versions/3.8.1')[0]!.headers['if-match']).toBe('*'); // this fake DS sends no ETag
+    expect(r.stderr).toContain('- installer win64: file:///a.exe\n- installer linux64: file:///a.deb\n+ installer unix: file:///t1c.sh\nupdated version 3.8.1\n');
   });
 
   it('sets a checksum on an existing installer without changing the others', async () => {
@@ -138,16 +145,65 @@ describe('ds version get', () => {
   });
 });
 
+describe('plain lines for pipes', () => {
+  const v = version('3.8.1', {
+    recommended: true,
+    releaseNotes: 'Line one\nline\ttwo',
+    installers: [{ os: 'WIN64', uri: 'file:///srv/t1c/win64.exe', sha256: SHA, size: 3_145_728 }],
+  });
+  const routes = { 'GET /admin/versions': () => page([v, version('3.8.0')]), 'GET /admin/versions/3.8.1': () => ok(v) };
+
+  it('a list is a header line and one tab-separated line per item, without box drawing, when stdout is not a terminal', async () => {
+    const r = await runDs(['version', 'list'], { routes, stdoutTerminal: false });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`id\trecommended\tmandatory\tallowed\tinstallers\tpublished\n3.8.1\tyes\tno\tyes\twin64\t${T}\n3.8.0\tno\tno\tyes\t\t${T}\n`);
+    expect(r.stdout.split('\n').map((line) => line.split('\t').length)).toEqual([6, 6, 6, 1]);
+  });
+
+  it('--plain gives the same on a terminal; a drawn table otherwise', async () => {
+    const plain = await runDs(['version', 'list', '--plain'], { routes });
+    expect(plain.stdout).toBe((await runDs(['version', 'list'], { routes, stdoutTerminal: false })).stdout);
+    const table = await runDs(['version', 'list'], { routes });
+    expect(table.stdout).toMatch(/^┌/);
+    expect((await runDs(['version', 'list', '--plain', '--json'], { routes })).code).toBe(1);
+  });
+
+  it('one object is a name<TAB>value line per field, line breaks and tabs inside a value escaped', async () => {
+    const r = await runDs(['version', 'get', '3.8.1'], { routes, stdoutTerminal: false });
+    expect(r.code).toBe(0);
+    const fields = Object.fromEntries(r.stdout.trimEnd().split('\n').map((line) => line.split('\t') as [string, string]));
+    expect(r.stdout.trimEnd().split('\n').every((line) => line.split('\t').length === 2)).toBe(true);
+    expect(fields['release notes']).toBe('Line one\\nline\\ttwo');
+    expect(fields['installer win64']).toBe(`file:///srv/t1c/win64.exe\\nsha256 ${SHA}\\n3.0 MiB (3145728 bytes)`);
+    expect(fields.recommended).toBe('yes');
+    expect(r.stdout).not.toMatch(/[│─┌]/);
+  });
+});
+
 describe('ds version list', () => {
-  it('shows the installer OS list; --csv keeps nested installers as JSON', async () => {
-    const v = version('3.8.1', { recommended: true, installers: [{ os: 'WIN64', uri: 'file:///a,b.exe', sha256: null, size: null }] });
-    const routes = { 'GET /admin/versions': () => page([v]) };
+  it('shows the installer OS list; --csv has one column per installer OS and no JSON', async () => {
+    const v = version('3.8.1', {
+      recommended: true,
+      installers: [
+        { os: 'WIN64', uri: 'file:///a,b.exe', sha256: null, size: null },
+        { os: 'MACOSARM', uri: 'https://cdn.example/t1c.pkg', sha256: 'ab'.repeat(32), size: 9 },
+      ],
+      installationKeys: [{ id: 'k1', prefix: 'ds_ins_Ab1…', status: 'active', createdAt: '2025-01-02T03:04:05.000Z', expiresAt: null, revokedAt: null, lastUsedAt: null }],
+    });
+    const routes = { 'GET /admin/versions': () => page([v, version('3.8.0')]) };
     const table = await runDs(['version', 'ls'], { routes });
-    expect(table.stdout).toMatch(/3\.8\.1\s+│\s+yes\s+│\s+no\s+│\s+yes\s+│\s+win64/);
-    const csv = parseCsv((await runDs(['version', 'list', '--csv'], { routes })).stdout);
-    const installers = csv[1]![csv[0]!.indexOf('installers')]!;
-    expect(JSON.parse(installers)).toEqual(v.installers);
-    expect(csv[0]).not.toContain('installationApiKey');
+    expect(table.stdout).toMatch(/3\.8\.1\s+│\s+yes\s+│\s+no\s+│\s+yes\s+│\s+win64, macosarm/);
+    const [header, row, other] = parseCsv((await runDs(['version', 'list', '--csv'], { routes })).stdout);
+    const field = (name: string, of = row!) => of[header!.indexOf(name)];
+    expect(header).toContain('installers.win64');
+    expect(header).not.toContain('installers');
+    expect(field('installers.win64')).toBe('file:///a,b.exe');
+    expect(field('installers.macosarm')).toBe('https://cdn.example/t1c.pkg');
+    expect(field('installers.win64', other)).toBe('');
+    expect(field('installationKeys')).toBe('ds_ins_Ab1… (active)');
+    expect(header).toContain('contextConfig.digest');
+    expect([...header!, ...row!, ...other!].join()).not.toMatch(/[{[]/);
+    expect(header).not.toContain('installationApiKey');
   });
 });
 

@@ -5,6 +5,7 @@ import type { Context } from '../../../lib/context.js';
 import { CliError } from '../../../lib/errors.js';
 import { printObject, withFormatOptions, type FormatOptions } from '../../../lib/output.js';
 import { collect, parseDuration, parsePositive, splitPair } from '../../../lib/parse.js';
+import { conditionally } from '../changes.js';
 import { configViewFields } from './view.js';
 
 export interface ConfigSetOptions extends FormatOptions {
@@ -44,20 +45,24 @@ export async function run(options: ConfigSetOptions, ctx: Context): Promise<void
   const client = await ctx.client();
 
   let config: ContextConfig | null;
+  let etag: string | null = null;
   if (options.clear && !changesSomething) {
     config = null;
+  } else if (options.clear || options.file !== undefined) {
+    config = applyFlags(options.clear ? {} : await readConfigFile(options.file!), options);
   } else {
-    const base = options.clear ? {} : options.file !== undefined ? await readConfigFile(options.file) : await currentOwn(ctx, options.id);
-    config = applyFlags(base, options);
+    // The flags merge into the current config: sent with the ETag of that read, so a change
+    // someone else made in between is refused (412) rather than undone.
+    const current = await client.getContextConfigWithEtag(options.id);
+    etag = current.etag;
+    config = applyFlags(isObject(current.data.own) ? (current.data.own as ContextConfig) : {}, options);
   }
-  const view = await client.putContextConfig(options.id, config);
+  const view =
+    etag === null
+      ? await client.putContextConfig(options.id, config)
+      : await conditionally(options.id, `\`ds version config set ${options.id}\``, () => client.putContextConfig(options.id, config, { ifMatch: etag }));
   ctx.note(config === null ? `removed the context config of ${options.id}` : `updated the context config of ${options.id}`);
   printObject(ctx, options, view, configViewFields(view, options.id));
-}
-
-async function currentOwn(ctx: Context, id: string): Promise<ContextConfig> {
-  const view = await (await ctx.client()).getContextConfig(id);
-  return isObject(view.own) ? (view.own as ContextConfig) : {};
 }
 
 /** The flags on top of `base`; exported for tests. */

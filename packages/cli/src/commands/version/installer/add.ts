@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../../lib/context.js';
 import { confirmOrYes } from '../../../lib/interaction.js';
 import { printList, withFormatOptions, type FormatOptions } from '../../../lib/output.js';
+import { conditionally } from '../changes.js';
 import { installerColumns, osUriArgument, putInstallers, sha256Option, withInstaller } from './installers.js';
 
 export interface InstallerAddOptions extends FormatOptions {
@@ -29,14 +30,17 @@ export async function run(options: InstallerAddOptions, ctx: Context): Promise<v
   const added: InstallerInput = { os, uri, ...(options.sha256 !== undefined ? { sha256: sha256Option(options.sha256) } : {}) };
   const client = await ctx.client();
   // Must exist: PUT would otherwise publish a new version by accident.
-  const version = await client.getVersion(options.id);
+  const { data: version, etag } = await client.getVersionWithEtag(options.id);
   const previous = version.installers.find((i) => i.os === os);
   if (previous) {
     // The replaced installer's checksum is not carried over: DS records the new file's own.
     const what = previous.uri === uri ? 'same URI; its checksum is recorded again' : `${previous.uri} → ${uri}`;
     await confirmOrYes(ctx, `replace the ${os.toLowerCase()} installer of version ${version.id} (${what})`);
   }
-  const updated = await putInstallers(client, version.id, withInstaller(version.installers, added), os);
+  // With the ETag of the read above: an installer someone else changed meanwhile is not undone (412).
+  const updated = await conditionally(version.id, `\`ds version installer add\``, () =>
+    putInstallers(client, version.id, withInstaller(version.installers, added), os, {}, { ifMatch: etag ?? '*' }),
+  );
   ctx.note(`${previous ? 'replaced' : 'added'} the ${os.toLowerCase()} installer of version ${updated.id}`);
   printList(ctx, options, updated.installers, installerColumns, { schema: InstallerSchema, empty: `version ${updated.id} has no installers` });
 }

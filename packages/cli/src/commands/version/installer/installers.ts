@@ -1,4 +1,4 @@
-import { DsApiError, OS_VALUES, parseOs, type AdminClient, type Installer, type InstallerInput, type InstallerOsJson, type Version } from '@ds/shared';
+import { DsApiError, OS_VALUES, parseOs, type AdminClient, type Installer, type InstallerInput, type InstallerOsJson, type Preconditions, type Version, type VersionPut } from '@ds/shared';
 import { CliError } from '../../../lib/errors.js';
 import type { Column } from '../../../lib/output.js';
 import { formatSize } from '../view.js';
@@ -66,13 +66,21 @@ export function noInstaller(version: Version, os: InstallerOsJson): CliError {
 }
 
 /**
- * PUTs the whole installer set of an existing version. DS names a refused installer by its index
- * in the body (`installers[1].uri: ...`); the error keeps DS's description and names the OS, and
- * whether it is the installer being changed or one that was only kept.
+ * PUTs the whole installer set of a version (with `rest` of the body, and the conditions of the
+ * read it comes from). DS names a refused installer by its index in the body
+ * (`installers[1].uri: ...`); the error keeps DS's description and names the OS, and whether it is
+ * an installer being changed or one that was only kept.
  */
-export async function putInstallers(client: AdminClient, id: string, installers: InstallerInput[], changed: InstallerOsJson | null): Promise<Version> {
+export async function putInstallers(
+  client: AdminClient,
+  id: string,
+  installers: InstallerInput[],
+  changed: InstallerOsJson | readonly string[] | null,
+  rest: VersionPut = {},
+  preconditions: Preconditions = {},
+): Promise<Version> {
   try {
-    return (await client.putVersion(id, { installers })).data;
+    return (await client.putVersion(id, { ...rest, installers }, preconditions)).data;
   } catch (error) {
     if (!(error instanceof DsApiError) || (error.code !== 'INVALID_INSTALLER_URI' && error.code !== 'VALIDATION_ERROR')) throw error;
     const index = /^installers\[(\d+)\]\.(\w+)/.exec(error.description);
@@ -81,7 +89,8 @@ export async function putInstallers(client: AdminClient, id: string, installers:
     const os = refused.os.toLowerCase();
     const request = error.requestId ? ` (request ${error.requestId})` : '';
     const message = `${error.code}: DS refused the ${os} installer: ${error.description}${request}`;
-    if (refused.os !== changed) {
+    const isChanged = Array.isArray(changed) ? changed.includes(refused.os.toUpperCase()) : refused.os === changed;
+    if (!isChanged) {
       const hint =
         index![2] === 'sha256'
           ? `the ${os} installer was only kept, but its file changed since its checksum was recorded: \`ds version verify ${id}\` shows it; ` +

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../../lib/context.js';
 import { confirmOrYes } from '../../../lib/interaction.js';
 import { printList, withFormatOptions, type FormatOptions } from '../../../lib/output.js';
+import { conditionally } from '../changes.js';
 import { installerColumns, noInstaller, osArgument, putInstallers, withoutInstaller } from './installers.js';
 
 export interface InstallerRemoveOptions extends FormatOptions {
@@ -24,11 +25,13 @@ export function registerInstallerRemove(installer: Command, ctx: Context): void 
 export async function run(options: InstallerRemoveOptions, ctx: Context): Promise<void> {
   const os = osArgument(options.os);
   const client = await ctx.client();
-  const version = await client.getVersion(options.id);
+  const { data: version, etag } = await client.getVersionWithEtag(options.id);
   const removed = version.installers.find((i) => i.os === os);
   if (!removed) throw noInstaller(version, os);
   await confirmOrYes(ctx, `remove the ${os.toLowerCase()} installer of version ${version.id} (${removed.uri})`);
-  const updated = await putInstallers(client, version.id, withoutInstaller(version.installers, os), null);
+  const updated = await conditionally(version.id, `\`ds version installer remove\``, () =>
+    putInstallers(client, version.id, withoutInstaller(version.installers, os), null, {}, { ifMatch: etag ?? '*' }),
+  );
   ctx.note(`removed the ${os.toLowerCase()} installer of version ${updated.id}`);
   printList(ctx, options, updated.installers, installerColumns, { schema: InstallerSchema, empty: `version ${updated.id} has no installers left` });
 }
