@@ -36,6 +36,11 @@ describe('toCsv', () => {
       expect(csv).not.toMatch(/[{[]/);
     });
 
+    it('a field null in one row and an object in another: only the nested columns', () => {
+      const rows = [{ id: 'a', config: { own: null, digest: 'x' } }, { id: 'b', config: { own: { sync: 60 }, digest: 'y' } }];
+      expect(toCsv(rows, ['id', 'config'])).toBe('id,config.digest,config.own.sync\r\na,x,\r\nb,y,60\r\n');
+    });
+
     it('defuses a formula in a flattened cell too', () => {
       expect(toCsv([{ os: { name: '=cmd' }, labels: ['@x', 'y'] }], ['os', 'labels'])).toBe("os.name,labels\r\n'=cmd,'@x;y\r\n");
     });

@@ -77,21 +77,17 @@ export function toCsv(rows: readonly object[], keys: readonly string[]): string 
 }
 
 /**
- * The columns of `keys` after flattening: a key stays a column of its own when no row nests
- * anything under it; else its nested columns replace it (and it stays only if some row has a
- * value for the key itself).
+ * The columns of `keys` after flattening, each key's in the order the rows first have them. A
+ * column under which some row nests columns (`contextConfig.own` null in one row, an object in
+ * another) is left out when no row has a value of its own there: the nested columns say it all.
  */
 function csvHeader(records: Map<string, CsvValue>[], keys: readonly string[]): string[] {
   const columns: string[] = [];
   for (const key of keys) {
-    const nested: string[] = [];
-    for (const record of records) for (const column of record.keys()) if (column.startsWith(`${key}.`) && !nested.includes(column)) nested.push(column);
-    const plain = records.some((record) => {
-      const value = record.get(key);
-      return value !== undefined && value !== null && value !== '';
-    });
-    if (nested.length === 0 || plain) columns.push(key);
-    columns.push(...nested);
+    const mine: string[] = [key];
+    for (const record of records) for (const column of record.keys()) if (column.startsWith(`${key}.`) && !mine.includes(column)) mine.push(column);
+    const empty = (column: string) => records.every((record) => [undefined, null, ''].includes(record.get(column) as never));
+    columns.push(...mine.filter((column) => !(empty(column) && mine.some((other) => other.startsWith(`${column}.`)))));
   }
   return columns;
 }
