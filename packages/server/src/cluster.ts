@@ -16,7 +16,7 @@ type WorkerMessage = { type: 'ds-listening'; url: string; publicUrl: string } | 
  */
 export async function startServers(config: ServerConfig, options: { workers: number; adminPassword?: string }): Promise<RunningServer> {
   if (options.workers <= 1 && !cluster.isWorker) return startServer(config, options);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   if (cluster.isWorker) {
     // The primary coordinates shutdown; a Ctrl-C reaches the whole process group.
     process.on('SIGINT', () => {});

@@ -20,6 +20,8 @@ export const ServerConfigSchema = z.object({
   /** A file holding the master key. Without either: master.key beside a SQLite database (made on first start); required on PostgreSQL. */
   masterKeyFile: z.string().min(1).optional(),
   logLevel: LogLevelSchema.default('info'),
+  /** `json` lines (for log collectors) or short `text` lines for people (`ds serve` and `ds demo` choose text on a terminal). */
+  logFormat: z.enum(['json', 'text']).default('json'),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** How long a client may take to send a whole request (headers: at most 15 s of it). */
   requestTimeoutMs: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
@@ -113,6 +115,7 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_MASTER_KEY: 'masterKey',
   DS_MASTER_KEY_FILE: 'masterKeyFile',
   DS_LOG_LEVEL: 'logLevel',
+  DS_LOG_FORMAT: 'logFormat',
   DS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   DS_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
   DS_KEEP_ALIVE_TIMEOUT_MS: 'keepAliveTimeoutMs',
@@ -136,11 +139,19 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_ALLOW_PRIVATE_ORIGINS: 'allowPrivateOrigins',
 };
 
+/** The environment variable of each setting, for messages (`DS_LOG_LEVEL`). */
+const SETTING_ENV = Object.fromEntries(Object.entries(ENV).map(([name, key]) => [key, name])) as Record<keyof ServerConfigInput, string>;
+
 /**
  * Builds the configuration from environment variables, overridden by explicit values (flags).
- * Throws an Error naming the variable when a value is invalid.
+ * Throws an Error naming the variable when a value is invalid, or, for an override, what
+ * `overrideNames` calls it (`ds serve` passes its flags: `--session-ttl`), as that is what was typed.
  */
-export function loadConfig(env: NodeJS.ProcessEnv, overrides: ServerConfigOverrides = {}): ServerConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  overrides: ServerConfigOverrides = {},
+  overrideNames: Partial<Record<keyof ServerConfigInput, string>> = {},
+): ServerConfig {
   const input: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(ENV)) {
     const value = env[name];
@@ -149,8 +160,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ServerConfigOverri
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) input[key] = value;
   const parsed = ServerConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const byKey = Object.fromEntries(Object.entries(ENV).map(([name, key]) => [key, name]));
-    const problems = parsed.error.issues.map((i) => `${byKey[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
+    const nameOf = (key: string) =>
+      (overrides[key as keyof ServerConfigInput] !== undefined ? overrideNames[key as keyof ServerConfigInput] : undefined) ??
+      SETTING_ENV[key as keyof ServerConfigInput] ??
+      key;
+    const problems = parsed.error.issues.map((i) => `${nameOf(String(i.path[0]))}: ${i.message}`);
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;

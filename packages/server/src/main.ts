@@ -37,7 +37,7 @@ export async function startServer(
   config: ServerConfig,
   options: { adminPassword?: string; clock?: Clock; logger?: Logger } = {},
 ): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = options.clock ?? systemClock;
   const database = await openDatabase(config.databaseUrl);
   try {
