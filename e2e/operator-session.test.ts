@@ -84,26 +84,54 @@ async function api(path: string, headers: Record<string, string> = {}): Promise<
 }
 const sessionHeaders = () => ({ authorization: `Bearer ${readProfile().profiles.default.token}` });
 
-/** The cells of the data rows of a cli-table3 table, header row first. */
+/**
+ * The cells of the plain lines `ds` prints when stdout is a pipe (here, always): a list's header
+ * line first, or one `name<TAB>value` line per field of an object; escapes undone as the README says.
+ */
 function tableRows(stdout: string): string[][] {
+  expect(stdout).not.toMatch(/[│─┌└]/);
+  const unescape = (cell: string) =>
+    cell.replace(/\\(\\|t|n|r|x[0-9a-f]{2}|u[0-9a-f]{4})/g, (_, e: string) =>
+      e === '\\' ? '\\' : e === 't' ? '\t' : e === 'n' ? '\n' : e === 'r' ? '\r' : String.fromCharCode(parseInt(e.slice(1), 16)),
+    );
   return stdout
     .split('\n')
-    .filter((line) => line.startsWith('│'))
-    .map((line) => line.slice(1, -1).split('│').map((cell) => cell.trim()));
+    .filter((line) => line !== '')
+    .map((line) => line.split('\t').map(unescape));
 }
 
-/** The value of one row of a name/value table (`ds ... create` prints the secret in one). */
+/** The value of one field of an object (`ds ... create` prints the secret in one). */
 function field(stdout: string, name: string): string | undefined {
   return tableRows(stdout).find(([key]) => key === name)?.[1];
 }
 
-/** Checks a `--csv` list against the `--json` list of the same objects. */
+/**
+ * An object as the README says `--csv` writes it: objects to dotted columns, lists of values
+ * `;`-joined, installers a column per OS with the URI, API keys `prefix (status)`. Written here
+ * again, independently of the CLI's code, for the objects of this session.
+ */
+function csvCells(object: Json, prefix = ''): [string, string][] {
+  return Object.entries(object).flatMap(([key, value]: [string, Json]): [string, string][] => {
+    const name = prefix + key;
+    if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return [[name, value.join(';')]];
+    if (Array.isArray(value) && value.every((v) => v.os && v.uri)) return value.map((v): [string, string] => [`${name}.${v.os.toLowerCase()}`, v.uri]);
+    if (Array.isArray(value) && value.every((v) => v.prefix && v.status)) return [[name, value.map((v) => `${v.prefix} (${v.status})`).join(';')]];
+    if (value && typeof value === 'object' && Object.keys(value).length > 0) return csvCells(value, `${name}.`);
+    return [[name, csvText(value)]];
+  });
+}
+
+/** Checks a `--csv` list against the `--json` list of the same objects: the same values, and never JSON in a cell. */
 function expectCsvMatches(csv: string, objects: Json[]): void {
   expect(csv.endsWith('\r\n')).toBe(true);
   const [header, ...rows] = parseCsv(csv);
-  expect([...header!].sort()).toEqual(Object.keys(objects[0]).sort());
   expect(rows).toHaveLength(objects.length);
-  rows.forEach((row, i) => expect(row).toEqual(header!.map((key) => csvText(objects[i][key]))));
+  rows.forEach((row, i) => {
+    const cells = Object.fromEntries(csvCells(objects[i]));
+    for (const [key, value] of Object.entries(cells)) if (header!.includes(key)) expect(row[header!.indexOf(key)], key).toBe(value);
+    expect(header!.filter((key) => row[header!.indexOf(key)] !== '').sort()).toEqual(Object.keys(cells).filter((key) => cells[key] !== '').sort());
+    for (const cell of row) expect(cell).not.toMatch(/^[[{]/);
+  });
 }
 
 /** RFC 8785 for the plain values a context config holds (strings, integers, arrays, objects). */
@@ -317,6 +345,38 @@ describe(`operator session with the built ds binary (${dialect})`, () => {
     expect(status.body.data.latestVersion).toBe('3.8.1');
   });
 
+  it('ds version apply changes only what differs, keeps installers it is not given, and sends If-Match', async () => {
+    const linux = pathToFileURL(s.installers.linux64.path).href;
+    const before = await okJson('version', 'get', '3.8.1');
+    const changed = await ok('version', 'apply', '3.8.1', '--mandatory', '--installer', `linux64=${linux}`);
+    expect(changed.stdout).toBe('~ mandatory: false → true\n');
+    expect(changed.stderr).toBe('updated version 3.8.1\n');
+    const again = await ok('version', 'apply', '3.8.1', '--mandatory', '--installer', `linux64=${linux}`);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toBe('version 3.8.1 is up to date: nothing to change\n');
+    const back = await ok('version', 'apply', '3.8.1', '--no-mandatory');
+    expect(back.stdout).toBe('~ mandatory: true → false\n');
+    const after = await okJson('version', 'get', '3.8.1');
+    expect(after.installers).toEqual(before.installers); // win64 kept, checksums as recorded
+
+    // The admin API's optimistic concurrency, as a pipeline meets it: a stale ETag is 412 and changes nothing.
+    const read = await fetch(`${s.url}/v3_5/admin/versions/3.8.1`, { headers: sessionHeaders() });
+    const etag = read.headers.get('etag')!;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+    const put = (body: Json) =>
+      fetch(`${s.url}/v3_5/admin/versions/3.8.1`, {
+        method: 'PUT',
+        headers: { ...sessionHeaders(), 'content-type': 'application/json', 'if-match': etag },
+        body: JSON.stringify(body),
+      });
+    const first = await put({ releaseNotes: RELEASE_NOTES });
+    expect(first.status).toBe(200);
+    const second = await put({ releaseNotes: 'overwrites the first' });
+    expect(second.status).toBe(412);
+    expect(((await second.json()) as Json).code).toBe('PRECONDITION_FAILED');
+    expect((await okJson('version', 'get', '3.8.1')).releaseNotes).toBe(RELEASE_NOTES);
+  });
+
   it('ds version create refuses an installer outside the installer root, naming it', async () => {
     const r = await ds('version', 'create', '3.9.0', '--installer', 'linux64=file:///etc/passwd');
     expect(r.code).toBe(1);
@@ -379,7 +439,13 @@ describe(`operator session with the built ds binary (${dialect})`, () => {
   });
 
   it('an API token with versions:read works through DS_URL / DS_TOKEN and nothing more', async () => {
+    const unitless = await ds('token', 'create', '--name', 'ci', '--scope', 'versions:read', '--expires', '90');
+    expect(unitless.code).toBe(1);
+    expect(unitless.stderr).toContain('a lifetime needs a unit: 90d (days)');
     const r = await ok('token', 'create', '--name', 'ci', '--scope', 'versions:read');
+    // No --expires: DS's maximum lifetime (90 days by default), said on stderr.
+    const expires = field(r.stdout, 'expires')!;
+    expect(r.stderr).toContain(`the token expires at ${expires} (in 90d)`);
     const token = field(r.stdout, 'token');
     expect(token).toMatch(/^ds_adm_[A-Za-z0-9_-]{32}$/);
     s.adminToken = token!;
@@ -405,7 +471,7 @@ describe(`operator session with the built ds binary (${dialect})`, () => {
     expect(existsSync(ciConfig)).toBe(false); // nothing was written
   });
 
-  it('lists organizations, labels and versions as a table, as JSON and as CSV', async () => {
+  it('lists organizations, labels and versions as plain lines (piped), as JSON and as CSV', async () => {
     const cases = [
       { command: 'org', path: '/admin/organizations', headers: ['name', 'description', 'labels', 'created', 'updated'], names: ['acme', 'globex'] },
       { command: 'label', path: '/admin/labels', headers: ['name', 'organization', 'description', 'keys', 'created'], names: ['acme-web'] },

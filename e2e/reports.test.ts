@@ -132,8 +132,10 @@ describe('reports and the month rollover', () => {
     for (const org of ['acme', 'globex']) {
       const csv = parseCsv(await ds(['report', 'transactions', '--org', org, '--from', month, '--to', month, '--by', 'label,module,use-case', '--csv']));
       const [header, ...rows] = csv;
-      expect(header).toEqual(['label', 'module', 'useCase', 'transactions']);
-      const got = new Map(rows.map((r) => [`${r[0]}|${r[1]}|${r[2]}`, Number(r[3])]));
+      // The billing export says its month even when not grouped by month.
+      expect(header).toEqual(['month', 'label', 'module', 'useCase', 'transactions']);
+      expect(new Set(rows.map((r) => r[0]))).toEqual(new Set([month]));
+      const got = new Map(rows.map((r) => [`${r[1]}|${r[2]}|${r[3]}`, Number(r[4])]));
       const expected = new Map<string, number>();
       for (const a of acknowledged.filter((a) => a.month === month && a.label.startsWith(`${org}-`))) {
         const k = `${a.label}|${a.module}|${a.useCase}`;
@@ -144,10 +146,13 @@ describe('reports and the month rollover', () => {
     }
   });
 
-  it('every report reads as a table, JSON and CSV', async () => {
-    const table = await ds(['report', 'transactions', '--from', previousMonth(), '--by', 'month,org']);
-    expect(table).toMatch(/TOTAL/i);
+  it('every report reads as plain lines (piped), JSON and CSV', async () => {
     const total = acknowledged.filter((a) => a.month >= previousMonth()).reduce((s, a) => s + a.transactions, 0);
+    // Piped: a header line, then tab-separated rows with plain counts; no borders, bars or TOTAL.
+    const [head, ...lines] = (await ds(['report', 'transactions', '--from', previousMonth(), '--by', 'month,org'])).trimEnd().split('\n');
+    expect(head).toBe('Month\tOrganization\tTransactions');
+    expect(lines.join('\n')).not.toMatch(/TOTAL|│|█/);
+    expect(lines.reduce((s, line) => s + Number(line.split('\t')[2]), 0)).toBe(total);
     const rows = JSON.parse(await ds(['report', 'transactions', '--from', previousMonth(), '--by', 'month,org', '--json']));
     expect(rows.reduce((s: number, r: { transactions: number }) => s + r.transactions, 0)).toBe(total);
     const devices = JSON.parse(await ds(['report', 'devices', '--by', 'os', '--json']));
