@@ -7,7 +7,7 @@ export type { RunningServer, ServerConfig, ServerConfigOverrides };
  * tests replace it with a fake, and `loadServerModule` checks the real module against it.
  */
 export interface ServerModule {
-  loadConfig(env: NodeJS.ProcessEnv, overrides?: ServerConfigOverrides): ServerConfig;
+  loadConfig(env: NodeJS.ProcessEnv, overrides?: ServerConfigOverrides, overrideNames?: Partial<Record<keyof ServerConfigOverrides, string>>): ServerConfig;
   startServer(config: ServerConfig, options?: { adminPassword?: string }): Promise<RunningServer>;
   /** Like startServer, in `workers` processes sharing the port; in a worker process it never resolves. */
   startServers(config: ServerConfig, options: { workers: number; adminPassword?: string }): Promise<RunningServer>;

@@ -3,19 +3,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AdminClient } from '@ds/shared';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { removeTempDirs, runDs, tempDir } from '../../test/harness.js';
 import { box } from './demo.js';
 
 afterEach(removeTempDirs);
 
 /** Runs `ds demo` on a real DS (port 0, a SQLite file), with stderr readable while it runs. */
-function startDemo(dir: string, env: NodeJS.ProcessEnv = {}) {
+function startDemo(dir: string, env: NodeJS.ProcessEnv = {}, options: { logFlags?: string[]; stderrTerminal?: boolean } = {}) {
   let stderr = '';
   let fire: ((signal: NodeJS.Signals) => void) | undefined;
-  const done = runDs(['demo', '--port', '0', '--database', join(dir, 'ds.db'), '--installer-root', join(dir, 'installers'), '--log-level', 'error'], {
+  const logFlags = options.logFlags ?? ['--log-level', 'error'];
+  const done = runDs(['demo', '--port', '0', '--database', join(dir, 'ds.db'), '--installer-root', join(dir, 'installers'), ...logFlags], {
     env: { DS_TOKEN: undefined, ...env },
     overrides: {
+      stderrTerminal: options.stderrTerminal ?? false,
       fetch: globalThis.fetch,
       stderr: { write: (text: string) => (stderr += text) },
       onSignal: (handler) => {
@@ -134,6 +136,37 @@ describe('ds demo', () => {
     await second.ready();
     expect(second.stderr()).toContain('DS_ADMIN_PASSWORD is not the password of user admin');
     expect((await second.stop()).code).toBe(0);
+  });
+});
+
+describe('ds demo on a terminal', () => {
+  it('keeps the banner with the one-time password on screen: no request lines after it, warnings as one short line', async () => {
+    // DS logs on the process's stderr (not ds's own stream): watch it.
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const dir = await tempDir();
+      const demo = startDemo(dir, {}, { logFlags: [], stderrTerminal: true });
+      await demo.ready();
+      const url = field(demo.stderr(), /DS is listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const password = field(demo.stderr(), /username admin, password (\S+) {2}\(shown once\)/);
+      const before = written.length;
+      for (let i = 0; i < 5; i++) expect((await fetch(`${url}/v3_5/system/status`)).status).toBe(200);
+      const login = await fetch(`${url}/v3_5/admin/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'not-it-at-all' }) });
+      expect(login.status).toBe(401);
+      expect((await demo.stop()).code).toBe(0);
+      const logLines = written.join('').split('\n').filter(Boolean);
+      // Making the demo data (dozens of requests) logged nothing, nor did anything after the banner but the warning.
+      expect(logLines.filter((line) => line.startsWith('{'))).toEqual([]);
+      expect(logLines.slice(0, before).join('\n')).not.toMatch(/request/);
+      expect(written.slice(before).join('').split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^\d\d:\d\d:\d\d warn {2}password check failed username=admin address=\S+$/)]);
+      expect(demo.stderr()).toContain(password);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

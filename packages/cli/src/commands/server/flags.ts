@@ -11,6 +11,7 @@ export interface ServerFlags {
   publicUrl?: string;
   installerRoot?: string;
   logLevel?: ServerConfigOverrides['logLevel'];
+  logFormat?: ServerConfigOverrides['logFormat'];
   keyType?: ServerConfigOverrides['keyType'];
   masterKeyFile?: string;
   workers?: number;
@@ -65,7 +66,15 @@ export function withServeFlags(command: Command): Command {
     )
       .option('--public-url <url>', 'base URL clients reach DS at (env DS_PUBLIC_URL; default http://HOST:PORT)')
       .option('--installer-root <dir>', 'the only folder file: installers may come from (env DS_INSTALLER_ROOT)')
-      .addOption(new Option('--log-level <level>', 'log level of the JSON lines on stderr (env DS_LOG_LEVEL)').choices(['debug', 'info', 'warn', 'error']))
+      .addOption(
+        new Option('--log-level <level>', 'least level logged on stderr (env DS_LOG_LEVEL; default info, on a terminal warn: no request lines)').choices([
+          'debug',
+          'info',
+          'warn',
+          'error',
+        ]),
+      )
+      .addOption(new Option('--log-format <format>', 'log lines on stderr as JSON or short text (env DS_LOG_FORMAT; default json, on a terminal text)').choices(['json', 'text']))
       .option('--workers <n>', 'DS processes sharing the port, to use more cores (env DS_WORKERS; default 1)', parseWorkers)
       .option('--cors-origins <list>', 'origins browsers may call the public endpoints from: * or a comma-separated list (env DS_CORS_ORIGINS)')
       .option('--trusted-proxies <list>', 'reverse proxies whose X-Forwarded-For/-Proto DS believes: addresses and CIDR ranges (env DS_TRUSTED_PROXIES)')
@@ -103,43 +112,73 @@ function parsePort(text: string): number {
   return port;
 }
 
-/** Loads @ds/server and builds its configuration from the environment with the flags on top. */
-export async function serverConfig(ctx: Context, flags: ServerFlags, extra: ServerConfigOverrides = {}): Promise<{ server: ServerModule; config: ServerConfig }> {
+/**
+ * Each flag's setting of the server configuration, and how it is typed (named in errors). A record
+ * over every flag, so a flag added to ServerFlags does not compile until it reaches the server.
+ */
+const SETTINGS: { [F in keyof Required<ServerFlags>]: [keyof ServerConfigOverrides, string] } = {
+  port: ['port', '--port'],
+  host: ['host', '--host'],
+  database: ['databaseUrl', '--database'],
+  publicUrl: ['publicUrl', '--public-url'],
+  installerRoot: ['installerRoot', '--installer-root'],
+  logLevel: ['logLevel', '--log-level'],
+  logFormat: ['logFormat', '--log-format'],
+  keyType: ['keyType', '--key-type'],
+  masterKeyFile: ['masterKeyFile', '--master-key-file'],
+  workers: ['workers', '--workers'],
+  corsOrigins: ['corsOrigins', '--cors-origins'],
+  trustedProxies: ['trustedProxies', '--trusted-proxies'],
+  tokenIssuer: ['tokenIssuer', '--token-issuer'],
+  appTokenTtl: ['applicationTokenTtlSeconds', '--app-token-ttl'],
+  installationTokenTtl: ['installationTokenTtlSeconds', '--installation-token-ttl'],
+  sessionTtl: ['sessionTtlSeconds', '--session-ttl'],
+  tokenMaxLifetime: ['tokenMaxLifetimeSeconds', '--token-max-lifetime'],
+  bodyLimit: ['bodyLimitBytes', '--body-limit'],
+  requestTimeoutMs: ['requestTimeoutMs', '--request-timeout-ms'],
+  keepAliveTimeoutMs: ['keepAliveTimeoutMs', '--keep-alive-timeout-ms'],
+  messageRetention: ['messageRetentionSeconds', '--message-retention'],
+  lateTransactionMonths: ['lateTransactionMonths', '--late-transaction-months'],
+  deviceDailyTransactionLimit: ['deviceDailyTransactionLimit', '--device-daily-transaction-limit'],
+  deviceMessagesPerMinute: ['deviceMessagesPerMinute', '--device-messages-per-minute'],
+  registrationsPerAddressPerHour: ['registrationsPerAddressPerHour', '--registrations-per-address-per-hour'],
+  counterRetentionMonths: ['counterRetentionMonths', '--counter-retention-months'],
+  downloadRetentionDays: ['downloadRetentionDays', '--download-retention-days'],
+  downloads: ['downloads', '--downloads'],
+  originTimeoutMs: ['originTimeoutMs', '--origin-timeout-ms'],
+  allowPrivateOrigins: ['allowPrivateOrigins', '--allow-private-origins'],
+};
+
+/**
+ * Loads @ds/server and builds its configuration from the environment with the flags on top; an
+ * invalid value is named as it was given (the flag, else the environment variable).
+ *
+ * With `serving` (`ds serve`, `ds demo`) on a terminal (stderr is one), DS logs short text lines at
+ * warn unless a level or format was asked for: request lines at info would push the banner, and
+ * the password shown once in it, off the screen within seconds. Elsewhere JSON lines at info stay
+ * the default, for log collectors.
+ */
+export async function serverConfig(
+  ctx: Context,
+  flags: ServerFlags,
+  extra: ServerConfigOverrides = {},
+  serving = false,
+): Promise<{ server: ServerModule; config: ServerConfig }> {
   const server = await ctx.loadServer();
-  const overrides: ServerConfigOverrides = {
-    port: flags.port,
-    host: flags.host,
-    databaseUrl: flags.database,
-    publicUrl: flags.publicUrl,
-    installerRoot: flags.installerRoot,
-    logLevel: flags.logLevel,
-    keyType: flags.keyType,
-    masterKeyFile: flags.masterKeyFile,
-    workers: flags.workers,
-    corsOrigins: flags.corsOrigins,
-    trustedProxies: flags.trustedProxies,
-    tokenIssuer: flags.tokenIssuer,
-    applicationTokenTtlSeconds: flags.appTokenTtl,
-    installationTokenTtlSeconds: flags.installationTokenTtl,
-    sessionTtlSeconds: flags.sessionTtl,
-    tokenMaxLifetimeSeconds: flags.tokenMaxLifetime,
-    bodyLimitBytes: flags.bodyLimit,
-    requestTimeoutMs: flags.requestTimeoutMs,
-    keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
-    messageRetentionSeconds: flags.messageRetention,
-    lateTransactionMonths: flags.lateTransactionMonths,
-    deviceDailyTransactionLimit: flags.deviceDailyTransactionLimit,
-    deviceMessagesPerMinute: flags.deviceMessagesPerMinute,
-    registrationsPerAddressPerHour: flags.registrationsPerAddressPerHour,
-    counterRetentionMonths: flags.counterRetentionMonths,
-    downloadRetentionDays: flags.downloadRetentionDays,
-    downloads: flags.downloads,
-    originTimeoutMs: flags.originTimeoutMs,
-    allowPrivateOrigins: flags.allowPrivateOrigins,
-    ...extra,
-  };
+  const overrides: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
+  for (const [flag, [key, name]] of Object.entries(SETTINGS) as [keyof ServerFlags, [keyof ServerConfigOverrides, string]][]) {
+    if (flags[flag] === undefined) continue;
+    overrides[key] = flags[flag];
+    names[key] = name;
+  }
+  if (serving && ctx.stderrTerminal) {
+    if (flags.logLevel === undefined && !ctx.env.DS_LOG_LEVEL) overrides.logLevel = 'warn';
+    if (flags.logFormat === undefined && !ctx.env.DS_LOG_FORMAT) overrides.logFormat = 'text';
+  }
+  Object.assign(overrides, extra);
   try {
-    return { server, config: server.loadConfig(ctx.env, dropUndefined(overrides)) };
+    return { server, config: server.loadConfig(ctx.env, dropUndefined(overrides as ServerConfigOverrides), names) };
   } catch (error) {
     throw new CliError((error as Error).message);
   }

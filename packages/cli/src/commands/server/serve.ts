@@ -20,7 +20,7 @@ export interface Served {
 
 /** Starts DS from the serve flags and the environment, and says where it listens. */
 export async function startServing(options: ServerFlags, ctx: Context): Promise<Served> {
-  const { server, config } = await serverConfig(ctx, options);
+  const { server, config } = await serverConfig(ctx, options, {}, true);
   // Listen for signals before starting, so a SIGTERM during start-up still shuts down cleanly.
   let remove = () => {};
   const signalled = new Promise<NodeJS.Signals>((resolve) => {

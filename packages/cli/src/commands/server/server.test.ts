@@ -9,8 +9,8 @@ function fakeServer(options: { initialAdminPassword?: string | null; created?: b
   const calls: { fn: string; args: unknown[] }[] = [];
   let closed = 0;
   const module: ServerModule = {
-    loadConfig(env: NodeJS.ProcessEnv, overrides: ServerConfigOverrides = {}) {
-      calls.push({ fn: 'loadConfig', args: [env, overrides] });
+    loadConfig(env: NodeJS.ProcessEnv, overrides: ServerConfigOverrides = {}, names: Partial<Record<keyof ServerConfigOverrides, string>> = {}) {
+      calls.push({ fn: 'loadConfig', args: [env, overrides, names] });
       const port = overrides.port ?? (env.PORT ? Number(env.PORT) : 3000);
       if (Number.isNaN(port)) throw new Error('invalid configuration: PORT: expected number');
       const workers = overrides.workers ?? (env.DS_WORKERS ? Number(env.DS_WORKERS) : 1);
@@ -144,6 +144,47 @@ describe('ds serve', () => {
     const r = await runDs(['serve', '--port', '70000'], { overrides: { loadServer: async () => server.module } });
     expect(r.code).toBe(1);
     expect(server.calls).toEqual([]);
+  });
+});
+
+describe('ds serve and ds demo logs', () => {
+  /** The overrides `ds serve argv` passes to loadConfig, with stderr a terminal or not. */
+  async function overridesOf(argv: string[], stderrTerminal: boolean, env: NodeJS.ProcessEnv = {}) {
+    const server = fakeServer();
+    let fire: ((signal: NodeJS.Signals) => void) | undefined;
+    const done = runDs(argv, { env, overrides: { stderrTerminal, loadServer: async () => server.module, onSignal: (h) => ((fire = h), () => {}) } });
+    await until(() => server.calls.some((c) => c.fn === 'startServer') || server.calls.some((c) => c.fn === 'initDs'));
+    fire?.('SIGTERM');
+    expect((await done).code).toBe(0);
+    return server.calls[0]!.args[1] as ServerConfigOverrides;
+  }
+
+  it.each<[string, string[], boolean, NodeJS.ProcessEnv, ServerConfigOverrides]>([
+    ['on a terminal: short text at warn, so the banner stays on screen', ['serve'], true, {}, { logLevel: 'warn', logFormat: 'text' }],
+    ['not on a terminal: JSON lines at info (the server defaults)', ['serve'], false, {}, {}],
+    ['on a terminal with --log-level: that level, in text', ['serve', '--log-level', 'info'], true, {}, { logLevel: 'info', logFormat: 'text' }],
+    ['on a terminal with --log-format json: JSON at warn', ['serve', '--log-format', 'json'], true, {}, { logLevel: 'warn', logFormat: 'json' }],
+    ['on a terminal with DS_LOG_LEVEL: the variable decides the level', ['serve'], true, { DS_LOG_LEVEL: 'debug' }, { logFormat: 'text' }],
+    ['on a terminal with DS_LOG_FORMAT: the variable decides the format', ['serve'], true, { DS_LOG_FORMAT: 'json' }, { logLevel: 'warn' }],
+    ['ds init on a terminal: as configured (it serves nothing)', ['init'], true, { DS_ADMIN_PASSWORD: 'a-long-password-1' }, {}],
+  ])('%s', async (_what, argv, terminal, env, expected) => {
+    expect(await overridesOf(argv, terminal, env)).toEqual(expected);
+  });
+
+  it('names a bad value by the flag that gave it, not by its environment variable', async () => {
+    const server = fakeServer();
+    let fire: ((signal: NodeJS.Signals) => void) | undefined;
+    const done = runDs(['serve', '--session-ttl', '5', '--log-level', 'warn'], { overrides: { loadServer: async () => server.module, onSignal: (h) => ((fire = h), () => {}) } });
+    await until(() => server.calls.some((c) => c.fn === 'startServer'));
+    fire!('SIGTERM');
+    expect((await done).code).toBe(0);
+    expect(server.calls[0]!.args[2]).toEqual({ sessionTtlSeconds: '--session-ttl', logLevel: '--log-level' });
+    // The real @ds/server, whose loadConfig refuses the value before anything starts.
+    const r = await runDs(['serve', '--session-ttl', '5', '--port', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: invalid configuration: --session-ttl: Too small: expected number to be >=60\n');
+    const fromEnv = await runDs(['serve', '--port', '0'], { env: { DS_SESSION_TTL_SECONDS: '5' } });
+    expect(fromEnv.stderr).toBe('error: invalid configuration: DS_SESSION_TTL_SECONDS: Too small: expected number to be >=60\n');
   });
 });
 
