@@ -2,7 +2,7 @@ import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from '../test/harness.js';
-import { ConfigStore, DEFAULT_URL, configPath, resolve, type ConfigFile } from './config.js';
+import { ConfigStore, DEFAULT_URL, configPath, loginProfile, normalizeUrl, resolve, type ConfigFile } from './config.js';
 
 afterEach(removeTempDirs);
 
@@ -79,5 +79,56 @@ describe('ConfigStore', () => {
     expect(await new ConfigStore(join(dir, 'none.json')).read()).toEqual({ profiles: {} });
     await writeFile(join(dir, 'bad.json'), '{nope');
     await expect(new ConfigStore(join(dir, 'bad.json')).read()).rejects.toThrow(/not valid JSON/);
+  });
+});
+
+describe('normalizeUrl', () => {
+  it.each([
+    ['http://ds.example', 'http://ds.example'],
+    ['HTTP://DS.Example:80/', 'http://ds.example'],
+    ['https://ds.example:443', 'https://ds.example'],
+    ['http://ds.example:3000///', 'http://ds.example:3000'],
+    ['https://proxy.example/ds/', 'https://proxy.example/ds'],
+    ['http://[::1]:3000', 'http://[::1]:3000'],
+  ])('%s is %s', (text, url) => {
+    expect(normalizeUrl(text)).toBe(url);
+  });
+
+  it.each(['http://u:p@ds.example', 'http://ds.example/#x', 'http://ds.example?', 'file:///etc/passwd', 'not a url'])('refuses %s', (text) => {
+    expect(() => normalizeUrl(text, '--url')).toThrow(/^--url /);
+  });
+});
+
+describe('resolve binds stored tokens to their URL', () => {
+  const file: ConfigFile = {
+    current: 'prod',
+    profiles: {
+      prod: { url: 'https://ds.example', token: 'tok-prod' },
+      staging: { url: 'https://staging.example', token: 'tok-staging' },
+      twin: { url: 'https://twin.example', token: 'tok-twin-1' },
+      twin2: { url: 'https://twin.example', token: 'tok-twin-2' },
+    },
+  };
+
+  it.each<[string, Parameters<typeof resolve>[0], NodeJS.ProcessEnv, Partial<ReturnType<typeof resolve>>]>([
+    ['the current profile at its URL', {}, {}, { profile: 'prod', url: 'https://ds.example', token: 'tok-prod' }],
+    ['the profile logged in to the URL named', { url: 'https://staging.example/' }, {}, { profile: 'staging', token: 'tok-staging', tokenSource: 'profile' }],
+    ['no token for a URL no profile is for', { url: 'https://else.example' }, {}, { profile: 'prod', token: undefined, withheld: { profile: 'prod', boundTo: 'https://ds.example' } }],
+    ['no token when the profile named is for another URL', { profile: 'prod', url: 'https://staging.example' }, {}, { profile: 'prod', token: undefined }],
+    ['no token when several profiles are for the URL', {}, { DS_URL: 'https://twin.example' }, { token: undefined, withheld: { ambiguous: ['twin', 'twin2'] } }],
+    ['the named one of several', { profile: 'twin2' }, { DS_URL: 'https://twin.example' }, { profile: 'twin2', token: 'tok-twin-2' }],
+    ['an explicit token anywhere', { url: 'https://else.example' }, { DS_TOKEN: 'tok-env' }, { url: 'https://else.example', token: 'tok-env', tokenSource: 'env' }],
+  ])('%s', (_what, globals, env, expected) => {
+    expect(resolve(globals, env, file)).toMatchObject(expected);
+  });
+
+  it('ds login picks the named profile, else the current one for this DS, else the one for this DS, else a new one named after the host', () => {
+    expect(loginProfile({ profile: 'x' }, {}, file, 'https://else.example')).toBe('x');
+    expect(loginProfile({}, { DS_PROFILE: 'y' }, file, 'https://else.example')).toBe('y');
+    expect(loginProfile({}, {}, file, 'https://ds.example')).toBe('prod');
+    expect(loginProfile({}, {}, file, 'https://staging.example')).toBe('staging');
+    expect(loginProfile({}, {}, file, 'http://127.0.0.1:3000')).toBe('127.0.0.1:3000');
+    expect(loginProfile({}, {}, { profiles: { 'new.example': { url: 'https://x.example' } }, current: 'new.example' }, 'https://new.example')).toBe('new.example-2');
+    expect(loginProfile({}, {}, { profiles: {} }, 'https://first.example')).toBe('default');
   });
 });

@@ -95,17 +95,14 @@ export class Context {
     return new AdminClient({ baseUrl: url ?? (await this.resolved()).url, fetch: this.fetch });
   }
 
-  /** The authenticated client; fails with exit code 4 when no token is configured. */
+  /**
+   * The authenticated client; fails with exit code 4, before sending anything, when there is no
+   * token for the DS URL (a stored token goes only to the DS that issued it).
+   */
   async client(): Promise<AdminClient> {
     if (this.clientCache) return this.clientCache;
     const resolved = await this.resolved();
-    if (!resolved.token) {
-      throw new CliError(
-        `not logged in (profile "${resolved.profile}", ${resolved.url})`,
-        ExitCode.UNAUTHENTICATED,
-        'run `ds login`, or set DS_TOKEN / pass --token',
-      );
-    }
+    if (!resolved.token) throw notLoggedIn(resolved);
     this.clientCache = new AdminClient({ baseUrl: resolved.url, token: resolved.token, fetch: this.fetch });
     return this.clientCache;
   }
@@ -119,6 +116,22 @@ export class Context {
   out(text: string): void {
     this.stdout.write(line(text));
   }
+}
+
+/** Exit code 4: no token for this DS, and why the stored ones were not used. */
+function notLoggedIn(resolved: Resolved): CliError {
+  const withheld = resolved.withheld;
+  let why = '';
+  let hint = `ds login --url ${resolved.url} [--profile <name>], or pass --token / set DS_TOKEN`;
+  if (withheld && 'boundTo' in withheld) {
+    why = ` (profile "${withheld.profile}" is logged in to ${withheld.boundTo}; its token goes nowhere else)`;
+  } else if (withheld) {
+    why = ` (profiles ${withheld.ambiguous.map((name) => `"${name}"`).join(', ')} are all logged in to it)`;
+    hint = `choose one with --profile <name> (or DS_PROFILE), or \`ds profile use <name>\``;
+  } else if (resolved.urlSource === 'profile' || resolved.urlSource === 'default') {
+    why = ` (profile "${resolved.profile}")`;
+  }
+  return new CliError(`not logged in to ${resolved.url}${why}`, ExitCode.UNAUTHENTICATED, hint, { code: 'NOT_AUTHENTICATED' });
 }
 
 function line(text: string): string {

@@ -1,5 +1,5 @@
 import type { Context } from './context.js';
-import { CancelledError, CliError, missing } from './errors.js';
+import { CancelledError, CliError, missing, usage } from './errors.js';
 
 /** The value of a flag, or the answer to a prompt when interactive, or an error naming the flag. */
 export async function valueOrPrompt(
@@ -30,7 +30,7 @@ export async function promptNewPassword(ctx: Context, flag: string, message = 'N
  */
 export async function confirmOrYes(ctx: Context, action: string): Promise<void> {
   if (ctx.globals.yes) return;
-  if (!ctx.isInteractive) throw new CliError(`refusing to ${action} without confirmation: pass --yes (no prompt: not interactive)`);
+  if (!ctx.isInteractive) throw usage(`refusing to ${action} without confirmation: pass --yes (no prompt: not interactive)`);
   const ok = await ctx.prompter.confirm({ message: `${action[0]!.toUpperCase()}${action.slice(1)}?`, default: false });
   if (!ok) throw new CancelledError();
 }

@@ -300,3 +300,8 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** One JSON line, escaped as {@link json} escapes (the `--json` error envelope on stderr). */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(RAW_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DEFAULT_URL } from '../../lib/config.js';
+import { loginProfile, normalizeUrl, urlProblem } from '../../lib/config.js';
 import type { Context } from '../../lib/context.js';
-import { CliError, missing } from '../../lib/errors.js';
+import { missing } from '../../lib/errors.js';
 import { readSecretFromStdin } from '../../lib/stdin.js';
 
 export interface LoginOptions {
@@ -15,21 +15,28 @@ export function registerLogin(program: Command, ctx: Context): void {
     .description('log in to a DS and store the session token in the profile')
     .option('--username <name>', 'admin user name (default: admin)')
     .option('--password-stdin', 'read the password from stdin')
-    .addHelpText('after', '\nThe DS URL comes from --url, DS_URL, the profile, or a prompt (default http://127.0.0.1:3000).')
+    .addHelpText(
+      'after',
+      '\nThe DS URL comes from --url, DS_URL, the profile, or a prompt (default http://127.0.0.1:3000).\n' +
+        'The session is stored in a profile bound to that URL, which becomes the current profile: --profile names it;\n' +
+        'else the current one when it is for this DS, else the one logged in to it before, else a new one named after the host.',
+    )
     .action((options: LoginOptions) => run(options, ctx));
 }
 
 export async function run(options: LoginOptions, ctx: Context): Promise<void> {
   const resolved = await ctx.resolved();
-  const stored = (await ctx.config.read()).profiles[resolved.profile] ?? {};
+  const file = await ctx.config.read();
+  const selected = file.profiles[resolved.profile] ?? {};
 
   // The URL is only asked for when nothing named one: a flag or DS_URL is an explicit choice.
   let url = resolved.url;
   if ((resolved.urlSource === 'profile' || resolved.urlSource === 'default') && ctx.isInteractive) {
-    url = await ctx.prompter.input({ message: 'DS URL', default: stored.url ?? DEFAULT_URL, validate: validateUrl });
+    url = await ctx.prompter.input({ message: 'DS URL', default: resolved.url, validate: (value) => urlProblem(value) ?? true });
   }
-  const urlProblem = validateUrl(url);
-  if (urlProblem !== true) throw new CliError(`DS URL ${url}: ${urlProblem}`);
+  url = normalizeUrl(url);
+  const name = loginProfile(ctx.globals, ctx.env, file, url);
+  const stored = name === resolved.profile ? selected : (file.profiles[name] ?? {});
 
   let username = options.username;
   if (username === undefined) {
@@ -44,23 +51,10 @@ export async function run(options: LoginOptions, ctx: Context): Promise<void> {
 
   const client = await ctx.anonymousClient(url);
   const result = await client.login(username, password);
-  await ctx.config.updateProfile(resolved.profile, (profile) => ({
-    ...profile,
-    url: client.baseUrl,
-    token: result.token,
-    username,
-    expiresAt: result.expiresAt,
-  }));
-  ctx.note(`logged in to ${client.baseUrl} as ${username} (profile "${resolved.profile}", session expires ${result.expiresAt})`);
+  const previous = file.current;
+  // The session is bound to the URL it was issued by, and the profile becomes the current one.
+  await ctx.config.updateProfile(name, () => ({ url, token: result.token, username, expiresAt: result.expiresAt }), true);
+  ctx.note(`logged in to ${url} as ${username} (profile "${name}", session expires ${result.expiresAt})`);
+  if (previous !== undefined && previous !== name) ctx.note(`switched from profile "${previous}" to "${name}" (back with: ds profile use ${previous})`);
   if (resolved.tokenSource === 'env') ctx.note('note: DS_TOKEN is set and is used instead of the stored session token');
 }
-
-function validateUrl(value: string): true | string {
-  try {
-    const parsed = new URL(value);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? true : 'must be an http(s) URL';
-  } catch {
-    return 'must be a URL such as http://127.0.0.1:3000';
-  }
-}
-

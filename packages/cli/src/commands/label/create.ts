@@ -4,7 +4,7 @@ import type { Context } from '../../lib/context.js';
 import { CliError, missing } from '../../lib/errors.js';
 import { warnShownOnce } from '../../lib/keys.js';
 import { printObject, withFormatOptions, type FormatOptions } from '../../lib/output.js';
-import { alreadyExists, getOrUndefined } from '../../lib/remote.js';
+import { alreadyExists, visibleOrUndefined } from '../../lib/remote.js';
 import { labelFields } from './view.js';
 
 export interface LabelCreateOptions extends FormatOptions {
@@ -27,7 +27,7 @@ export function registerLabelCreate(label: Command, ctx: Context): void {
 export async function run(options: LabelCreateOptions, ctx: Context): Promise<void> {
   const client = await ctx.client();
   const organization = options.organization ?? (await chooseOrganization(ctx, client));
-  if (await getOrUndefined(() => client.getLabel(options.name))) {
+  if (await visibleOrUndefined(() => client.getLabel(options.name))) {
     throw alreadyExists(`label "${options.name}"`, `ds label update ${options.name}`);
   }
   const { data } = await client.putLabel(options.name, { organization, description: options.description || null });

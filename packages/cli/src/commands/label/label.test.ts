@@ -120,3 +120,18 @@ describe('ds label rotate-key / revoke-key', () => {
     expect(r.stdout).toContain('revoked');
   });
 });
+
+describe('ds label create by a user limited to an organization', () => {
+  it('creates a label of its organization although DS answers the existence check 403 (as for any name it may not see)', async () => {
+    const created = label('new-app', { apiKey: 'ds_lbl_new_secret' });
+    const r = await runDs(['label', 'create', 'new-app', '--org', 'acme', '--json'], {
+      routes: {
+        'GET /admin/labels/new-app': () => fail(403, 'FORBIDDEN', 'this credential is limited to another organization'),
+        'PUT /admin/labels/new-app': () => ok(created, 201),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.find('PUT', '/admin/labels/new-app')[0]!.body).toEqual({ organization: 'acme', description: null });
+    expect(JSON.parse(r.stdout).apiKey).toBe('ds_lbl_new_secret');
+  });
+});

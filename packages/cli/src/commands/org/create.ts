@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { printObject, withFormatOptions, type FormatOptions } from '../../lib/output.js';
-import { alreadyExists, getOrUndefined } from '../../lib/remote.js';
+import { alreadyExists, visibleOrUndefined } from '../../lib/remote.js';
 import { organizationFields } from './view.js';
 
 export interface OrgCreateOptions extends FormatOptions {
@@ -21,7 +21,7 @@ export function registerOrgCreate(org: Command, ctx: Context): void {
 
 export async function run(options: OrgCreateOptions, ctx: Context): Promise<void> {
   const client = await ctx.client();
-  if (await getOrUndefined(() => client.getOrganization(options.name))) {
+  if (await visibleOrUndefined(() => client.getOrganization(options.name))) {
     throw alreadyExists(`organization "${options.name}"`, `ds org update ${options.name} --description ...`);
   }
   const { data } = await client.putOrganization(options.name, { description: options.description || null });

@@ -81,9 +81,22 @@ describe('ds org create', () => {
     expect(r.find('PUT', '/admin/organizations/acme')).toEqual([]);
   });
 
+  it('goes on to create when the existence check is refused 403 (a user limited to an organization sees none), so DS says the real cause', async () => {
+    const r = await runDs(['org', 'create', 'acme2'], {
+      routes: {
+        'GET /admin/organizations/acme2': () => fail(403, 'FORBIDDEN', 'this credential is limited to another organization'),
+        'PUT /admin/organizations/acme2': () =>
+          fail(403, 'INSUFFICIENT_SCOPE', 'this credential lacks the scope orgs:write: users limited to an organization (this one: acme) do not have it'),
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: INSUFFICIENT_SCOPE: this credential lacks the scope orgs:write: users limited to an organization/);
+    expect(r.stderr).not.toContain('limited to another organization');
+  });
+
   it('does not treat other errors of the existence check as "absent"', async () => {
     const r = await runDs(['org', 'create', 'acme'], {
-      routes: { 'GET /admin/organizations/acme': () => fail(403, 'FORBIDDEN', 'no') },
+      routes: { 'GET /admin/organizations/acme': () => fail(500, 'INTERNAL_ERROR', 'no') },
     });
     expect(r.code).toBe(1);
     expect(r.find('PUT', '/admin/organizations/acme')).toEqual([]);
@@ -147,7 +160,7 @@ describe('ds org delete', () => {
   it('explains dependants and suggests --force', async () => {
     const r = await runDs(['org', 'delete', 'acme', '--yes'], { routes });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: HAS_DEPENDANTS: organization acme still has 2 labels (request r7)\nhint: to delete them too: ds org delete acme --force\n');
+    expect(r.stderr).toBe('error: HAS_DEPENDANTS: organization acme still has 2 labels (request r7)\nhint: to delete it anyway: ds org delete acme --force\n');
   });
 
   it('asks on a terminal and deletes on yes', async () => {

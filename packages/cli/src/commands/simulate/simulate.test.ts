@@ -244,7 +244,8 @@ describe('ds simulate against a real DS', () => {
     const r = await simulate(['--installation-key', installationKey, '--devices', '5', '--syncs', '3', '--verify', '--seed', '7', '--json'], { fetch });
     expect(r.code).toBe(1);
     expect(tampered).toBeDefined();
-    expect(r.stderr).toBe(`${expectedLine}error: verify: 1 difference on 1 of 5 devices\n`);
+    // --json: the error is the envelope, one line, after the differences.
+    expect(r.stderr).toBe(`${expectedLine}{"success":false,"code":"FAILED","description":"verify: 1 difference on 1 of 5 devices","requestId":null}\n`);
     const summary = JSON.parse(r.stdout);
     expect(summary.syncsOk).toBe(15);
     expect(summary.verify.ok).toBe(false);
@@ -290,8 +291,9 @@ describe('ds simulate against a real DS', () => {
     expect(r.code).toBe(1);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ registrations: 3, syncsOk: 0, syncsFailed: 6, stoppedDevices: 3, errors: { DATABASE_UNAVAILABLE: 6 }, transactionsSent: 0 });
-    expect(r.stderr).toContain('error: all 6 syncs failed (6 DATABASE_UNAVAILABLE)');
-    expect(r.stderr).toContain('hint: devices stopped: 2 syncs failed in a row (limit 2)');
+    const error = JSON.parse(r.stderr.trim().split('\n').at(-1)!);
+    expect(error).toMatchObject({ success: false, code: 'FAILED', description: 'all 6 syncs failed (6 DATABASE_UNAVAILABLE)' });
+    expect(error.hint).toContain('devices stopped: 2 syncs failed in a row (limit 2)');
   });
 
   it('stops every device whose version is not allowed any more (exit 1: no device got to sync)', async () => {

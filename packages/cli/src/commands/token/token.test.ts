@@ -87,3 +87,47 @@ describe('ds token list / revoke', () => {
     expect(r.find('DELETE', '/admin/tokens/t1')).toHaveLength(1);
   });
 });
+
+describe('ds token revoke <name>', () => {
+  const mine = [
+    token({ id: '11111111-1111-4111-8111-111111111111', name: 'ci' }),
+    token({ id: '22222222-2222-4222-8222-222222222222', name: 'release' }),
+    token({ id: '33333333-3333-4333-8333-333333333333', name: 'release' }),
+    token({ id: '44444444-4444-4444-8444-444444444444', name: 'old', revokedAt: T }),
+    token({ id: '55555555-5555-4555-8555-555555555555', name: 'ci', expiresAt: T }),
+  ];
+  const revoking = {
+    'GET /admin/tokens': () => page(mine),
+    'DELETE /admin/tokens/11111111-1111-4111-8111-111111111111': () => ok(mine[0]),
+    'DELETE /admin/tokens/99999999-9999-4999-8999-999999999999': () => ok(token({ id: '99999999-9999-4999-8999-999999999999', name: 'theirs' })),
+  };
+
+  it('revokes the one live token of yours with the name it was created with', async () => {
+    const r = await runDs(['token', 'revoke', 'ci', '--yes'], { routes: revoking });
+    expect(r.code).toBe(0);
+    expect(r.find('DELETE', '/admin/tokens/11111111-1111-4111-8111-111111111111')).toHaveLength(1);
+    expect(r.stderr).toContain('revoked token ci (11111111-1111-4111-8111-111111111111)');
+  });
+
+  it('lists the ids when several live tokens have the name, and revokes none', async () => {
+    const r = await runDs(['token', 'revoke', 'release', '--yes'], { routes: revoking });
+    expect(r.code).toBe(1);
+    expect(r.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+    expect(r.stderr).toBe(
+      'error: 2 of your live tokens are named release: 22222222-2222-4222-8222-222222222222, 33333333-3333-4333-8333-333333333333\nhint: revoke one by its id\n',
+    );
+  });
+
+  it('says so when no live token of yours has the name', async () => {
+    const r = await runDs(['token', 'revoke', 'old', '--yes'], { routes: revoking });
+    expect(r.code).toBe(1);
+    expect(r.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+    expect(r.stderr).toMatch(/^error: you have no live token with the id or name old\n/);
+  });
+
+  it('passes another id on as it is (an admin revoking someone else’s token)', async () => {
+    const r = await runDs(['token', 'revoke', '99999999-9999-4999-8999-999999999999', '--yes'], { routes: revoking });
+    expect(r.code).toBe(0);
+    expect(r.find('DELETE', '/admin/tokens/99999999-9999-4999-8999-999999999999')).toHaveLength(1);
+  });
+});

@@ -5,8 +5,9 @@ import { registerUserDelete } from './delete.js';
 import { registerUserGet } from './get.js';
 import { registerUserList } from './list.js';
 import { registerUserPasswd } from './passwd.js';
+import { registerUserUpdate } from './update.js';
 
 export function registerUser(program: Command, ctx: Context): void {
   const user = program.command('user').description('manage admin users');
-  for (const register of [registerUserList, registerUserGet, registerUserCreate, registerUserDelete, registerUserPasswd]) register(user, ctx);
+  for (const register of [registerUserList, registerUserGet, registerUserCreate, registerUserUpdate, registerUserDelete, registerUserPasswd]) register(user, ctx);
 }

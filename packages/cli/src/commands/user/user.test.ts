@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ok, page, removeTempDirs, runDs, T, type Seen } from '../../test/harness.js';
+import { fail, ok, page, removeTempDirs, runDs, T, type Seen } from '../../test/harness.js';
 
 afterEach(removeTempDirs);
 
@@ -81,5 +81,49 @@ describe('ds user passwd / list / delete', () => {
     const r = await runDs(['user', 'delete', 'bob'], { routes });
     expect(r.code).toBe(1);
     expect(r.requests).toEqual([]);
+  });
+});
+
+describe('ds user update', () => {
+  const bob = user('bob', { organization: 'acme' });
+  const updateRoutes = (seen: Seen[] = []) => ({
+    'GET /admin/users/bob': () => ok(bob),
+    'PATCH /admin/users/bob': (r: Seen) => {
+      seen.push(r);
+      return ok({ ...bob, ...(r.body as object) });
+    },
+  });
+
+  it.each<[string[], object, string]>([
+    [['--role', 'admin'], { role: 'admin' }, 'updated bob: role viewer → admin'],
+    [['--org', 'globex'], { organization: 'globex' }, 'updated bob: organization acme → globex'],
+    [['--no-org'], { organization: null }, 'updated bob: organization acme → (all)'],
+    [['--role', 'admin', '--no-org'], { role: 'admin', organization: null }, 'updated bob: role viewer → admin, organization acme → (all)'],
+    [['--role', 'viewer', '--org', 'acme'], { role: 'viewer', organization: 'acme' }, 'bob is already so: nothing changed'],
+  ])('%j sends %j and says what changed', async (flags, body, note) => {
+    const seen: Seen[] = [];
+    const r = await runDs(['user', 'update', 'bob', ...flags, '--json'], { routes: updateRoutes(seen) });
+    expect(r.code).toBe(0);
+    expect(seen.map((s) => s.body)).toEqual([body]);
+    expect(r.stderr).toBe(`${note}\n`);
+    expect(JSON.parse(r.stdout)).toEqual({ ...bob, ...body });
+  });
+
+  it('names the flags when there is nothing to update, before sending anything', async () => {
+    const r = await runDs(['user', 'update', 'bob'], { routes: updateRoutes() });
+    expect(r.code).toBe(1);
+    expect(r.requests).toEqual([]);
+    expect(r.stderr).toBe('error: nothing to update: pass --role, --org <name> or --no-org\n');
+  });
+
+  it('reports DS refusing to demote the last admin who sees all of DS', async () => {
+    const r = await runDs(['user', 'update', 'admin', '--role', 'viewer'], {
+      routes: {
+        'GET /admin/users/admin': () => ok(user('admin', { role: 'admin' })),
+        'PATCH /admin/users/admin': () => fail(409, 'CONFLICT', 'admin is the last admin who is not limited to an organization; make another one first'),
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: CONFLICT: admin is the last admin/);
   });
 });

@@ -57,6 +57,8 @@ describe('ds version verify exit codes', () => {
       expect(r.code).toBe(code);
       const lines = r.stderr.split('\n').filter((l) => l !== '');
       if (code === 0) expect(lines.at(-1)).toBe(summary);
+      // --json: the error envelope, one line.
+      else if (format.includes('--json')) expect(JSON.parse(lines.at(-1)!)).toMatchObject({ success: false, code: 'FAILED', description: summary });
       else expect(lines[0]).toBe(`error: ${summary}`);
       expect(lines.filter((l) => l.includes(summary))).toHaveLength(1);
     });
