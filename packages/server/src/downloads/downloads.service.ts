@@ -91,9 +91,10 @@ async function noInstaller(services: Services, description: string): Promise<nev
  * allowed release (or recommended pre-release) with an installer that runs there, so a release
  * without a Linux installer does not break Linux downloads while an earlier one has it; within
  * it, the best fitting installer (a 64-bit Windows takes the 32-bit one when that is all there
- * is). A Mac whose architecture is unknown gets the version's only Mac installer, or, when it has
- * both, the choice (OS_NOT_DETECTED saying why, and `Critical-CH` so a Chromium browser retries
- * once with its architecture).
+ * is). A Mac whose architecture is unknown gets the only Mac installer there is; when there are
+ * both (in one version or, each the latest for its os, in two), DS does not guess: the visitor
+ * chooses (OS_NOT_DETECTED saying why, and `Critical-CH` so a Chromium browser retries once with
+ * its architecture).
  */
 export async function targetForClient(services: Services, client: DetectedClient): Promise<DownloadTarget> {
   if (client.os === undefined) {
@@ -105,20 +106,32 @@ export async function targetForClient(services: Services, client: DetectedClient
       'os',
     );
   }
+  if (!client.architectureKnown) {
+    // Each os on its own: the newest Apple silicon installer may be in a release without an Intel one.
+    const latest = (await Promise.all(client.compatible.map((os) => latestVersion(services.db, { allowedOnly: true, os: [os] })))).flatMap((version, i) =>
+      version ? [{ version, os: client.compatible[i]! }] : [],
+    );
+    if (latest.length > 1) {
+      throw new ChoiceError(
+        'OS_NOT_DETECTED',
+        'the architecture of this Mac could not be told (browsers say "Intel Mac OS X" on Apple silicon too); choose the installer for Apple silicon (macosarm) or Intel (macos)',
+        await latestChoices(services),
+        'mac-architecture',
+        { 'Critical-CH': CRITICAL_HINTS.join(', ') },
+      );
+    }
+    const only = latest[0];
+    const installer = only && (await listInstallers(services.db, [only.version.id])).find((i) => i.os.toLowerCase() === only.os);
+    if (!only || !installer) return noInstaller(services, `no allowed version has an installer for ${client.compatible.join(' or ')}; choose another`);
+    return { version: only.version, installer };
+  }
   const version = await latestVersion(services.db, { allowedOnly: true, os: client.compatible });
   if (!version) return noInstaller(services, `no allowed version has an installer for ${client.os}; choose another`);
   const installers = await listInstallers(services.db, [version.id]);
-  const fitting = client.compatible.flatMap((os) => installers.filter((i) => i.os.toLowerCase() === os));
-  if (!client.architectureKnown && fitting.length > 1) {
-    throw new ChoiceError(
-      'OS_NOT_DETECTED',
-      'the architecture of this Mac could not be told (browsers say "Intel Mac OS X" on Apple silicon too); choose the installer for Apple silicon (macosarm) or Intel (macos)',
-      await latestChoices(services),
-      'mac-architecture',
-      { 'Critical-CH': CRITICAL_HINTS.join(', ') },
-    );
-  }
-  return { version, installer: fitting[0]! };
+  const installer = client.compatible.map((os) => installers.find((i) => i.os.toLowerCase() === os)).find((i) => i !== undefined);
+  // Gone between the two queries (a concurrent save): as if there were none.
+  if (!installer) return noInstaller(services, `no allowed version has an installer for ${client.os}; choose another`);
+  return { version, installer };
 }
 
 /** `/installers/{os}` (the latest for that os) and `/installers/{os}/versions/{version}`. */

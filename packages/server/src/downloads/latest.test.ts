@@ -165,10 +165,22 @@ describe('latest for an os: the newest allowed release that has an installer for
     ['Linux', { 'user-agent': FIREFOX_LINUX }, '3.8.1 linux64'],
     ['an Intel Mac (Chrome says x86)', { 'user-agent': CHROME_MAC, ...MAC_HINTS('x86') }, '3.8.1 macos'],
     ['Apple silicon (Chrome says arm)', { 'user-agent': CHROME_MAC, ...MAC_HINTS('arm') }, '3.9.0 macosarm'],
-    // 3.9.0 is the newest with a Mac installer and has one only: that one, no question asked.
-    ['a Mac that does not tell its chip (Safari)', { 'user-agent': SAFARI_MAC }, '3.9.0 macosarm'],
   ])('/installer for %s', async (_name, headers, body) => {
     expect(await served(`${D}/installer`, headers)).toBe(body);
+  });
+
+  it('/installer for a Mac that does not tell its chip: the newest of each Mac installer, to choose from', async () => {
+    // 3.9.0 has only the Apple silicon installer, 3.8.1 the latest Intel one: either may be the
+    // right one, so neither is picked.
+    const res = await get(`${D}/installer`, { 'user-agent': SAFARI_MAC });
+    expect(res.status).toBe(404);
+    const body = await json(res);
+    expect(body.code).toBe('OS_NOT_DETECTED');
+    expect(body.data.available).toEqual(expect.arrayContaining([
+      { os: 'MACOS', url: `${BASE}/macos/versions/3.8.1` },
+      { os: 'MACOSARM', url: `${BASE}/macosarm/versions/3.9.0` },
+    ]));
+    expect(res.headers.get('critical-ch')).toBe('Sec-CH-UA-Arch');
   });
 
   it.each([
