@@ -19,7 +19,7 @@ const dialects = (process.env.DS_TEST_DIALECTS ?? 'sqlite,postgres').split(',').
 // closing line says "0 skipped" and a real skip shows.
 const sqliteOnly = {
   server: ['packages/server/src/main.test.ts'],
-  e2e: ['e2e/browser-cors.test.ts', 'e2e/dashboard.test.ts', 'e2e/devices.test.ts', 'e2e/downloads.test.ts'],
+  e2e: ['e2e/browser-cors.test.ts', 'e2e/dashboard.test.ts', 'e2e/devices.test.ts', 'e2e/downloads-browser.test.ts', 'e2e/downloads.test.ts'],
 };
 
 // Unit, route and CLI test files share their worker's modules (isolate: false) instead of each

@@ -32,7 +32,9 @@ const STYLE = [
   'th,td{text-align:left;vertical-align:top;padding:.5rem .5rem .5rem 0;border-bottom:1px solid #c8c8c8}',
   'a{color:#0b50b5}',
   'a:focus-visible{outline:3px solid #0b50b5;outline-offset:2px}',
-  'code{font:.85rem/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}',
+  'code{font:.85rem/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}',
+  'td code{word-break:break-all}',
+  'data{white-space:nowrap}',
   'footer{margin-top:2rem;color:#4a4a4a;font-size:.875rem}',
   '@media (prefers-color-scheme:dark){body{color:#eee;background:#161616}a{color:#8ab4ff}a:focus-visible{outline-color:#8ab4ff}th,td{border-color:#555}footer{color:#bbb}}',
 ].join('');
