@@ -207,6 +207,10 @@ describe('the dashboard in a browser', () => {
     expect(await stat(page, 'downloadsThisMonth')).toBe(downloads.reduce((s, r) => s + r.downloads, 0));
     expect(await stat(page, 'downloadsThisMonth')).toBe(3);
     expect(await page.locator('tr[data-version="3.7.0"] td').last().textContent()).toBe('no longer allowed');
+    // The chart's table lists the newest month first (the chart runs oldest to newest).
+    const overviewMonths = await page.getByRole('region', { name: 'Transactions per month: table' }).locator('tbody th[scope=row]').allTextContents();
+    expect(overviewMonths.slice(0, 2)).toEqual([`${month(0)} (so far)`, month(-1)]);
+    expect(overviewMonths).toEqual([...overviewMonths].sort().reverse());
     expect(scriptBytes).toBeGreaterThan(100_000);
     expect(scriptBytes).toBeLessThan(300 * 1024);
     await screenshot(page, 'overview-desktop');
@@ -264,6 +268,14 @@ describe('the dashboard in a browser', () => {
     expect(to).toBe(month(0));
     const all = await ds<any[]>(['report', 'transactions', '--from', from, '--to', to, '--by', 'month,day']);
     expect(await stat(page, 'total')).toBe(all.reduce((s, r) => s + r.transactions, 0));
+    // Chart tables: newest month and day first, so the months with data are not below a column of zeros.
+    const months = await page.getByRole('region', { name: 'Transactions per month: table' }).locator('tbody th[scope=row]').allTextContents();
+    expect(months[0]).toBe(`${month(0)} (so far)`);
+    expect(months.at(-1)).toBe(from);
+    expect(months).toEqual([...months].sort().reverse());
+    const days = await page.getByRole('region', { name: `Transactions per day in ${month(0)}: table` }).locator('tbody th[scope=row]').allTextContents();
+    expect(days[0]).toBe(new Date().toISOString().slice(0, 10));
+    expect(days).toEqual([...days].sort().reverse());
     await screenshot(page, 'transactions-desktop');
 
     await page.getByLabel('Organization').selectOption('acme');

@@ -70,15 +70,34 @@ function stat(page: Page, id: string): number {
   return Number(match[1]);
 }
 
+/** The HTML of the table whose caption is `caption`. */
+function tableOf(page: Page, caption: string): string {
+  const at = page.text.indexOf(`${caption}</caption>`);
+  if (at < 0) throw new Error(`no table "${caption}"`);
+  return page.text.slice(at, page.text.indexOf('</table>', at));
+}
+
+/** The row headers of a table, top to bottom. */
+const rowHeaders = (table: string) => [...table.matchAll(/<th scope="row">([^<]*)<\/th>/g)].map((m) => m[1]!);
+
+/** The x axis labels of a chart, as its canvas carries them. */
+function chartLabels(page: Page, id: string): string[] {
+  const data = new RegExp(`<canvas id="${id}"[^>]* data-chart="([^"]+)"`).exec(page.text)?.[1];
+  if (!data) throw new Error(`no chart ${id}`);
+  return (JSON.parse(data.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { labels: string[] }).labels;
+}
+
 const attribute = (line: string | undefined, name: string) => new RegExp(`;\\s*${name}(=([^;]*))?(;|$)`, 'i').exec(line ?? '');
 
 let ctx: TestContext;
 let admin: string;
+/** The installation key fill() registered its devices with. */
+let installationKey: string;
 
 /** acme (label acme-web) and globex (label globex-web), one device each with transactions this month. */
 async function fill() {
   admin = await ctx.login();
-  const { installationKey } = await seed(ctx, admin);
+  ({ installationKey } = await seed(ctx, admin));
   await ctx.request('PUT', '/v3_5/admin/organizations/globex', { token: admin, body: {} });
   await ctx.request('PUT', '/v3_5/admin/labels/globex-web', { token: admin, body: { organization: 'globex' } });
   const acme = await device(ctx, installationKey);
@@ -376,6 +395,31 @@ describe('dashboard pages', () => {
     expect(page.text).toContain('<td>whole month</td>');
     expect(page.text).toContain('<th scope="row">2026-04-02</th>');
     expect((await b.get('/dashboard/transactions.csv')).text).toBe('month,day,transactions\r\n2026-03,,14\r\n');
+  });
+
+  it('lists the newest month and day first in the chart tables, while the charts run oldest to newest', async () => {
+    // Usage in February (a closed month, kept as its total) and on a second day of March.
+    const late = await device(ctx, installationKey);
+    await late.register();
+    late.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 3, date: new Date('2026-02-10T12:00:00.000Z') });
+    late.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 4, date: new Date('2026-03-02T12:00:00.000Z') });
+    await late.sync();
+    const b = new Browser(ctx);
+    await b.login();
+
+    const page = await b.get('/dashboard/transactions');
+    const months = rowHeaders(tableOf(page, 'Transactions per month'));
+    expect(months).toHaveLength(12);
+    expect(months.slice(0, 3)).toEqual(['2026-03 (so far)', '2026-02', '2026-01']);
+    expect(months.at(-1)).toBe('2025-04');
+    const days = rowHeaders(tableOf(page, 'Transactions per day in 2026-03'));
+    expect(days).toEqual(Array.from({ length: 15 }, (_, i) => `2026-03-${String(15 - i).padStart(2, '0')}`));
+    expect(chartLabels(page, 'chart-months').slice(-2)).toEqual(['2026-02', '2026-03']);
+
+    const overview = await b.get('/dashboard');
+    const overviewMonths = rowHeaders(tableOf(overview, 'Transactions per month'));
+    expect(overviewMonths.slice(0, 2)).toEqual(['2026-03 (so far)', '2026-02']);
+    expect(chartLabels(overview, 'chart-transactions').at(-1)).toBe('2026-03');
   });
 
   it('answers 400 for a filter the report does not take', async () => {

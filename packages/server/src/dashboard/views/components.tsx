@@ -185,7 +185,12 @@ export function CountChart(props: { id: string; title: string; type: 'bar' | 'do
   );
 }
 
-/** A (possibly stacked) bar chart's numbers as a table: a row per label, a column per series. */
+/**
+ * A (possibly stacked) bar chart's numbers over time as a table: a row per label (a month, a day),
+ * a column per series. The chart runs oldest to newest along its axis; the table lists the newest
+ * first, as people read a table from the top and want the latest period (the one with data when
+ * the older ones are empty) without scrolling past the rest.
+ */
 export function SeriesTable(props: {
   caption: string;
   keyHeader: string;
@@ -201,14 +206,16 @@ export function SeriesTable(props: {
       keyHeader={props.keyHeader}
       numberHeaders={props.series.map((s) => s.label)}
       empty={props.empty}
-      rows={props.labels.map((label, i) => (
-        <tr>
-          <th scope="row">{props.rowName ? props.rowName(label) : label}</th>
-          {props.series.map((s) => (
-            <td class="num">{formatCount(s.data[i] ?? 0)}</td>
-          ))}
-        </tr>
-      ))}
+      rows={props.labels
+        .map((label, i) => (
+          <tr>
+            <th scope="row">{props.rowName ? props.rowName(label) : label}</th>
+            {props.series.map((s) => (
+              <td class="num">{formatCount(s.data[i] ?? 0)}</td>
+            ))}
+          </tr>
+        ))
+        .reverse()}
     />
   );
 }

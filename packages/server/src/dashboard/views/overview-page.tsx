@@ -97,7 +97,8 @@ export function OverviewPage(props: { session: Session; data: Overview; organiza
               keyHeader="Month"
               countHeader="Transactions"
               share={false}
-              rows={data.transactionsByMonth.map((m) => ({ key: m.month === data.currentMonth ? `${m.month} (so far)` : m.month, count: m.transactions }))}
+              // Newest month first, as the transactions page's tables (the chart keeps time along its axis).
+              rows={data.transactionsByMonth.map((m) => ({ key: m.month === data.currentMonth ? `${m.month} (so far)` : m.month, count: m.transactions })).reverse()}
             />
           }
         />
