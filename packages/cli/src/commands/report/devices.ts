@@ -48,8 +48,7 @@ export function registerReportDevices(report: Command, ctx: Context): void {
       .option('--org, --organization <name>', 'only devices that reported a label of this organization', parseName)
       .option('--label <name>', 'only devices that reported this label', parseName)
       .option('--stale-intervals <n>', 'a device has stopped when it has not synced for this many sync intervals (default 3)', parseStaleIntervals)
-      .option('--daily-limited', 'only devices whose transactions the per-device daily limit refused in the last 30 days (with --by device: which ones)')
-      .addHelpText('after', '\nExamples:\n  ds report devices --by os\n  ds report devices --daily-limited --by device   # which devices reported implausibly many transactions'),
+      .option('--daily-limited', 'only devices whose transactions the per-device daily limit refused in the last 30 days (with --by device: which ones)'),
   ).action((options: DevicesReportOptions) => run(options, ctx));
 }
 

@@ -27,17 +27,6 @@ export function registerVersionApply(version: Command, ctx: Context): void {
       .description(
         'create or update a version to be what the flags (and --file) say, print what changed, and change nothing when nothing differs; ' +
           'installers are merged by OS: one not named is kept unless --remove-installer or --exact says otherwise',
-      )
-      .addHelpText(
-        'after',
-        [
-          '',
-          'Examples:',
-          '  ds version apply 3.9.0 --recommended --installer win64=file:///srv/t1c/3.9.0/t1c-win64.exe   # in a pipeline: run it again, nothing changes',
-          '  ds version apply 3.9.0 --installer macosarm=https://cdn.example.com/t1c/3.9.0/t1c-arm64.pkg   # win64 stays',
-          '  ds version apply 3.9.0 --remove-installer unix',
-          '  ds version apply 3.9.0 --file version.json   # {"recommended": true, "installers": [{"os": "win64", "uri": "file:///..."}], "contextConfig": {...}}',
-        ].join('\n'),
       ),
   ).action((id: string, options: Omit<VersionApplyOptions, 'id'>) => run({ ...options, id }, ctx));
 }
