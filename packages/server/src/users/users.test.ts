@@ -262,6 +262,7 @@ describe('PATCH /admin/users/{username}', () => {
   it('answers 404 for a user that does not exist', async () => {
     const res = await patch('ghost', { role: 'admin' });
     expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'NOT_FOUND', description: 'user ghost does not exist' });
   });
 
   it('refuses users limited to an organization, naming their limit as the cause', async () => {
