@@ -232,6 +232,7 @@ describe('ds --help and every command’s help', () => {
       const r = await runDs([...(path ? path.split(' ') : []), '--help']);
       expect(r.code).toBe(0);
       if (!/\nExamples:\n {2}\$ ds /.test(r.stdout) && !/\nExamples:\n {2}\$ source <\(ds /.test(r.stdout)) missing.push(path || '(ds)');
+      expect(r.stdout.match(/\nExamples:\n/g)?.length ?? 0, `${path || 'ds'} --help: one Examples section`).toBeLessThanOrEqual(1);
       if (path) for (const option of ['--url <url>', '--profile <name>', '--yes']) expect(r.stdout, `${path} --help`).toContain(option);
       if (command.options.some((o) => o.long === '--json')) expect(r.stdout).toContain('--json');
     }
@@ -249,8 +250,8 @@ describe('ds --help and every command’s help', () => {
     for (const [path, examples] of Object.entries(EXAMPLES)) {
       if (!byPath.has(path)) problems.push(`no command "${path}"`);
       for (const example of examples) {
-        // `ds ...` up to a comment, pipe or redirection; `source <(ds ...)` as well.
-        const words = (/\bds( [^#|<>()]*)?/.exec(example)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+        // `ds ...` up to a comment, pipe, redirection or next command; `source <(ds ...)` as well.
+        const words = (/(?:^|[\s(])ds((?: [^#|<>()&;]*)?)/.exec(example)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
         let command = program;
         let i = 0;
         for (; i < words.length; i++) {

@@ -106,7 +106,10 @@ export const EXAMPLES: Record<string, string[]> = {
   keys: ['ds keys list', 'ds keys rotate --yes'],
   'keys list': ['ds keys list', 'ds keys list --json'],
   'keys rotate': ['ds keys rotate --yes', 'ds keys rotate --use sig --type rsa --yes'],
-  'keys rekey': ['ds keys rekey --new-key-file new-master.key     # DS stopped; then start it with the new key'],
+  'keys rekey': [
+    'ds keys rekey --new-key-file new.key && install -m 600 new.key data/master.key   # new.key: (umask 077; openssl rand -base64 32 > new.key)',
+    'DS_MASTER_KEY_FILE=/run/secrets/ds-old ds keys rekey --new-key-file new.key --yes',
+  ],
 
   report: ['ds report transactions --by month,org', 'ds report devices --by os', 'ds report downloads --by month,os'],
   'report transactions': [

@@ -34,12 +34,7 @@ export function registerKeysRekey(keys: Command, ctx: Context): void {
 The current master key is the one DS would use: DS_MASTER_KEY, DS_MASTER_KEY_FILE or --master-key-file,
 else (SQLite) master.key beside the database. The new key never goes on the command line.
 No key file is changed: afterwards, give DS the new key before starting it, and keep the old one as
-long as you keep backups made before now (they need it).
-
-Examples:
-  (umask 077; openssl rand -base64 32 > new.key)
-  ds keys rekey --new-key-file new.key && install -m 600 new.key data/master.key
-  DS_MASTER_KEY_FILE=/run/secrets/ds-old ds keys rekey --new-key-file new.key --yes`,
+long as you keep backups made before now (they need it).`,
     )
     .action((options: KeysRekeyOptions) => run(options, ctx));
 }
