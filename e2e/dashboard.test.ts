@@ -87,7 +87,37 @@ describe('the dashboard in a browser', () => {
     const canvases = await page.locator('canvas[data-chart]').count();
     if (canvases > 0) await page.waitForFunction((n) => document.querySelectorAll('canvas[data-drawn]').length === n, canvases, { timeout: 10_000 });
     expect(await page.locator('canvas[data-error]').count()).toBe(0);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    // Nothing wider than the screen, even before the charts have followed a change of size.
+    const report = await overflowReport(page);
+    expect(report.scrollWidth, JSON.stringify(report)).toBeLessThanOrEqual(report.innerWidth);
+    // The charts follow a change of size: they redraw for their box's new width after it, on a
+    // frame of their own (a one-shot check right after setViewportSize would race that redraw).
+    try {
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('canvas[data-drawn]')].every((c) => c.getBoundingClientRect().width <= c.parentElement!.clientWidth + 0.5),
+        undefined,
+        { timeout: 30_000 },
+      );
+    } catch (error) {
+      throw new Error(`a chart did not follow the new width: ${JSON.stringify(await overflowReport(page))}`, { cause: error });
+    }
+  }
+
+  /** What sticks out past the right edge of the screen, and whether the page still draws frames. */
+  async function overflowReport(page: Page) {
+    return page.evaluate(async () => {
+      const frame = await Promise.race([new Promise((r) => requestAnimationFrame(() => r('drawn'))), new Promise((r) => setTimeout(() => r('no frame in 2 s'), 2000))]);
+      const width = window.innerWidth;
+      const describe = (e: Element) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.trim().split(/\s+/).join('.')}` : ''}`;
+      const wide = [...document.body.querySelectorAll('*')]
+        .filter((e) => e.getBoundingClientRect().right > width + 0.5)
+        // The outermost ones: an element whose parent sticks out too is named by its parent.
+        .filter((e) => !(e.parentElement && e.parentElement.getBoundingClientRect().right > width + 0.5))
+        .slice(0, 10)
+        .map((e) => `${describe(e)} (parent ${e.parentElement ? describe(e.parentElement) : '-'}) right ${Math.round(e.getBoundingClientRect().right)}`);
+      const canvases = [...document.querySelectorAll('canvas')].map((c) => `${c.id}: ${Math.round(c.getBoundingClientRect().width)} px in a box of ${c.parentElement?.clientWidth}`);
+      return { innerWidth: width, scrollWidth: document.documentElement.scrollWidth, frame, wide, canvases };
+    });
   }
 
   beforeAll(async () => {
@@ -103,7 +133,7 @@ describe('the dashboard in a browser', () => {
       expect((await runDs(['label', 'create', label, '--org', org], { env })).code).toBe(0);
     }
     const installers: string[] = [];
-    for (const [os, name] of [['win64', 't1c.msi'], ['macos', 't1c.dmg']]) {
+    for (const [os, name] of [['win64', 't1c.msi'], ['macos', 't1c.dmg']] as const) {
       const path = join(dir, 'installers', name);
       mkdirSync(join(dir, 'installers'), { recursive: true });
       writeFileSync(path, Buffer.alloc(4096, 7));
@@ -112,7 +142,8 @@ describe('the dashboard in a browser', () => {
     const older = (await ds(['version', 'create', '3.7.0', ...installers])).installationApiKey as string;
     const latest = (await ds(['version', 'create', '3.8.1', '--recommended', ...installers])).installationApiKey as string;
     const simulate = async (key: string, devices: number, labels: string, seed: number) => {
-      const sim = await runDs(['simulate', '--installation-key', key, '--devices', String(devices), '--syncs', '2', '--days', '10', '--labels', labels, '--seed', String(seed), '--json'], {
+      // --no-updates: the 3.7.0 devices stay on it (they would install the recommended 3.8.1).
+      const sim = await runDs(['simulate', '--installation-key', key, '--devices', String(devices), '--syncs', '2', '--days', '10', '--labels', labels, '--seed', String(seed), '--no-updates', '--json'], {
         env,
         timeoutMs: 90_000,
       });
@@ -255,6 +286,51 @@ describe('the dashboard in a browser', () => {
     await checkPage(page);
     await screenshot(page, 'demographics-phone');
     await context.close();
+  });
+
+  it('shows versions: adoption over time as a stacked chart with its table, and today per version as ds report adoption says', async () => {
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    await page.goto(`${url}/dashboard/versions`);
+    await checkPage(page);
+    expect(await page.locator('canvas#chart-adoption[data-drawn]').count()).toBe(1);
+    const now = await ds<any[]>(['report', 'adoption', '--by', 'version']);
+    expect(now.map((r) => r.version).sort()).toEqual(['3.7.0', '3.8.1']);
+    const table = page.locator('#adoption-now');
+    for (const row of now) {
+      const cell = table.locator('tr', { has: page.locator('th[scope=row]', { hasText: row.version }) }).locator('td').first();
+      expect(Number(await cell.getAttribute('data-value')), row.version).toBe(row.devices);
+    }
+    // The chart's table: today's row (the newest, first) has the same numbers.
+    const series = page.getByRole('region', { name: 'Devices per version over time: table' });
+    const today = await series.locator('tbody tr').first().locator('td').allTextContents();
+    expect(today.map(Number)).toEqual(['3.7.0', '3.8.1'].map((v) => now.find((r) => r.version === v)?.devices ?? 0));
+    await screenshot(page, 'versions-desktop');
+    await page.setViewportSize(PHONE);
+    await checkPage(page);
+    // A chart still drawn for the wider screen (its redraw waits for a frame) never widens the page.
+    const stale = await page.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('canvas#chart-adoption')!;
+      const before = canvas.style.width;
+      canvas.style.width = '1000px';
+      const sizes = { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth };
+      canvas.style.width = before;
+      return sizes;
+    });
+    expect(stale.scrollWidth).toBeLessThanOrEqual(stale.innerWidth);
+    await screenshot(page, 'versions-phone');
+
+    // A user limited to acme: its 7 devices only; globex is refused.
+    const limited = await newContext();
+    const alicePage = await login(limited, 'alice', ALICE_PASSWORD);
+    await alicePage.goto(`${url}/dashboard/versions`);
+    await checkPage(alicePage);
+    const acme = await ds<any[]>(['report', 'adoption', '--by', 'version', '--org', 'acme']);
+    expect(acme.reduce((s, r) => s + r.devices, 0)).toBe(7);
+    expect(Number(await alicePage.getAttribute('[data-stat="adoption-devices"]', 'data-value'))).toBe(7);
+    expect((await alicePage.goto(`${url}/dashboard/versions?organization=globex`))!.status()).toBe(403);
+    await context.close();
+    await limited.close();
   });
 
   it('filters transactions, and its CSV download is exactly ds report transactions --csv', async () => {

@@ -33,6 +33,8 @@ import { documentOf, ErrorPage, LoginPage } from './views/layout.js';
 import { DemographicsPage } from './views/demographics-page.js';
 import { OverviewPage } from './views/overview-page.js';
 import { TransactionsPage } from './views/transactions-page.js';
+import { VersionsPage } from './views/versions-page.js';
+import { versionsView } from './versions.service.js';
 
 type DashboardEnv = {
   Variables: AppEnv['Variables'] & {
@@ -140,6 +142,7 @@ export const DASHBOARD = {
   overview: page_('dashboardOverview', '/', 'Overview: devices, versions, transactions, downloads'),
   demographics: page_('dashboardDemographics', '/demographics', 'Devices and downloads by OS, browser, version and status'),
   transactions: page_('dashboardTransactions', '/transactions', 'Transactions per day and month, filtered and split'),
+  versions: page_('dashboardVersions', '/versions', 'Versions: adoption over time and the rollouts with their waves and health'),
   transactionsCsv: defineRoute({
     name: 'dashboardTransactionsCsv',
     method: 'GET',
@@ -258,6 +261,12 @@ export function dashboardRoutes(services: Services) {
       return page(c, <DemographicsPage session={session(d(c))} data={demographics} organizations={organizations} organization={organization} />);
     }),
 
+    handle(DASHBOARD.versions, async ({ c }) => {
+      const organization = organizationParam(c);
+      const [view, organizations] = await Promise.all([versionsView(services, c.var.principal, organization), data.pickerChoices(services, c.var.principal)]);
+      return page(c, <VersionsPage session={session(d(c))} data={view} organizations={organizations} organization={organization} />);
+    }),
+
     handle(DASHBOARD.transactions, async ({ c }) => {
       const filters = transactionFilters(c);
       const transactions = await data.transactions(services, c.var.principal, data.transactionQuery(services, filters));
@@ -275,7 +284,7 @@ export function dashboardRoutes(services: Services) {
       return c.body(toCsv(rows, transactionCsvFields(query.by, rows)));
     }),
   ];
-  mountRoutes(app, services, routes, { 'dashboard-session': [requireSession] });
+  mountRoutes(app, services, routes, { 'dashboard-session': [requireSession] }, BASE);
 
   app.all('*', requireSession, (c) => page(c, <ErrorPage title="Page not found" message={`There is no dashboard page ${c.req.path}.`} session={session(c)} />, 404));
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, createTestContext, type TestContext } from '../test/harness.js';
-import { device, seed } from '../test/devices.js';
+import { registeredDevice, seed } from '../test/devices.js';
 import { toCsv, transactionCsvFields } from './csv.js';
 
 // The dashboard through app.request(), as a browser would use it: cookies kept between requests,
@@ -100,14 +100,12 @@ async function fill() {
   ({ installationKey } = await seed(ctx, admin));
   await ctx.request('PUT', '/v3_5/admin/organizations/globex', { token: admin, body: {} });
   await ctx.request('PUT', '/v3_5/admin/labels/globex-web', { token: admin, body: { organization: 'globex' } });
-  const acme = await device(ctx, installationKey);
-  await acme.register();
+  const acme = await registeredDevice(ctx, installationKey);
   acme.recordUsage('acme-web', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36');
   acme.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 5 });
   acme.recordTransaction({ label: 'acme-web', module: 'pki, "qualified"', useCase: 'auth', count: 2 });
   await acme.sync();
-  const globex = await device(ctx, installationKey, { os: { name: 'macOS', version: '14', architecture: 'arm64' } });
-  await globex.register();
+  const globex = await registeredDevice(ctx, installationKey, { os: { name: 'macOS', version: '14', architecture: 'arm64' } });
   globex.recordTransaction({ label: 'globex-web', module: 'emv', useCase: 'pay', count: 7 });
   await globex.sync();
 }
@@ -399,8 +397,7 @@ describe('dashboard pages', () => {
 
   it('lists the newest month and day first in the chart tables, while the charts run oldest to newest', async () => {
     // Usage in February (a closed month, kept as its total) and on a second day of March.
-    const late = await device(ctx, installationKey);
-    await late.register();
+    const late = await registeredDevice(ctx, installationKey);
     late.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 3, date: new Date('2026-02-10T12:00:00.000Z') });
     late.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 4, date: new Date('2026-03-02T12:00:00.000Z') });
     await late.sync();

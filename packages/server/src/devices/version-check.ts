@@ -1,15 +1,20 @@
 import { API, installerOsFor, type VersionAction, type VersionCheckResponse } from '@ds/shared';
-import type { Executor, VersionRow } from '../db/types.js';
+import type { Services } from '../context.js';
+import type { DeviceRow, VersionRow } from '../db/types.js';
+import type { MessageWrites } from '../db/sync-store.js';
+import { iso } from '../lib/clock.js';
 import { semverSortKey } from '../lib/semver.js';
+import { decideOffer, type OfferPolicy, type OfferVersion } from '../rollouts/offer.js';
+import { deviceOrganizationIds } from '../rollouts/rollouts.repository.js';
 import { downloadUrl, latestVersionInfo, versionInfo } from '../versions/version-info.js';
 import { findVersion, latestVersion } from '../versions/versions.repository.js';
 import { deviceMessageKind } from './message-pipeline.js';
 
 /**
- * What a device on `currentId` must do, per API.md: NOT_ALLOWED when its own version is
- * withdrawn; else, when a newer allowed version exists, MANDATORY if the latest is mandatory,
- * RECOMMENDED if it is recommended, UPDATE_AVAILABLE otherwise; NONE on the latest. `latest` is
- * the latest for the device's os (versionCheck).
+ * What a device on `currentId` must do when `latest` is what it is offered, per API.md:
+ * NOT_ALLOWED when its own version is withdrawn; else, when `latest` is newer, MANDATORY if it is
+ * mandatory, RECOMMENDED if it is recommended, UPDATE_AVAILABLE otherwise; NONE on the latest.
+ * (The offer decision, rollouts/offer.ts, gives the same answers and more: rollouts, policies.)
  */
 export function versionAction(currentId: string, current: VersionRow | undefined, latest: VersionRow | undefined): VersionAction {
   if (current && current.allowed === 0) return 'NOT_ALLOWED';
@@ -28,29 +33,61 @@ export function versionAction(currentId: string, current: VersionRow | undefined
  * when an update is offered to a device whose os DS knows. A device whose os maps to no installer
  * (an unknown name, ARM Linux) is judged against the overall latest and gets no `downloadUri`.
  * The answer's shape is unchanged; `latest.uris` follow latestVersionInfo's per-os rule.
+ *
+ * Rollouts and organization policies refine "latest" per device (rollouts/offer.ts). With no
+ * rollout active and no policy for the device's organizations, the public latest (which leaves
+ * out versions in rollout) is the answer, read with the same two queries as before; otherwise
+ * every version is considered. The rollout state, policies and versions come from a cache, so a
+ * check costs one more query only for a device of an organization with a policy (its organizations).
  */
 export async function versionCheck(
-  db: Executor,
-  publicUrl: string,
-  device: { osName: string | null; osArch: string | null },
+  services: Services,
+  device: Pick<DeviceRow, 'id' | 'osName' | 'osArch'>,
   currentId: string,
-): Promise<VersionCheckResponse> {
-  const os = installerOsFor(device.osName ?? undefined, device.osArch ?? undefined);
-  const [current, latest] = await Promise.all([findVersion(db, currentId), latestVersion(db, { allowedOnly: true, os: os ? [os] : undefined })]);
-  const action = versionAction(currentId, current, latest);
+): Promise<{ answer: VersionCheckResponse; writes?: MessageWrites }> {
+  const db = services.db;
+  const publicUrl = services.config.publicUrl;
+  const now = services.clock.now();
+  // Upper case, as installers are stored (and as JSON shows them).
+  const os = installerOsFor(device.osName ?? undefined, device.osArch ?? undefined)?.toUpperCase() ?? null;
+  const state = await services.offerCache.get(db);
+  let policies: OfferPolicy[] = [];
+  if (state.policies.size > 0) {
+    // Every organization the device serves takes part, one without a policy as "no hold, no
+    // window, no pre-releases": one organization's opt-in never brings pre-releases to a device
+    // another organization shares and never opted in (the most conservative policy wins).
+    const organizations = await deviceOrganizationIds(db, device.id);
+    if (organizations.some((id) => state.policies.has(id))) {
+      policies = organizations.map((id) => state.policies.get(id) ?? { organization: id, hold: null, window: null, prereleases: false });
+    }
+  }
+  let versions: OfferVersion[];
+  if (state.anyActive || policies.length > 0) versions = await services.offerCache.versions(db);
+  else {
+    const [current, latest] = await Promise.all([findVersion(db, currentId), latestVersion(db, { allowedOnly: true, os: os ? [os] : undefined })]);
+    // Only `row.allowed` and the os matter for these two; the latest was chosen for the os already.
+    versions = [current, latest].flatMap((row) => (row ? [{ row, oses: new Set(os ? [os] : []) }] : []));
+  }
+  const decision = decideOffer({ deviceId: device.id, currentId, os, versions, rollouts: state.rollouts, policies, now });
+  const { action, current, latest } = decision;
   const downloadUri = action !== 'NONE' && latest && os ? downloadUrl(publicUrl, os, latest.id) : null;
-  return {
+  const answer: VersionCheckResponse = {
     action,
     latest: latest ? await latestVersionInfo(db, publicUrl, latest) : null,
     current: current ? await versionInfo(db, publicUrl, current) : null,
     downloadUri,
   };
+  if (!decision.rollout) return { answer };
+  return {
+    answer,
+    writes: { offer: { versionId: decision.rollout.versionId, fromVersion: currentId, waveIndex: decision.rollout.waveIndex, offeredAt: iso(now) } },
+  };
 }
 
-/** `POST /devices/{id}/version-check`: changes nothing, but a retry is answered the same. */
+/** `POST /devices/{id}/version-check`: changes nothing but the record of a rollout's offer; a retry is answered the same. */
 export const versionCheckMessage = deviceMessageKind({
   kind: 'version-check',
   schema: API.versionCheck.body,
   answerSchema: API.versionCheck.response,
-  handle: async ({ services, device }, { version }) => ({ answer: await versionCheck(services.db, services.config.publicUrl, device, version) }),
+  handle: async ({ services, device }, { version }) => versionCheck(services, device, version),
 });

@@ -1,4 +1,6 @@
 import {
+  AdoptionReportQuerySchema,
+  AdoptionReportRowSchema,
   DeviceReportQuerySchema,
   DeviceReportRowSchema,
   DownloadReportQuerySchema,
@@ -44,6 +46,17 @@ export const reportRoutes = {
     query: DownloadReportQuerySchema,
     response: z.array(DownloadReportRowSchema),
     example: { query: { by: 'month,os' } },
+  }),
+  adoptionReport: defineRoute({
+    name: 'adoptionReport',
+    method: 'GET',
+    path: '/admin/reports/adoption',
+    summary:
+      'Devices per version from the daily adoption snapshots (today computed when asked); the current month per day, earlier months as their last snapshot. from/to: a day of the current month or a month, default the current month; by: comma-separated day, month, organization, label, os, version, default day,version',
+    auth: { kind: 'admin', scope: 'reports:read', tenancy: 'filtered' },
+    query: AdoptionReportQuerySchema,
+    response: z.array(AdoptionReportRowSchema),
+    example: { query: { organization: 'acme', from: '2026-09', to: '2026-10', by: 'month,version' } },
   }),
   rolloverCounters: defineRoute({
     name: 'rolloverCounters',

@@ -153,6 +153,59 @@ export const DownloadReportRowSchema = z.object({
 });
 export type DownloadReportRow = z.infer<typeof DownloadReportRowSchema>;
 
+export const ADOPTION_DIMENSIONS = ['day', 'month', 'organization', 'label', 'os', 'version'] as const;
+export type AdoptionDimension = (typeof ADOPTION_DIMENSIONS)[number];
+
+/**
+ * `GET /admin/reports/adoption`: devices per version from the daily snapshots (today's is computed
+ * when asked). Periods as for transactions: days of the current month, or months; a closed month
+ * is kept as its last snapshot (the devices at its end). Default: the current month by day and version.
+ */
+export const AdoptionReportQuerySchema = z.strictObject({
+  from: PeriodBoundSchema.optional(),
+  to: PeriodBoundSchema.optional(),
+  organization: NameSchema.optional(),
+  label: NameSchema.optional(),
+  /** The OS name devices registered with (Windows, macOS, Linux...). */
+  os: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
+  version: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
+  /** Group by these, in this order. Without day or month, the period's last snapshot. */
+  by: commaList(ADOPTION_DIMENSIONS).default(['day', 'version']),
+});
+export type AdoptionReportQuery = z.output<typeof AdoptionReportQuerySchema>;
+export type AdoptionReportQueryInput = z.input<typeof AdoptionReportQuerySchema>;
+
+/**
+ * Devices on one version (and organization, label, OS when grouped by them) in one snapshot: a
+ * day of the current month, or the last snapshot of a closed month (`day` null), or with neither
+ * day nor month grouped, the last snapshot of the period. A device counts once under each label it
+ * reported (and each organization it serves); otherwise once. `share` (grouped by version) is the
+ * part of the devices of the same row without version that runs this one, from 0 to 1.
+ */
+export const AdoptionReportRowSchema = z.object({
+  month: MonthSchema.optional(),
+  day: DaySchema.nullable().optional(),
+  organization: z.string().nullable().optional(),
+  label: z.string().optional(),
+  os: z.string().nullable().optional(),
+  version: z.string().optional(),
+  devices: z.number().int(),
+  /** Of those, the devices whose last reported status was ERROR. */
+  errors: z.number().int(),
+  share: z.number().min(0).max(1).optional(),
+});
+export type AdoptionReportRow = z.infer<typeof AdoptionReportRowSchema>;
+
+/** The fields of adoption rows grouped by `by`, in its order (`month` comes with `day`), then the counts. */
+export function adoptionReportFields(by: readonly AdoptionDimension[]): string[] {
+  const fields: string[] = [];
+  for (const dimension of by) {
+    if (dimension === 'day' && !fields.includes('month')) fields.push('month');
+    if (!fields.includes(dimension)) fields.push(dimension);
+  }
+  return [...fields, 'devices', 'errors', ...(by.includes('version') ? ['share'] : [])];
+}
+
 /** `POST /admin/counters/rollover` */
 export const RolloverRequestSchema = z.strictObject({
   /** One closed month; without it, every closed month that still has work. */

@@ -4,9 +4,10 @@ import { registerOrgCreate } from './create.js';
 import { registerOrgDelete } from './delete.js';
 import { registerOrgGet } from './get.js';
 import { registerOrgList } from './list.js';
+import { registerOrgPolicy } from './policy.js';
 import { registerOrgUpdate } from './update.js';
 
 export function registerOrg(program: Command, ctx: Context): void {
   const org = program.command('org').description('manage organizations');
-  for (const register of [registerOrgList, registerOrgGet, registerOrgCreate, registerOrgUpdate, registerOrgDelete]) register(org, ctx);
+  for (const register of [registerOrgList, registerOrgGet, registerOrgCreate, registerOrgUpdate, registerOrgDelete, registerOrgPolicy]) register(org, ctx);
 }

@@ -165,8 +165,22 @@ export function deviceProfile(random: Random, keyType: KeyTypeChoice, labels: re
   };
 }
 
-/** The transactions of one stretch of use: 1-6 entries with counts from 1 to 50, mostly small. */
-export function activity(random: Random, profile: DeviceProfile) {
+/**
+ * The statuses with ERROR at `errorRate` (0 to 1) and the others in their usual proportions.
+ * One draw either way, so a changed rate changes no other choice of a seeded run.
+ */
+function statusWeights(errorRate: number | undefined): readonly (readonly [(typeof STATUSES)[number][0], number])[] {
+  if (errorRate === undefined) return STATUSES;
+  const others = STATUSES.filter(([status]) => status !== 'ERROR');
+  const total = others.reduce((sum, [, weight]) => sum + weight, 0);
+  return [...others.map(([status, weight]) => [status, ((1 - errorRate) * weight) / total] as const), ['ERROR', errorRate] as const];
+}
+
+/**
+ * The transactions of one stretch of use: 1-6 entries with counts from 1 to 50, mostly small; and
+ * the status reported with them (ERROR in `errorRate` of them, default 3 %).
+ */
+export function activity(random: Random, profile: DeviceProfile, errorRate?: number) {
   const entries = int(random, 1, 6);
   const out: { label: string; module: string; useCase: string; count: number; userAgent: string }[] = [];
   for (let i = 0; i < entries; i++) {
@@ -176,6 +190,6 @@ export function activity(random: Random, profile: DeviceProfile) {
     const count = 1 + Math.floor(random() ** 2 * 50);
     out.push({ label, module, useCase, count, userAgent: pick(random, profile.userAgents) });
   }
-  const status = weighted(random, STATUSES);
+  const status = weighted(random, statusWeights(errorRate));
   return { transactions: out, status };
 }

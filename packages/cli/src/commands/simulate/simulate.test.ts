@@ -124,7 +124,8 @@ describe('ds simulate against a real DS', () => {
       devices: 5,
       registrations: 5,
       registrationFailures: 0,
-      versionChecks: 5,
+      // At start, and before each later sync (as T1C checks at each sync).
+      versionChecks: 15,
       versionCheckFailures: 0,
       syncsOk: 15,
       syncsFailed: 0,
@@ -183,8 +184,9 @@ describe('ds simulate against a real DS', () => {
     const r = await simulate(['--installation-key', installationKey, '--devices', '3', '--syncs', '2', '--verify', '--seed', '3', '--key-type', 'ec']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/registrations\s+│ 3 /);
-    expect(r.stdout).toMatch(/version checks\s+│ 3 /);
+    expect(r.stdout).toMatch(/version checks\s+│ 6 /);
     expect(r.stdout).toMatch(/syncs ok\s+│ 6 /);
+    expect(r.stdout).toMatch(/versions\s+│ 3\.8\.1 3 /);
     expect(r.stdout).toMatch(/key types\s+│ ec 3 /);
     expect(r.stdout).toMatch(/sync latency p99 \(ms\)\s+│ [\d.]+ /);
     const sent = Number(/transactions sent\s+│ (\d+)/.exec(r.stdout)![1]);
@@ -275,6 +277,52 @@ describe('ds simulate against a real DS', () => {
     expect(summary).toMatchObject({ syncsOk: 6, syncsFailed: 3, failures: 3, errors: { NETWORK_ERROR: 3 }, unacknowledgedEntries: 0 });
     expect(summary.verify).toMatchObject({ ok: true, devices: 3, transactions: summary.transactionsSent });
     expect((await database()).deviceTotal).toBe(summary.transactionsSent);
+  });
+
+  it('--urls spreads the devices over the nodes and moves them on when a node fails, even after it counted a sync it could not answer', async () => {
+    const base = appFetch(ds);
+    const perNode = new Map<string, number>();
+    let bDown = false;
+    let lostAnswers = 0;
+    // Node b counts its first syncs, then dies while answering one (the sync is counted, the
+    // answer never arrives) and refuses connections from then on.
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new globalThis.URL(String(input));
+      const node = url.hostname;
+      if (node === 'b.ds.test' && bDown) throw new TypeError('fetch failed: connect ECONNREFUSED');
+      const response = await base(`${URL}${url.pathname}${url.search}`, init);
+      perNode.set(node, (perNode.get(node) ?? 0) + 1);
+      if (node === 'b.ds.test' && url.pathname.endsWith('/sync') && response.ok && (perNode.get(node) ?? 0) >= 8) {
+        bDown = true;
+        lostAnswers++;
+        throw new TypeError('fetch failed: socket hang up');
+      }
+      return response;
+    }) as typeof globalThis.fetch;
+    const r = await simulate(
+      ['--installation-key', installationKey, '--urls', 'https://a.ds.test,https://b.ds.test/', '--urls', 'https://c.ds.test', '--devices', '6', '--syncs', '4', '--verify', '--seed', '3', '--json'],
+      { fetch },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.url).toBe('https://a.ds.test,https://b.ds.test,https://c.ds.test');
+    // Every node served devices; the failure of b cost no sync: each request went on to the next node.
+    // (The admin calls, labels and verify, go to --url.)
+    expect([...perNode.keys()].sort()).toEqual(['a.ds.test', 'b.ds.test', 'c.ds.test', 'ds.example.test']);
+    expect(lostAnswers).toBe(1);
+    expect(summary.failovers).toBeGreaterThanOrEqual(1);
+    expect(summary).toMatchObject({ registrations: 6, syncsOk: 24, syncsFailed: 0, failures: 0, unacknowledgedEntries: 0 });
+    // The sync b counted without answering was sent again to c under its jti: counted once.
+    expect(summary.verify).toMatchObject({ ok: true, devices: 6, transactions: summary.transactionsSent });
+    expect((await database()).deviceTotal).toBe(summary.transactionsSent);
+  });
+
+  it('--urls names what is not an http(s) URL', async () => {
+    const notUrl = await simulate(['--installation-key', installationKey, '--urls', 'https://a.ds.test,node-b:3000']);
+    expect(notUrl.code).toBe(1);
+    expect(notUrl.stderr).toMatch(/"node-b:3000" is not an http or https URL/);
+    const garbage = await simulate(['--installation-key', installationKey, '--urls', 'not a url']);
+    expect(garbage.stderr).toMatch(/"not a url" is not a URL/);
   });
 
   it('stops a device after syncFailureLimit failed syncs in a row and exits 1 when every sync failed', async () => {

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { DsApiError } from '@ds/shared';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -5,12 +6,14 @@ import type { Context } from '../../lib/context.js';
 import { CliError, missing } from '../../lib/errors.js';
 import { json, printObject } from '../../lib/output.js';
 import { collectList, parseCount, parseDuration, parsePositive } from '../../lib/parse.js';
-import { runSimulation, type LiveStats, type SimulationSummary } from './engine.js';
+import { dailyVersions, runSimulation, type DailyDeviceVersion, type LiveStats, type SimulationSummary } from './engine.js';
 import type { KeyTypeChoice } from './profiles.js';
 import { verifySimulation, type VerifyResult } from './verify.js';
 
 export interface SimulateOptions {
   installationKey?: string;
+  /** Several nodes of one DS (load balancing and failover of the simulated devices). */
+  urls?: string[];
   devices: number;
   syncs: number;
   /** Seconds. */
@@ -24,6 +27,15 @@ export interface SimulateOptions {
   seed?: number;
   verify?: boolean;
   json?: boolean;
+  /** False with --no-updates. */
+  updates: boolean;
+  failVersion?: string;
+  /** 0 to 1. */
+  failRate?: number;
+  /** 0 to 1. */
+  errorRate?: number;
+  /** JSON lines of each device's version per day. */
+  log?: string;
 }
 
 /** The label the simulated web apps use when none is given and none can be listed. */
@@ -34,6 +46,7 @@ export function registerSimulate(program: Command, ctx: Context): void {
     .command('simulate')
     .description('play T1C installations against a DS: register, version check and syncs with realistic transactions')
     .option('--installation-key <key>', 'installation API key of a version (env DS_INSTALLATION_KEY)')
+    .option('--urls <urls>', 'the nodes of a DS that runs on several, comma separated or repeated: devices spread over them and move to the next node when theirs cannot be reached (default: the one DS of --url)', collectUrls)
     .option('--devices <n>', 'simulated installations', parsePositive, 10)
     .addOption(new Option('--syncs <n>', 'syncs per device').argParser(parsePositive).default(3).conflicts('duration'))
     .addOption(new Option('--duration <duration>', 'sync until this much time has passed (30s, 5m) instead of --syncs').argParser(parsePositiveDuration))
@@ -44,6 +57,11 @@ export function registerSimulate(program: Command, ctx: Context): void {
     .option('--labels <names>', 'label names the simulated web apps use, comma separated (default: every label DS lists when logged in, else demo-label)', collectList)
     .option('--seed <n>', 'seed of the random choices, for a repeatable run', parseCount)
     .option('--verify', "afterwards, compare every device's counters on DS with what it had acknowledged (needs a login)")
+    .option('--no-updates', 'devices check their version only at start and install no update (default: they check before every sync, download the installer DS offers and report the new version)')
+    .option('--fail-version <version>', 'a faulty release: devices running it report status ERROR (a share of them with --fail-rate)')
+    .option('--fail-rate <percent>', 'the share of devices that report ERROR on --fail-version, e.g. 30% (drawn per device from the seed; default 100%)', parsePercent)
+    .option('--error-rate <percent>', 'the share of syncs that report ERROR at random, on any version (default 3%)', parsePercent)
+    .option('--log <file>', "write each device's version (and status, OS, labels) per day as JSON lines: what DS's adoption report must show")
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -51,6 +69,29 @@ export function registerSimulate(program: Command, ctx: Context): void {
         'Exit code 1 when no sync succeeded or --verify found a difference; single failures are only counted.',
     )
     .action((options: SimulateOptions) => run(options, ctx));
+}
+
+/** `--urls`: http(s) base URLs, comma separated or repeated, each named when it is not one. */
+function collectUrls(value: string, previous: string[] | undefined): string[] {
+  const urls = collectList(value, undefined).map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new InvalidArgumentError(`"${text}" is not a URL (expected http://host:port or https://host)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${text}" is not an http or https URL`);
+    return url.toString().replace(/\/+$/, '');
+  });
+  return [...new Set([...(previous ?? []), ...urls])];
+}
+
+/** `30%`, `2.5%` or a bare `30` (also percent) → a share from 0 to 1. */
+export function parsePercent(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+  const value = match ? Number(match[1]) : Number.NaN;
+  if (!(value >= 0 && value <= 100)) throw new InvalidArgumentError('expected a percentage from 0% to 100%, such as 30%');
+  return value / 100;
 }
 
 function parsePositiveDuration(text: string): number {
@@ -62,6 +103,7 @@ function parsePositiveDuration(text: string): number {
 export async function run(options: SimulateOptions, ctx: Context): Promise<void> {
   const installationKey = options.installationKey ?? (ctx.env.DS_INSTALLATION_KEY || undefined);
   if (!installationKey) throw missing('--installation-key (or DS_INSTALLATION_KEY)');
+  if (options.failRate !== undefined && options.failVersion === undefined) throw new CliError('--fail-rate needs --fail-version: the version whose devices fail');
   const resolved = await ctx.resolved();
   // Fail before the run, not after it, when the comparison cannot be made.
   const admin = options.verify ? await ctx.client() : undefined;
@@ -79,6 +121,7 @@ export async function run(options: SimulateOptions, ctx: Context): Promise<void>
   try {
     result = await runSimulation({
       baseUrl: resolved.url,
+      ...(options.urls && options.urls.length > 0 ? { baseUrls: options.urls } : {}),
       installationKey,
       devices: options.devices,
       syncs: options.syncs,
@@ -92,6 +135,11 @@ export async function run(options: SimulateOptions, ctx: Context): Promise<void>
       fetch: ctx.fetch,
       clock: ctx.clock,
       signal: abort.signal,
+      updates: options.updates !== false,
+      ...(options.failVersion !== undefined ? { failVersion: options.failVersion, failRate: options.failRate ?? 1 } : {}),
+      ...(options.errorRate !== undefined ? { errorRate: options.errorRate } : {}),
+      // A clock that can be moved (tests) makes --interval pass in simulated time.
+      ...(ctx.clock.advance ? { advance: (ms: number) => ctx.clock.advance!(ms) } : {}),
       ...(progress ? { onUpdate: (stats: LiveStats) => progress.update(stats) } : {}),
     });
   } finally {
@@ -99,6 +147,7 @@ export async function run(options: SimulateOptions, ctx: Context): Promise<void>
     removeSignal();
   }
   const { summary, devices } = result;
+  if (options.log) await writeLog(options.log, dailyVersions(devices, ctx.clock.now().toISOString().slice(0, 10)));
 
   let verification: VerifyResult | undefined;
   if (admin && summary.syncsOk > 0) {
@@ -126,6 +175,15 @@ export async function run(options: SimulateOptions, ctx: Context): Promise<void>
     throw new CliError(
       `verify: ${verification.differences.length} difference${verification.differences.length === 1 ? '' : 's'} on ${devicesWithDifferences} of ${verification.devices} devices`,
     );
+  }
+}
+
+/** `--log`: one JSON object a line, a device's version at the end of each day (dailyVersions). */
+async function writeLog(path: string, lines: DailyDeviceVersion[]): Promise<void> {
+  try {
+    await writeFile(path, lines.map((line) => JSON.stringify(line) + '\n').join(''));
+  } catch (error) {
+    throw new CliError(`cannot write the log ${path}: ${(error as Error).message}`);
   }
 }
 
@@ -184,6 +242,9 @@ export function summaryFields(s: SimulationSummary): [string, unknown][] {
       ? ([['rejected entries', Object.entries(s.rejectedEntries).map(([code, n]) => `${n} ${code}`).join(', ')]] as [string, unknown][])
       : []),
     ...(s.rateLimited > 0 ? ([['rate limited (waited)', s.rateLimited]] as [string, unknown][]) : []),
+    ...(s.updatesInstalled + s.updateFailures > 0 ? ([['updates installed', `${s.updatesInstalled}${failedSuffix(s.updateFailures)}`]] as [string, unknown][]) : []),
+    ['versions', Object.entries(s.versions).map(([version, n]) => `${version} ${n}`).join(', ')],
+    ...(s.failovers > 0 ? ([['moved to another node', s.failovers]] as [string, unknown][]) : []),
   ];
 }
 

@@ -3,7 +3,7 @@ import type { Principal } from '../../users/principal.js';
 import { dashboardAssets } from '../assets.js';
 import { BASE, CSRF_FIELD } from '../session.js';
 
-export type Section = 'overview' | 'demographics' | 'transactions';
+export type Section = 'overview' | 'demographics' | 'transactions' | 'versions';
 
 /** Who a page is for: the logged-in user, and the CSRF token of the page's forms. */
 export type Session = { principal: Principal; csrf: string };
@@ -12,6 +12,7 @@ const NAV: { section: Section; href: string; text: string }[] = [
   { section: 'overview', href: BASE, text: 'Overview' },
   { section: 'demographics', href: `${BASE}/demographics`, text: 'Demographics' },
   { section: 'transactions', href: `${BASE}/transactions`, text: 'Transactions' },
+  { section: 'versions', href: `${BASE}/versions`, text: 'Versions' },
 ];
 
 /** Who is logged in, in a few words. */
