@@ -17,9 +17,16 @@ const dialects = (process.env.DS_TEST_DIALECTS ?? 'sqlite,postgres').split(',').
 // copy one (main.test.ts), or test what does not depend on the database (the browser, the
 // device side, downloads with curl). Excluded here rather than skipped in the file, so the run's
 // closing line says "0 skipped" and a real skip shows.
+// A file named *.sqlite.test.ts or *.postgres.test.ts belongs to that dialect's pass.
 const sqliteOnly = {
-  server: ['packages/server/src/main.test.ts'],
-  e2e: ['e2e/browser-cors.test.ts', 'e2e/dashboard.test.ts', 'e2e/devices.test.ts', 'e2e/downloads-browser.test.ts', 'e2e/downloads.test.ts'],
+  server: ['packages/server/src/main.test.ts', 'packages/server/src/**/*.sqlite.test.ts'],
+  e2e: ['e2e/browser-cors.test.ts', 'e2e/dashboard.test.ts', 'e2e/devices.test.ts', 'e2e/downloads-browser.test.ts', 'e2e/downloads.test.ts', 'e2e/sqlite-crash.test.ts'],
+};
+
+// Tests of what only PostgreSQL offers: several DS nodes on one database (multi-node.test.ts).
+const postgresOnly = {
+  server: ['packages/server/src/**/*.postgres.test.ts'],
+  e2e: ['e2e/multi-node.test.ts'],
 };
 
 // Unit, route and CLI test files share their worker's modules (isolate: false) instead of each
@@ -32,7 +39,7 @@ const perDialect = (name: 'server' | 'e2e', include: string[], testTimeout: numb
     test: {
       name: `${name}-${dialect}`,
       include,
-      exclude: [...configDefaults.exclude, ...(dialect === 'sqlite' ? [] : sqliteOnly[name])],
+      exclude: [...configDefaults.exclude, ...(dialect === 'sqlite' ? postgresOnly[name] : sqliteOnly[name])],
       testTimeout,
       hookTimeout: 60_000,
       env: { DS_TEST_DB: dialect, DS_TEST_POSTGRES_URL: postgresUrl },

@@ -50,6 +50,29 @@ export function runDs(args: string[], options: { env: NodeJS.ProcessEnv; stdin?:
   });
 }
 
+/** `ds args` in the background (a load that runs until stopped): its process, and its result once it exits. */
+export function startDs(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<DsResult> } {
+  const child = spawn(process.execPath, [DS_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const done = new Promise<DsResult>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+/**
+ * Resolves once `check()` holds, checked every 100 ms: for conditions nothing announces (counts in
+ * a server's log, a state in the database). Fails after `ms`, naming what it waited for.
+ */
+export async function waitUntil(check: () => boolean, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** `ds serve` running in the background, with everything it wrote so far. */
 export interface ServeProcess {
   child: ChildProcess;
@@ -233,4 +256,31 @@ export function verifyJwt(token: string, jwks: { keys: (JsonWebKey & { kid?: str
     : verify(`sha${bits}`, data, header.alg.startsWith('PS') ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */ } : key, signature);
   if (!valid) throw new Error('the JWT signature does not verify against the JWKS');
   return { header, payload };
+}
+
+/** The dialect of this pass (DS_TEST_DB), and the PostgreSQL server of the PostgreSQL pass. */
+export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.DS_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+export const POSTGRES_BASE_URL = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * A database of its own for the `ds serve` processes of a test file: a SQLite file in `dir`, or a
+ * new PostgreSQL schema (named after `name`) that `drop()` removes again.
+ */
+export async function e2eDatabase(dir: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  if (TEST_DIALECT === 'sqlite') return { url: join(dir, 'ds.db'), drop: async () => {} };
+  const schema = `e2e_${name}_${process.pid}_${Date.now().toString(36)}`;
+  const admin = async (statement: string) => {
+    const pg = requireFromServer('pg');
+    const client = new pg.Client({ connectionString: POSTGRES_BASE_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create schema "${schema}"`);
+  const url = new URL(POSTGRES_BASE_URL);
+  url.search = `?options=-c%20search_path%3D${schema}`;
+  return { url: url.toString(), drop: () => admin(`drop schema if exists "${schema}" cascade`) };
 }

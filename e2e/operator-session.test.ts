@@ -572,17 +572,16 @@ describe(`operator session with the built ds binary (${dialect})`, () => {
 
   it('SIGTERM stops the server cleanly with exit code 0', async () => {
     const server = s.server!;
-    const started = Date.now();
     server.child.kill('SIGTERM');
-    const result = await Promise.race([
-      server.exited,
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000)),
-    ]);
-    expect(result, server.stderr()).toEqual({ code: 0, signal: null });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Waits for the exit itself (a DS that never stops fails on the test's timeout), not for a
+    // number of seconds that a busy machine could exceed.
+    expect(await server.exited, server.stderr()).toEqual({ code: 0, signal: null });
     expect(server.stderr()).toContain('SIGTERM: stopping DS');
     const messages = jsonLines(server.stderr()).map((line) => line.msg);
     expect(messages).toContain('shutting down');
+    // Nothing was in flight: DS closed at once, without waiting out its grace period for requests
+    // (it says so when it has to cut connections after it).
+    expect(messages).not.toContain('in-flight requests did not finish in time; closing their connections');
     expect(messages.at(-1)).toBe('stopped');
     expect(jsonLines(server.stderr())).toContainEqual(expect.objectContaining({ msg: 'request', path: '/v3_5/tokens/application', status: 200 }));
   });

@@ -2,6 +2,7 @@
 // `npm test`: install what is missing, build (the end-to-end tests run the built `ds`), then run
 // every test: shared, CLI, and the server and end-to-end suites once on SQLite and once on
 // PostgreSQL. Extra arguments go to vitest.
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
@@ -31,6 +32,17 @@ if (!process.env.DS_TEST_DIALECTS) {
   }
 }
 
+// The test files type-check too (tsc -b builds only what ships): run beside the tests, reported
+// after them, so a test that calls a renamed function fails CI even where vitest's transform
+// (which strips types) would run it.
+const typecheck = ['packages/server/tsconfig.test.json', 'packages/cli/tsconfig.test.json', 'packages/shared/tsconfig.test.json', 'e2e/tsconfig.json'].map((project) => {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, project), '--pretty', 'false'], { cwd: ROOT });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ project, code, output })));
+});
+
 const outDir = join(ROOT, 'test-artifacts');
 mkdirSync(outDir, { recursive: true });
 const report = join(outDir, 'vitest.json');
@@ -46,4 +58,10 @@ try {
 } catch {
   // vitest could not write its report: its own exit code says what happened
 }
-process.exit(status);
+let typeErrors = false;
+for (const { project, code, output } of await Promise.all(typecheck)) {
+  if (code === 0) continue;
+  typeErrors = true;
+  process.stdout.write(`\nTests that do not type-check (tsc -p ${project}):\n${output}`);
+}
+process.exit(status || (typeErrors ? 1 : 0));

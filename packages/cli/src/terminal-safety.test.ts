@@ -184,7 +184,7 @@ describe('the output layer is the only way to the terminal', () => {
 
   it('commands write to the raw streams only what must stay exact: JSON, CSV, escaped plain lines, a drawn table, their own control sequences', () => {
     // Text for people goes through ctx.out / ctx.note / printList / printObject / printReport.
-    const allowed = [/^json\(/, /^toCsv\(/, /^tsv\(/, /^table\.toString\(\)/, /^`\\r\\x1b\[2K/, /^'\\r\\x1b\[2K'/];
+    const allowed = [/^json\(/, /^jsonLines\(/, /^toCsv\(/, /^tsv\(/, /^table\.toString\(\)/, /^`\\r\\x1b\[2K/, /^'\\r\\x1b\[2K'/];
     const raw = files
       .filter((f) => f.name.startsWith('commands/'))
       .flatMap((f) => [...f.text.matchAll(/\.(?:stdout|stderr)\.write\(([^\n]*)/g)].map((m) => ({ file: f.name, argument: m[1]! })))

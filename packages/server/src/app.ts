@@ -1,4 +1,4 @@
-import { API_PREFIX, ERROR_CODES } from '@ds/shared';
+import { API_PREFIX, ERROR_CODES, OPERATIONS_PREFIX } from '@ds/shared';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -10,6 +10,7 @@ import { AppError, invalid } from './lib/errors.js';
 import { mountRoutes } from './lib/routes.js';
 import { clientAddressMiddleware, TrustedProxies } from './lib/client-address.js';
 import { newInstanceId } from './lib/instance.js';
+import { Metrics } from './lib/metrics.js';
 import { FailureLimiter } from './lib/rate-limit.js';
 import { createSyncStore } from './db/sync-store.js';
 import { counterRoutes } from './counters/counters.routes.js';
@@ -23,15 +24,22 @@ import { keyRoutes } from './keys/keys.routes.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { tokenExchangeRoutes } from './token-exchange/token-exchange.routes.js';
 import { ConfigCache } from './versions/config-cache.js';
+import { OfferCache } from './rollouts/offer-cache.js';
+import { rolloutRoutes } from './rollouts/rollouts.routes.js';
 import { publicVersionRoutes } from './versions/public.routes.js';
 import { organizationRoutes } from './organizations/organizations.routes.js';
 import { systemRoutes } from './system/system.routes.js';
+import { operationsRoutes } from './system/operations.routes.js';
+import { pendingMonths } from './counters/rollover.service.js';
 import { authRoutes, userRoutes } from './users/users.routes.js';
 import { tokenRoutes } from './admin-tokens/admin-tokens.routes.js';
 import { versionRoutes } from './versions/versions.routes.js';
+import { auditRoutes } from './audit/audit.routes.js';
+import { webhookRoutes } from './webhooks/webhooks.routes.js';
 
 /** Builds the whole HTTP application from its dependencies; no I/O happens here. */
 export function createApp(deps: AppDeps) {
+  const metrics = deps.metrics ?? new Metrics({ version: deps.version });
   const services: Services = {
     ...deps,
     db: deps.database.db,
@@ -42,11 +50,16 @@ export function createApp(deps: AppDeps) {
     // 20 unknown API keys per address in 5 minutes, then wait: keys cannot be guessed by trying.
     apiKeyLimiter: new FailureLimiter(deps.database.db, deps.clock, 'apikey', 20, 5 * 60_000),
     configCache: new ConfigCache(deps.clock),
+    offerCache: new OfferCache(deps.clock),
     deviceKeys: new DeviceKeyCache(),
     syncStore: createSyncStore(deps.database),
     background: new BackgroundWork(),
     instanceId: newInstanceId(),
+    metrics,
+    metricsText: deps.metricsText ?? (() => metrics.text()),
   };
+  deps.database.observeTransactions((committed, seconds) => metrics.dbTransaction(committed, seconds));
+  metrics.onRolloverScrape(async () => (await pendingMonths(services)).length);
   const app = new Hono<AppEnv>();
 
   app.use('*', requestId({ headerName: 'X-Request-Id' }));
@@ -54,12 +67,15 @@ export function createApp(deps: AppDeps) {
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
+    const ms = performance.now() - started;
+    // By route template (set by mountRoutes), or one series for every path no route matched.
+    (c.var.routeSeries ?? metrics.unmatched).observe(c.req.method, c.res.status, ms / 1000);
     services.logger.info('request', {
       requestId: c.var.requestId,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(ms * 10) / 10,
     });
   });
   app.use(
@@ -98,15 +114,20 @@ export function createApp(deps: AppDeps) {
     ...organizationRoutes(services),
     ...labelRoutes(services),
     ...versionRoutes(services),
+    ...rolloutRoutes(services),
     ...userRoutes(services),
     ...tokenRoutes(services),
     ...adminDeviceRoutes(services),
     ...reportRoutes(services),
     ...counterRoutes(services),
+    ...auditRoutes(services),
+    ...webhookRoutes(services),
   ]);
   app.route(API_PREFIX, api);
   // The analytics dashboard for people: HTML pages with a cookie session, outside the API.
   app.route('/dashboard', dashboardRoutes(services));
+  // Metrics and health at the root, where Prometheus and probes look for them.
+  mountRoutes(app, services, operationsRoutes(services), {}, OPERATIONS_PREFIX);
 
   app.notFound((c) => {
     // A malformed installer link, or a path trick that URL normalisation turned into another path

@@ -1,7 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { ServerConfig } from './config.js';
 import { createLogger } from './lib/logger.js';
-import { initDs, startServer, type RunningServer } from './main.js';
+import { serveClusterMetrics } from './lib/metrics.js';
+import { initDs, startServer, warnOpenMetrics, type RunningServer } from './main.js';
 
 type WorkerMessage = { type: 'ds-listening'; url: string; publicUrl: string } | { type: 'ds-close' };
 
@@ -21,7 +22,7 @@ export async function startServers(config: ServerConfig, options: { workers: num
     // The primary coordinates shutdown; a Ctrl-C reaches the whole process group.
     process.on('SIGINT', () => {});
     process.on('SIGTERM', () => {});
-    const server = await startServer(config, { logger });
+    const server = await startServer(config, { logger, clusterWorker: true });
     process.send?.({ type: 'ds-listening', url: server.url, publicUrl: server.publicUrl } satisfies WorkerMessage);
     process.on('message', (message: WorkerMessage) => {
       if (message?.type === 'ds-close') void server.close().then(() => process.exit(0));
@@ -31,6 +32,9 @@ export async function startServers(config: ServerConfig, options: { workers: num
 
   // Primary: migrate and initialise once, so a generated password is made (and shown) once.
   const setup = await initDs(config, options.adminPassword ? { adminPassword: options.adminPassword } : {});
+  // A scrape reaches one worker, which asks here for the sum over all of them.
+  serveClusterMetrics(cluster);
+  warnOpenMetrics(config, logger);
   let closing = false;
   let first: { url: string; publicUrl: string } | undefined;
   const fork = () =>

@@ -16,5 +16,7 @@ describe('loadConfig', () => {
     // The name of an override is used only for a value the override gave.
     expect(() => loadConfig({ DS_SESSION_TTL_SECONDS: '5' }, {}, { sessionTtlSeconds: '--session-ttl' })).toThrow(/DS_SESSION_TTL_SECONDS: Too small/);
     expect(() => loadConfig({ DS_LOG_FORMAT: 'yaml' })).toThrow(/DS_LOG_FORMAT: Invalid option/);
+    expect(() => loadConfig({ DS_MESSAGE_ENGINE: 'webcrypto' })).toThrow(/DS_MESSAGE_ENGINE: Invalid option: expected one of "node"\|"jose"/);
+    expect(loadConfig({}).messageEngine).toBe('node');
   });
 });

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DS_MESSAGE_ISSUER } from '@ds/shared';
+import { DS_MESSAGE_ISSUER, MESSAGE_ENGINES } from '@ds/shared';
 import { z } from 'zod';
 import { TrustedProxies } from './lib/client-address.js';
 import { isMasterKeyText } from './keys/master-key.js';
@@ -70,12 +71,19 @@ export const ServerConfigSchema = z.object({
   deviceDailyTransactionLimit: z.coerce.number().int().min(1).max(1_000_000_000).default(10_000),
   /** Messages (version checks and syncs) one device may send per minute; more are answered 429 with Retry-After. */
   deviceMessagesPerMinute: z.coerce.number().int().min(1).max(100_000).default(20),
+  /**
+   * The JOSE implementation of device messages: `node` (synchronous node:crypto, jose-node.ts) or
+   * `jose` (the jose library over WebCrypto, the reference); the wire format is the same.
+   */
+  messageEngine: z.enum(MESSAGE_ENGINES).default('node'),
   /** Device registrations per client address per hour; more are answered 429 with Retry-After. 0: no limit. */
   registrationsPerAddressPerHour: z.coerce.number().int().min(0).max(1_000_000).default(300),
   /** Archived months of label counters older than this many months are deleted; 0 keeps them forever. */
   counterRetentionMonths: z.coerce.number().int().min(0).max(1200).default(0),
   /** Download events older than this many days are deleted; 0 keeps them forever. */
   downloadRetentionDays: z.coerce.number().int().min(0).max(36500).default(0),
+  /** Audit entries older than this many days are deleted (the chain stays verifiable from the oldest kept); 0 keeps them. */
+  auditRetentionDays: z.coerce.number().int().min(0).max(36500).default(0),
   /** DS processes sharing the port (node:cluster); more than one uses more cores for device messages. */
   workers: z.coerce.number().int().min(1).max(64).default(1),
   /**
@@ -91,6 +99,17 @@ export const ServerConfigSchema = z.object({
    * on-premises mirrors. Off, DS refuses them when a version is saved and on every connection.
    */
   allowPrivateOrigins: z.union([z.boolean(), z.stringbool()], { error: 'expected true or false' }).default(false),
+  /**
+   * The bearer token GET /metrics needs. Unset: /metrics is open to whoever reaches DS (it tells
+   * request and device message rates, so the size of the fleet); set one in production. Never logged.
+   */
+  metricsToken: z
+    .string()
+    .min(24, 'must be at least 24 characters (make one with: openssl rand -hex 32)')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as a bearer token)')
+    .optional(),
+  /** A file holding the metrics token (a flag never carries the token itself: argv is visible to every user of the machine). */
+  metricsTokenFile: z.string().min(1).optional(),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
@@ -130,13 +149,17 @@ const ENV: Record<string, keyof ServerConfigInput> = {
   DS_LATE_TRANSACTION_MONTHS: 'lateTransactionMonths',
   DS_DEVICE_DAILY_TRANSACTION_LIMIT: 'deviceDailyTransactionLimit',
   DS_DEVICE_MESSAGES_PER_MINUTE: 'deviceMessagesPerMinute',
+  DS_MESSAGE_ENGINE: 'messageEngine',
   DS_REGISTRATIONS_PER_ADDRESS_PER_HOUR: 'registrationsPerAddressPerHour',
   DS_COUNTER_RETENTION_MONTHS: 'counterRetentionMonths',
   DS_DOWNLOAD_RETENTION_DAYS: 'downloadRetentionDays',
+  DS_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   DS_WORKERS: 'workers',
   DS_DOWNLOADS: 'downloads',
   DS_ORIGIN_TIMEOUT_MS: 'originTimeoutMs',
   DS_ALLOW_PRIVATE_ORIGINS: 'allowPrivateOrigins',
+  DS_METRICS_TOKEN: 'metricsToken',
+  DS_METRICS_TOKEN_FILE: 'metricsTokenFile',
 };
 
 /** The environment variable of each setting, for messages (`DS_LOG_LEVEL`). */
@@ -158,16 +181,29 @@ export function loadConfig(
     if (value !== undefined && value !== '') input[key] = value;
   }
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) input[key] = value;
+  const nameOf = (key: string) =>
+    (overrides[key as keyof ServerConfigInput] !== undefined ? overrideNames[key as keyof ServerConfigInput] : undefined) ??
+    SETTING_ENV[key as keyof ServerConfigInput] ??
+    key;
   const parsed = ServerConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const nameOf = (key: string) =>
-      (overrides[key as keyof ServerConfigInput] !== undefined ? overrideNames[key as keyof ServerConfigInput] : undefined) ??
-      SETTING_ENV[key as keyof ServerConfigInput] ??
-      key;
     const problems = parsed.error.issues.map((i) => `${nameOf(String(i.path[0]))}: ${i.message}`);
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.metricsTokenFile !== undefined) {
+    const name = nameOf('metricsTokenFile');
+    if (c.metricsToken !== undefined) throw new Error(`invalid configuration: ${name}: give the metrics token once, in ${name} or in DS_METRICS_TOKEN`);
+    let text: string;
+    try {
+      text = readFileSync(c.metricsTokenFile, 'utf8').trim();
+    } catch (error) {
+      throw new Error(`invalid configuration: ${name}: cannot read ${c.metricsTokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const token = ServerConfigSchema.shape.metricsToken.safeParse(text);
+    if (!token.success) throw new Error(`invalid configuration: ${name}: the token in ${c.metricsTokenFile} ${token.error.issues[0]?.message ?? 'is invalid'}`);
+    c.metricsToken = token.data;
+  }
   const displayHost = c.host === '0.0.0.0' || c.host === '::' ? 'localhost' : c.host.includes(':') ? `[${c.host}]` : c.host;
   return {
     ...c,

@@ -6,8 +6,10 @@ import { loadConfig, type ServerConfig, type ServerConfigOverrides } from './con
 import { backupSqlite, migrateToLatest, openDatabase } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { Metrics, clusterMetricsText } from './lib/metrics.js';
 import { pruneRateLimits } from './lib/rate-limit.js';
 import { CounterScheduler } from './counters/scheduler.js';
+import { pruneWebhookDeliveries, WebhookWorker } from './webhooks/worker.js';
 import { pruneDeviceMessages } from './devices/devices.service.js';
 import { DsKeyStore } from './keys/keystore.js';
 import { openMasterKey } from './keys/keys.service.js';
@@ -35,7 +37,7 @@ export interface RunningServer {
  */
 export async function startServer(
   config: ServerConfig,
-  options: { adminPassword?: string; clock?: Clock; logger?: Logger } = {},
+  options: { adminPassword?: string; clock?: Clock; logger?: Logger; clusterWorker?: boolean } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = options.clock ?? systemClock;
@@ -58,7 +60,11 @@ export async function startServer(
     const keys = await DsKeyStore.load(database.db, clock, masterKey);
     // With port 0 the public URL is known only once listening. The master key stays out of the app.
     const appConfig = { ...config, masterKey: undefined };
-    const app = createApp({ database, clock, logger, config: appConfig, startedAt: clock.now(), version: DS_VERSION, keys });
+    const metrics = new Metrics({ version: DS_VERSION });
+    metrics.collectProcessMetrics();
+    // A worker of `ds serve --workers` answers /metrics with the sum over every worker (lib/metrics.ts).
+    const metricsText = options.clusterWorker ? clusterMetricsText(metrics) : undefined;
+    const app = createApp({ database, clock, logger, config: appConfig, startedAt: clock.now(), version: DS_VERSION, keys, metrics, ...(metricsText ? { metricsText } : {}) });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: httpServerOptions(config) }, () => resolve(s as Server));
       (s as Server).once('error', reject);
@@ -67,6 +73,7 @@ export async function startServer(
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
     if (config.port === 0 && /:0$/.test(config.publicUrl)) appConfig.publicUrl = config.publicUrl.replace(/:0$/, `:${address.port}`);
+    if (!options.clusterWorker) warnOpenMetrics(config, logger);
     logger.info('DS listening', { url, publicUrl: appConfig.publicUrl, database: database.kind, location: database.location, ...(database.schema ? { schema: database.schema } : {}) });
 
     // Housekeeping: processed device messages only serve retries, rate-limit counts only their
@@ -76,6 +83,7 @@ export async function startServer(
         const pruned = await pruneDeviceMessages(app.services);
         if (pruned > 0) logger.info('pruned processed device messages', { count: pruned });
         await pruneRateLimits(database.db, clock.now());
+        await pruneWebhookDeliveries(app.services);
       } catch (error) {
         logger.error('housekeeping failed', { error: (error as Error).message });
       }
@@ -86,6 +94,9 @@ export async function startServer(
     // Month rollover and retention: every process checks each minute; a lock row elects one.
     const scheduler = new CounterScheduler(app.services);
     scheduler.start();
+    // Webhook deliveries: every process sends what is due; a lease per delivery elects one.
+    const webhookWorker = new WebhookWorker(app.services);
+    webhookWorker.start();
     // Another DS process may rotate the DS keys: pick up the new ones within a minute.
     const keyReloadTimer = setInterval(() => void keys.reload().catch((error) => logger.error('key reload failed', { error: (error as Error).message })), 60_000);
     keyReloadTimer.unref();
@@ -97,6 +108,7 @@ export async function startServer(
         clearInterval(housekeepingTimer);
         clearInterval(keyReloadTimer);
         await scheduler.stop();
+        await webhookWorker.stop();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             logger.warn('in-flight requests did not finish in time; closing their connections', { graceMs: config.shutdownGraceMs });
@@ -119,6 +131,12 @@ export async function startServer(
     await database.close();
     throw error;
   }
+}
+
+/** Anyone who reaches a DS listening beyond this machine may read /metrics unless it has a token: say so once. */
+export function warnOpenMetrics(config: ServerConfig, logger: Logger): void {
+  if (config.metricsToken !== undefined || ['127.0.0.1', '::1', 'localhost'].includes(config.host)) return;
+  logger.warn('GET /metrics is open to anyone who reaches DS (request rates, the size of the fleet): set DS_METRICS_TOKEN or --metrics-token-file, or block /metrics at the proxy');
 }
 
 /**

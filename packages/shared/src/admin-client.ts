@@ -258,6 +258,23 @@ export class AdminClient {
   createToken = (body: RouteRequest<typeof API.createToken>['body']) => this.call(API.createToken, { body });
   revokeToken = (id: string) => this.call(API.revokeToken, { params: { id } });
 
+  /** Audit entries, newest first unless `order: 'asc'`, filtered (see {@link AuditListQuerySchema}). */
+  listAudit = (options: ListOptions & Omit<RouteRequest<typeof API.listAudit>['query'] & object, 'limit' | 'cursor'> = {}) => this.list(API.listAudit, { query: options });
+  /** Checks the audit log's hash chain; `ok: false` names the first broken link. */
+  verifyAudit = () => this.call(API.verifyAudit, {});
+
+  listWebhooks = (options: ListOptions & { organization?: string } = {}) => this.list(API.listWebhooks, { query: options });
+  /** Creates a webhook; the answer's `secret` is shown this once. */
+  createWebhook = (body: RouteRequest<typeof API.createWebhook>['body']) => this.call(API.createWebhook, { body });
+  getWebhook = (id: string) => this.call(API.getWebhook, { params: { id } });
+  deleteWebhook = (id: string) => this.call(API.deleteWebhook, { params: { id } });
+  enableWebhook = (id: string) => this.call(API.enableWebhook, { params: { id }, body: {} });
+  /** Replaces the signing secret (answered once, as `secret`); the old one signs too for `graceSeconds`. */
+  rotateWebhookSecret = (id: string, graceSeconds?: number) => this.call(API.rotateWebhookSecret, { params: { id }, body: graceSeconds === undefined ? {} : { graceSeconds } });
+  listWebhookDeliveries = (id: string, options: ListOptions & { status?: 'pending' | 'delivered' | 'failed' } = {}) =>
+    this.list(API.listWebhookDeliveries, { params: { id }, query: options });
+  redeliverWebhook = (id: string, deliveryId: string) => this.call(API.redeliverWebhook, { params: { id, deliveryId }, body: {} });
+
   listDevices = (options: ListOptions & Omit<RouteRequest<typeof API.listDevices>['query'] & object, 'limit' | 'cursor'> = {}) => this.list(API.listDevices, { query: options });
   getDevice = (id: string) => this.call(API.getDevice, { params: { id } });
   deleteDevice = (id: string) => this.call(API.deleteDevice, { params: { id } });
@@ -268,6 +285,8 @@ export class AdminClient {
   devicesReport = (query: RouteRequest<typeof API.devicesReport>['query'] = {}) => this.call(API.devicesReport, { query });
   /** Installer downloads grouped by `by`; the current month by day by default. Not for users limited to an organization. */
   downloadsReport = (query: RouteRequest<typeof API.downloadsReport>['query'] = {}) => this.call(API.downloadsReport, { query });
+  /** Devices per version from the daily adoption snapshots, grouped by `by`; the current month by day and version by default. */
+  adoptionReport = (query: RouteRequest<typeof API.adoptionReport>['query'] = {}) => this.call(API.adoptionReport, { query });
   /** Runs the month rollover now: `month`, or every closed month that still has work. One result per month rolled. */
   rolloverCounters = (body: RouteRequest<typeof API.rolloverCounters>['body'] = {}) => this.call(API.rolloverCounters, { body });
 

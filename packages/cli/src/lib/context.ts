@@ -13,6 +13,11 @@ export interface Writer {
 /** Where "now" comes from (device messages and transaction dates of `ds simulate`, `--since`). */
 export interface Clock {
   now(): Date;
+  /**
+   * Moves this clock forward, when it can be (tests: a FakeClock shared with an in-process DS).
+   * `ds simulate` then spends its pauses in simulated time instead of waiting for them.
+   */
+  advance?(ms: number): void | Promise<void>;
 }
 
 /** Everything a command needs from the outside world; tests replace any part of it. */

@@ -41,12 +41,43 @@ export const EXAMPLES: Record<string, string[]> = {
   'profile use': ['ds profile use staging', 'ds profile use default'],
   'profile delete': ['ds profile delete staging', 'ds profile delete old --yes'],
 
+  audit: ['ds audit list --since 24h', 'ds audit verify', 'ds audit export --since 2026-03-01 --output audit.jsonl'],
+  'audit list': [
+    'ds audit list --since 7d --resource version            # who changed versions this week',
+    'ds audit list --actor alice --action "token.*" --json',
+    'ds audit list --org acme --csv > acme-audit.csv',
+  ],
+  'audit verify': ['ds audit verify                  # exit code 1 when the chain is broken', 'ds audit verify --json'],
+  'audit export': ['ds audit export --since 24h | your-siem-forwarder', 'ds audit export --since 2026-03-01 --output audit.jsonl'],
+
+  webhook: ["ds webhook create https://ci.example.com/ds --events 'version.*,rollout.paused'", 'ds webhook list', 'ds webhook deliveries <id>'],
+  'webhook list': ['ds webhook list', 'ds webhook list --org acme --json'],
+  'webhook create': [
+    "ds webhook create https://ci.example.com/ds --events 'version.*,rollout.paused'   # prints the signing secret once",
+    'ds webhook create https://hooks.acme.example/ds --events device.rejected --org acme',
+  ],
+  'webhook get': ['ds webhook get <id>', 'ds webhook get <id> --json'],
+  'webhook delete': ['ds webhook delete <id> --yes'],
+  'webhook enable': ['ds webhook enable <id>           # after fixing an endpoint DS disabled'],
+  'webhook deliveries': ['ds webhook deliveries <id>', 'ds webhook deliveries <id> --status failed --json   # with every attempt'],
+  'webhook redeliver': ['ds webhook redeliver <id> msg_0f3c...'],
+  'webhook rotate-secret': ['ds webhook rotate-secret <id> --yes              # the old secret signs too for a day', 'ds webhook rotate-secret <id> --grace 0 --yes    # a leaked secret: stop it now'],
+
   org: ['ds org list', 'ds org create acme --description "Acme Corp"', 'ds org delete acme --force --yes'],
   'org list': ['ds org list', 'ds org list --csv > organizations.csv'],
   'org get': ['ds org get acme', 'ds org get acme --json'],
   'org create': ['ds org create acme', 'ds org create acme --description "Acme Corp"'],
   'org update': ['ds org update acme --description "Acme Corporation"'],
   'org delete': ['ds org delete acme                  # asks first', 'ds org delete acme --force --yes    # with its labels'],
+  'org policy': ["ds org policy set acme --hold '<3.10' --window 'Sat 02:00-06:00 Europe/Brussels'", 'ds org policy show acme', 'ds org policy clear acme --yes'],
+  'org policy show': ['ds org policy show acme', 'ds org policy show acme --json'],
+  'org policy set': [
+    "ds org policy set acme --hold '<3.10'                              # stay on 3.9.x and older",
+    "ds org policy set acme --window 'Sat 02:00-06:00 Europe/Brussels'  # updates only then (mandatory ones at once)",
+    'ds org policy set acme-labs --prereleases                         # its devices get betas too',
+    'ds org policy set acme --no-hold --no-window',
+  ],
+  'org policy clear': ['ds org policy clear acme --yes'],
 
   label: ['ds label list --org acme', 'ds label create acme-web --org acme', 'ds label rotate-key acme-web --grace 1h --yes'],
   'label list': ['ds label list', 'ds label list --org acme --json'],
@@ -85,6 +116,19 @@ export const EXAMPLES: Record<string, string[]> = {
   'version keystore set': ['ds version keystore set 3.9.0 --uri https://cdn.example.com/ks.p12 --sha256 <64 hex>'],
   'version keystore clear': ['ds version keystore clear 3.9.0 --yes'],
 
+  rollout: ['ds rollout start 3.10.0 --waves 5,25,100', 'ds rollout status 3.10.0', 'ds rollout history 3.10.0'],
+  'rollout start': [
+    'ds rollout start 3.10.0                                   # 1%, 5%, 25%, 100%, a day each',
+    'ds rollout start 3.10.0 --waves 5,25,100 --wave-hold 24h --max-failure-rate 2% --min-sample 20 --stuck-after 3',
+  ],
+  'rollout update': ['ds rollout update 3.10.0 --wave-hold 12h', 'ds rollout update 3.10.0 --waves 5,50,100 --max-failure-rate 5%'],
+  'rollout status': ['ds rollout status 3.10.0', 'ds rollout status 3.10.0 --json | jq .gate'],
+  'rollout pause': ['ds rollout pause 3.10.0 --note "crash reports from acme"'],
+  'rollout resume': ['ds rollout resume 3.10.0 --note "the crashes were a proxy outage"'],
+  'rollout promote': ['ds rollout promote 3.10.0                 # the next wave now, without waiting for the hold'],
+  'rollout abort': ['ds rollout abort 3.10.0 --yes --note "3.10.1 replaces it"'],
+  'rollout history': ['ds rollout history 3.10.0', 'ds rollout history 3.10.0 --json'],
+
   device: ['ds device list --since 24h', 'ds device get <id>', 'ds device delete <id> --yes'],
   'device list': ['ds device list --org acme --since 24h', 'ds device list --status ERROR --os Windows --json'],
   'device get': ['ds device get <id>                 # labels, user agents, this month\'s counters'],
@@ -119,11 +163,20 @@ export const EXAMPLES: Record<string, string[]> = {
   ],
   'report devices': ['ds report devices', 'ds report devices --by label --org acme --stale-intervals 5', 'ds report devices --daily-limited --by device'],
   'report downloads': ['ds report downloads', 'ds report downloads --from 2026-01 --by month,os --os WIN64'],
+  'report adoption': [
+    'ds report adoption                                       # this month, by day and version',
+    'ds report adoption --from 2026-09 --by day,version --org acme',
+    'ds report adoption --by os,version --csv                 # today, as of now',
+  ],
 
   counters: ['ds counters rollover', 'ds counters rollover --month 2026-10'],
   'counters rollover': ['ds counters rollover                  # every closed month that still has work', 'ds counters rollover --month 2026-10    # one month; again changes nothing'],
 
-  simulate: ['ds simulate --devices 50 --verify --installation-key ds_ins_…', 'ds simulate --devices 10 --days 60 --seed 7 --json'],
+  simulate: [
+    'ds simulate --devices 50 --verify --installation-key ds_ins_…',
+    'ds simulate --devices 10 --days 60 --seed 7 --json',
+    'ds simulate --devices 200 --duration 1h --interval 5m --fail-version 3.10.0 --fail-rate 30% --error-rate 0 --log versions.jsonl',
+  ],
 
   system: ['ds system status', 'ds system info'],
   'system info': ['ds system info', 'ds system info --json'],

@@ -81,6 +81,11 @@ export function json(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }
 
+/** JSON Lines: one compact JSON object a line (`ds audit export`), escaped as {@link json} escapes. */
+export function jsonLines(values: unknown[]): string {
+  return values.map((value) => JSON.stringify(value).replace(RAW_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n').join('');
+}
+
 /** `{a: {b: 1}, c: [1, 2]}` → `[["a.b", 1], ["c", [1, 2]]]`; arrays of objects get indexed names. */
 export function flatten(value: object, prefix = ''): [string, unknown][] {
   const out: [string, unknown][] = [];

@@ -7,6 +7,23 @@ import { KEY_PREFIX, newSecret, secretDigest, secretHint } from '../lib/secrets.
 import { requireScopeOf, requireUnrestricted, type Principal } from '../users/principal.js';
 import * as repo from './admin-tokens.repository.js';
 import type { ApiTokenRowWithUser } from './admin-tokens.repository.js';
+import { recordEvent } from '../audit/audit.service.js';
+import type { Executor } from '../db/types.js';
+import { findUserById } from '../users/users.repository.js';
+
+/** Records a token's creation or revocation, under its owner's organization when they are limited to one. */
+async function audit(services: Services, trx: Executor, action: string, before: ApiToken | null, after: ApiToken, ownerId: string) {
+  const owner = await findUserById(trx, ownerId);
+  await recordEvent(services, trx, {
+    action,
+    resourceType: 'token',
+    resourceId: after.id,
+    organization: owner?.organizationId ? { id: owner.organizationId, name: owner.organizationName ?? '' } : null,
+    before,
+    after,
+    always: true,
+  });
+}
 
 // Admin API tokens (`ds_adm_`) for pipelines: scoped, never more than their creator may use.
 
@@ -61,20 +78,24 @@ export async function createApiToken(services: Services, principal: Principal, b
   const expiresAt = tokenExpiry(services, principal, now, body.expiresInSeconds);
   const token = newSecret(KEY_PREFIX.admin);
   const id = crypto.randomUUID();
-  await repo.insertAdminToken(services.db, {
-    id,
-    userId: principal.userId,
-    kind: 'api',
-    name: body.name,
-    tokenHash: secretDigest(token),
-    prefix: secretHint(token),
-    scopes: JSON.stringify([...new Set(body.scopes)].sort()),
-    createdAt: iso(now),
-    expiresAt,
-    revokedAt: null,
-    lastUsedAt: null,
+  return services.db.transaction().execute(async (trx) => {
+    await repo.insertAdminToken(trx, {
+      id,
+      userId: principal.userId,
+      kind: 'api',
+      name: body.name,
+      tokenHash: secretDigest(token),
+      prefix: secretHint(token),
+      scopes: JSON.stringify([...new Set(body.scopes)].sort()),
+      createdAt: iso(now),
+      expiresAt,
+      revokedAt: null,
+      lastUsedAt: null,
+    });
+    const created = toApiToken((await repo.findApiToken(trx, id))!, token);
+    await audit(services, trx, 'token.created', null, created, principal.userId);
+    return created;
   });
-  return toApiToken((await repo.findApiToken(services.db, id))!, token);
 }
 
 export async function listApiTokens(services: Services, principal: Principal, page: PageQuery, all: boolean) {
@@ -93,12 +114,16 @@ export async function listApiTokens(services: Services, principal: Principal, pa
 }
 
 export async function revokeApiToken(services: Services, principal: Principal, id: string): Promise<ApiToken> {
-  const row = await repo.findApiToken(services.db, id);
-  const unrestrictedAdmin = principal.role === 'admin' && principal.organizationId === null;
-  if (!row || (row.userId !== principal.userId && !unrestrictedAdmin)) {
-    if (unrestrictedAdmin) throw notFound(`token ${id}`);
-    throw new AppError('FORBIDDEN', 'this credential may revoke only its own tokens');
-  }
-  await repo.revokeAdminToken(services.db, id, iso(services.clock.now()));
-  return toApiToken((await repo.findApiToken(services.db, id))!);
+  return services.db.transaction().execute(async (trx) => {
+    const row = await repo.findApiToken(trx, id);
+    const unrestrictedAdmin = principal.role === 'admin' && principal.organizationId === null;
+    if (!row || (row.userId !== principal.userId && !unrestrictedAdmin)) {
+      if (unrestrictedAdmin) throw notFound(`token ${id}`);
+      throw new AppError('FORBIDDEN', 'this credential may revoke only its own tokens');
+    }
+    await repo.revokeAdminToken(trx, id, iso(services.clock.now()));
+    const revoked = toApiToken((await repo.findApiToken(trx, id))!);
+    await audit(services, trx, 'token.revoked', toApiToken(row), revoked, row.userId);
+    return revoked;
+  });
 }

@@ -4,7 +4,7 @@ import { addDays, addMonths, dayOf, firstDay, monthOf } from '../lib/months.js';
 const BATCH = 10_000;
 
 /**
- * Deletes archived label months and download events past their configured retention (0 keeps
+ * Deletes archived label months (and adoption months) and download events past their configured retention (0 keeps
  * them forever), and the per-device daily totals of days DS no longer accepts transactions for
  * (the daily limit never needs them again), in batches so no transaction holds the write lock for long.
  */
@@ -31,6 +31,9 @@ export async function applyRetention(services: Services): Promise<{ archivedRows
     const keepFrom = addMonths(monthOf(now), -config.counterRetentionMonths);
     archivedRows = await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('labelMonthlyTotals').where('month', '<', keepFrom).execute();
+      // Adoption is kept like the counters: its closed months go with theirs.
+      await trx.deleteFrom('adoptionMonthly').where('month', '<', keepFrom).execute();
+      await trx.deleteFrom('adoptionSnapshots').where('period', '<', keepFrom).execute();
       const result = await trx.deleteFrom('labelMonthlyCounters').where('month', '<', keepFrom).executeTakeFirst();
       return Number(result.numDeletedRows);
     });

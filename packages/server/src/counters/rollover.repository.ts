@@ -75,11 +75,16 @@ export async function moveDailyRows(trx: Executor, kind: DatabaseKind, archive: 
       counter: sql<number>`${eb.ref(`${archive.monthly}.counter`)} + ${eb.ref('excluded.counter')}`,
     }));
   if (kind === 'postgres') {
+    // The archived rows are added in the order syncs add theirs (devices.service.ts: by label,
+    // module and use case, as JavaScript compares them, which the "C" collation matches for these
+    // names), so a sync counting a late transaction of this month and the rollover lock shared rows
+    // in one order and cannot deadlock.
+    const keyOrder = [...archive.key.filter((c) => c !== 'organizationId').map((c) => sql`${sql.ref(c)} collate "C"`), sql.ref('organizationId')];
     await db
       .with('moved', (d) => d.deleteFrom(archive.daily).where(range).returning([...archive.key, 'counter']))
       .insertInto(archive.monthly)
       .columns(columns)
-      .expression((d) => sums(d.selectFrom('moved')))
+      .expression((d) => keyOrder.reduce((q, c) => q.orderBy(c), sums(d.selectFrom('moved'))))
       .onConflict(addToArchive)
       .execute();
   } else {

@@ -1,4 +1,5 @@
 import type { RolloverResult } from '@ds/shared';
+import { recordEvent } from '../audit/audit.service.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transaction } from 'kysely';
 import type { Services } from '../context.js';
@@ -72,7 +73,15 @@ export async function rollover(services: Services, month: string | undefined, op
   try {
     const months = month !== undefined ? [month] : await pendingMonths(services);
     const results: RolloverResult[] = [];
-    for (const m of months) results.push(await rolloverMonth(services, m, holder, options));
+    for (const m of months) {
+      try {
+        results.push(await rolloverMonth(services, m, holder, options));
+      } catch (error) {
+        services.metrics.rollovers.inc({ result: 'failed' });
+        throw error;
+      }
+      services.metrics.rollovers.inc({ result: 'completed' });
+    }
     return results;
   } finally {
     await releaseLease(services.db, ROLLOVER_JOB, holder);
@@ -106,6 +115,7 @@ async function rolloverMonth(services: Services, month: string, holder: string, 
       const upTo = await nextEnd(after);
       const rows = await db.transaction().execute((trx) => apply(trx, after, upTo));
       total += rows;
+      if (rows > 0) services.metrics.rolloverRows.inc({ phase }, rows);
       await options.onBatch?.({ month, phase, rows });
       if (upTo === undefined) return total;
       after = upTo;
@@ -159,8 +169,28 @@ async function rolloverMonth(services: Services, month: string, holder: string, 
   );
 
   const completedAt = iso(clock.now());
-  await db.updateTable('counterRollovers').set({ completedAt }).where('month', '=', month).where('completedAt', 'is', null).execute();
-  const record = await db.selectFrom('counterRollovers').select('completedAt').where('month', '=', month).executeTakeFirstOrThrow();
+  const record = await db.transaction().execute(async (trx) => {
+    const done = await trx.updateTable('counterRollovers').set({ completedAt }).where('month', '=', month).where('completedAt', 'is', null).executeTakeFirst();
+    const row = await trx.selectFrom('counterRollovers').selectAll().where('month', '=', month).executeTakeFirstOrThrow();
+    // `rollover.done` once per month: only the run that completes it records it (and tells webhooks).
+    if (Number(done.numUpdatedRows) > 0) {
+      await recordEvent(services, trx, {
+        action: 'rollover.done',
+        resourceType: 'rollover',
+        resourceId: month,
+        after: {
+          month,
+          startedAt: row.startedAt,
+          completedAt: row.completedAt,
+          dailyRowsArchived: Number(row.dailyRowsArchived),
+          deviceRowsReset: Number(row.deviceRowsReset),
+          deviceRowsDeleted: Number(row.deviceRowsDeleted),
+        },
+        always: true,
+      });
+    }
+    return row;
+  });
   if (archived + reset + deleted > 0) services.logger.info('counters rolled over', { month, dailyRowsArchived: archived, deviceRowsReset: reset, deviceRowsDeleted: deleted });
   return { month, dailyRowsArchived: archived, deviceRowsReset: reset, deviceRowsDeleted: deleted, completedAt: record.completedAt ?? completedAt };
 }

@@ -1,50 +1,63 @@
 import type { Services } from '../context.js';
+import { runAdoptionJob } from '../adoption/adoption.service.js';
+import { PeriodicJob } from '../lib/background.js';
 import { AppError } from '../lib/errors.js';
 import { acquireLease, releaseLease } from './job-lock.js';
 import { applyRetention } from './retention.js';
+import { applyAuditRetention } from '../audit/audit.service.js';
 import { pendingMonths, rollover } from './rollover.service.js';
+import { evaluateRollouts } from '../rollouts/rollouts.service.js';
+import { recordPendingDeviceEvents } from '../devices/events.js';
 
 const RETENTION_JOB = 'retention';
+const ROLLOUTS_JOB = 'rollouts';
 
 /**
  * The in-process scheduler of counter jobs: the month rollover (shortly after a month starts) and
- * retention. Every DS process runs one; the lock rows make sure one process at a time does a job.
+ * retention; of staged rollouts (their waves and health gates, every tick); and of device events
+ * left pending (every tick). Every DS process runs one; the lock rows make sure one process at a
+ * time does a job (pending events need none: each is recorded by the transaction that deletes it).
  * `tick()` is what the timer calls; tests call it with a fake clock.
  */
-export class CounterScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+export class CounterScheduler extends PeriodicJob<void> {
   private lastRetention = 0;
-  private stopping = false;
+  protected readonly idle = undefined;
 
   constructor(
     private readonly services: Services,
     private readonly retentionEveryMs = 3600_000,
-  ) {}
-
-  /** Checks every `intervalMs` (a cheap query when there is nothing to do). */
-  start(intervalMs = 60_000): void {
-    this.timer ??= setInterval(() => void this.tick(), intervalMs);
-    this.timer.unref();
-    void this.tick();
+  ) {
+    super();
   }
 
-  /** Stops the timer; a rollover in progress stops after its current batch (the next run finishes it). */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  /**
+   * Checks every `intervalMs` (a cheap query when there is nothing to do). On stop, a rollover in
+   * progress stops after its current batch (the next run finishes it).
+   */
+  override start(intervalMs = 60_000): void {
+    super.start(intervalMs);
   }
 
-  /** Runs what is due; never throws (failures are logged and retried on the next tick). */
-  tick(): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    this.running ??= this.runDue().finally(() => (this.running = undefined));
-    return this.running;
+  /**
+   * Staged rollouts: waves whose hold ended advance, rollouts whose health gate trips pause. One
+   * process at a time (a lease); each change is conditional on the rollout's revision besides.
+   */
+  private async evaluateRollouts(): Promise<void> {
+    const { services } = this;
+    try {
+      if (!(await acquireLease(services.db, ROLLOUTS_JOB, services.instanceId, services.clock.now(), 5 * 60_000))) return;
+      try {
+        const changed = await evaluateRollouts(services);
+        if (changed > 0) services.logger.info('rollouts evaluated', { changed });
+      } finally {
+        await releaseLease(services.db, ROLLOUTS_JOB, services.instanceId);
+      }
+    } catch (error) {
+      services.logger.error('rollout evaluation failed', { error: (error as Error).message });
+    }
   }
 
-  private async runDue(): Promise<void> {
+  protected async run(): Promise<void> {
     const { services } = this;
     try {
       if ((await pendingMonths(services)).length > 0) {
@@ -58,14 +71,24 @@ export class CounterScheduler {
       // Another process holds the lease: it is doing the work.
       if (!(error instanceof AppError && error.code === 'CONFLICT')) services.logger.error('counter rollover failed', { error: (error as Error).message });
     }
+    await this.evaluateRollouts();
+    // Events syncs left pending when DS stopped before recording them (devices/events.ts).
+    try {
+      const recorded = await recordPendingDeviceEvents(services);
+      if (recorded > 0) services.logger.info('recorded pending device events', { count: recorded });
+    } catch (error) {
+      services.logger.error('recording pending device events failed', { error: (error as Error).message });
+    }
+    // After the rollover, before anything that may return early: yesterday's adoption snapshot.
+    await runAdoptionJob(services);
     const now = services.clock.now().getTime();
     if (now - this.lastRetention < this.retentionEveryMs) return;
     try {
       if (!(await acquireLease(services.db, RETENTION_JOB, services.instanceId, services.clock.now(), 10 * 60_000))) return;
       try {
-        const removed = await applyRetention(services);
+        const removed = { ...(await applyRetention(services)), auditEntries: await applyAuditRetention(services, services.config.auditRetentionDays) };
         this.lastRetention = now;
-        if (removed.archivedRows + removed.downloadEvents + removed.deviceDailyTotals > 0) services.logger.info('retention applied', removed);
+        if (removed.archivedRows + removed.downloadEvents + removed.deviceDailyTotals + removed.auditEntries > 0) services.logger.info('retention applied', removed);
       } finally {
         await releaseLease(services.db, RETENTION_JOB, services.instanceId);
       }

@@ -309,9 +309,168 @@ export interface Database {
   deviceDailyTotals: DeviceDailyTotalTable;
   counterRollovers: CounterRolloverTable;
   jobLocks: JobLockTable;
+  adoptionDaily: AdoptionDailyTable;
+  adoptionMonthly: AdoptionMonthlyTable;
+  adoptionSnapshots: AdoptionSnapshotTable;
   deviceMessages: DeviceMessageTable;
   downloadEvents: DownloadEventTable;
   rateLimits: RateLimitTable;
+  rollouts: RolloutTable;
+  rolloutEvents: RolloutEventTable;
+  rolloutOffers: RolloutOfferTable;
+  pendingDeviceEvents: PendingDeviceEventTable;
+  organizationPolicies: OrganizationPolicyTable;
+  auditLog: AuditLogTable;
+  auditChain: AuditChainTable;
+  webhooks: WebhookTable;
+  webhookDeliveries: WebhookDeliveryTable;
+  webhookAttempts: WebhookAttemptTable;
+}
+
+/** One entry of the append-only audit log (audit/audit.service.ts); JSON as text. */
+export interface AuditLogTable {
+  seq: number;
+  id: string;
+  at: string;
+  actorType: 'user' | 'system' | 'anonymous';
+  actorName: string;
+  actorUserId: string | null;
+  credential: 'session' | 'api-token' | null;
+  tokenId: string | null;
+  clientAddress: string | null;
+  requestId: string | null;
+  organizationId: string | null;
+  organizationName: string | null;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  before: string | null;
+  after: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+/** A webhook subscription; `events` is a JSON array of patterns, the secret sealed under the master key. */
+export interface WebhookTable {
+  id: string;
+  url: string;
+  events: string;
+  organizationId: string | null;
+  description: string | null;
+  secretEncrypted: string;
+  masterKeyId: string;
+  createdAt: string;
+  createdBy: string;
+  disabledAt: string | null;
+  disabledReason: string | null;
+  failingSince: string | null;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+}
+
+/** One event for one webhook: `id` is the webhook-id receivers deduplicate on. */
+export interface WebhookDeliveryTable {
+  id: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  payload: string;
+  createdAt: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: ColumnType<number, number | undefined, number>;
+  nextAttemptAt: string | null;
+  leaseUntil: string | null;
+  leaseHolder: string | null;
+  deliveredAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
+
+export interface WebhookAttemptTable {
+  id: string;
+  deliveryId: string;
+  attempt: number;
+  at: string;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  ok: Flag;
+  holder: string;
+}
+
+/** The head of the audit chain (one row, `audit`) and the anchor retention left. */
+export interface AuditChainTable {
+  name: string;
+  lastSeq: number;
+  lastHash: string;
+  anchorSeq: number;
+  anchorHash: string;
+}
+
+/** A version's staged rollout (rollouts/); JSON arrays as text. */
+export interface RolloutTable {
+  versionId: string;
+  state: 'active' | 'paused' | 'completed' | 'aborted';
+  /** JSON: the wave percentages. */
+  waves: string;
+  /** JSON: when each wave began (null until it does). */
+  waveStarted: string;
+  waveIndex: number;
+  waveHoldSeconds: number;
+  /** The failure limit in parts per 10 000. */
+  maxFailureBp: number;
+  minSample: number;
+  stuckAfter: number;
+  gateSince: string;
+  pausedReason: string | null;
+  revision: number;
+  startedAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+/** One change of a rollout; `numbers` is the gate's numbers as JSON. */
+export interface RolloutEventTable {
+  id: string;
+  versionId: string;
+  seq: number;
+  at: string;
+  kind: string;
+  actor: string;
+  actorKind: string;
+  fromPercent: number | null;
+  toPercent: number | null;
+  numbers: string | null;
+  detail: string | null;
+}
+
+/** An event a device message caused, not yet in the audit log (migration 0013). */
+export interface PendingDeviceEventTable {
+  deviceId: string;
+  action: string;
+  day: string;
+  /** The event's `after`, as JSON. */
+  payload: string;
+  createdAt: string;
+}
+
+/** The first time a device was offered a version in rollout. */
+export interface RolloutOfferTable {
+  versionId: string;
+  deviceId: string;
+  offeredAt: string;
+  fromVersion: string;
+  waveIndex: number;
+}
+
+/** An organization's update policy. */
+export interface OrganizationPolicyTable {
+  organizationId: string;
+  hold: string | null;
+  window: string | null;
+  prereleases: Flag;
+  updatedAt: string;
+  updatedBy: string | null;
 }
 
 export type Db = Kysely<Database>;
@@ -332,3 +491,32 @@ export type DsKeyRow = Selectable<DsKeyTable>;
 export type DeviceRow = Selectable<DeviceTable>;
 export type DownloadEventRow = Selectable<DownloadEventTable>;
 export type NewDownloadEvent = Insertable<DownloadEventTable>;
+
+/**
+ * Devices per version on one day (adoption/, migration 0010), at one of three levels: every
+ * device (organizationId '' and label ''), the devices serving an organization (label ''), or the
+ * devices that reported a label (organizationId: its organization, '' when DS does not know it).
+ * `os` is the OS name the device registered with ('' when unknown).
+ */
+export interface AdoptionDailyTable {
+  day: string;
+  organizationId: string;
+  label: string;
+  os: string;
+  version: string;
+  devices: number;
+  /** Of those, the devices whose last reported status was ERROR. */
+  errors: number;
+}
+
+/** A closed month's adoption: its last daily snapshot, kept when the month's days are flattened. */
+export interface AdoptionMonthlyTable extends Omit<AdoptionDailyTable, 'day'> {
+  month: string;
+}
+
+/** Which days (or flattened months) have an adoption snapshot, and how many devices it counted. */
+export interface AdoptionSnapshotTable {
+  period: string;
+  takenAt: string;
+  devices: number;
+}

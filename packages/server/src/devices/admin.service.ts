@@ -1,4 +1,5 @@
 import { installerOsFor, type Device, type DeviceListQuerySchema, type DeleteResult, type InstallerOsJson } from '@ds/shared';
+import { recordEvent } from '../audit/audit.service.js';
 import type { z } from 'zod';
 import type { Services } from '../context.js';
 import type { DeviceRow, Executor } from '../db/types.js';
@@ -7,7 +8,7 @@ import { decodeCursor, pageOf } from '../lib/pagination.js';
 import { findOrganizationByName } from '../organizations/organizations.repository.js';
 import { outsideOrganization, type Principal } from '../users/principal.js';
 import { decodeKeyAlg } from './device-keys.js';
-import { deleteDevice } from './devices.repository.js';
+import { deleteDevice, soleOrganizationOf } from './devices.repository.js';
 
 type ListQuery = z.output<typeof DeviceListQuerySchema>;
 
@@ -138,6 +139,7 @@ export async function getDevice(services: Services, principal: Principal, id: st
  */
 export async function removeDevice(services: Services, principal: Principal, id: string): Promise<DeleteResult> {
   await visibleDevice(services, principal, id);
+  const before = await getDevice(services, principal, id);
   if (principal.organizationId !== null) {
     const others = await services.db
       .selectFrom('deviceLabels')
@@ -151,7 +153,12 @@ export async function removeDevice(services: Services, principal: Principal, id:
   }
   return services.db.transaction().execute(async (trx) => {
     const counters = await trx.selectFrom('deviceCounters').select((eb) => eb.fn.countAll<number>().as('n')).where('deviceId', '=', id).executeTakeFirstOrThrow();
+    // The audit entry belongs to the device's organization when it served exactly one (a limited user's own).
+    const sole = await soleOrganizationOf(trx, id);
     if (!(await deleteDevice(trx, id))) throw new AppError('NOT_FOUND', `device ${id} does not exist`);
+    const organization =
+      principal.organizationId !== null ? { id: principal.organizationId, name: principal.organizationName ?? '' } : sole;
+    await recordEvent(services, trx, { action: 'device.deleted', resourceType: 'device', resourceId: id, organization, before, after: null, always: true });
     services.deviceKeys.forget(id);
     return { deleted: id, removed: { deviceCounters: Number(counters.n) } };
   });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../test/harness.js';
-import { device, seed } from '../test/devices.js';
+import { registeredDevice, seed } from '../test/devices.js';
 
 // One desktop serves many organizations' web apps: users limited to one organization see only
 // its part of a shared device, and cannot delete what the others count on.
@@ -19,8 +19,7 @@ beforeEach(async () => {
 afterEach(async () => ctx.close());
 
 async function deviceServing(...labels: string[]) {
-  const d = await device(ctx, installationKey);
-  await d.register();
+  const d = await registeredDevice(ctx, installationKey);
   for (const label of labels) d.recordTransaction({ label, module: 'beid', useCase: 'sign', count: 3 });
   await d.sync();
   return d.deviceId!;

@@ -18,6 +18,7 @@ import { addMonths, dayOf, firstDay, isRealDay, monthOf, monthOfDay } from '../l
 import { AppError, invalid } from '../lib/errors.js';
 import { checkDeviceCertificate } from './certificate.js';
 import { encodeKeyAlg } from './device-keys.js';
+import { recordPendingDeviceEvents } from './events.js';
 import * as repo from './devices.repository.js';
 import { deviceMessageKind, type DeferredMessage, type DeviceMessageContext } from './message-pipeline.js';
 import { USER_AGENTS_PER_DEVICE, parseUserAgent } from './user-agents.js';
@@ -175,8 +176,15 @@ async function planSync({ services, device, now }: DeviceMessageContext, body: S
       }
       rejected.sort((a, b) => a.index - b.index);
       const answer: SyncResponse = { ...response, accepted: { transactions: counted.length }, ...(rejected.length > 0 ? { rejected } : {}) };
-      const dailyLimitReached = rejected.some((r) => r.code === 'DAILY_LIMIT');
-      return { answer, writes: { sync: { ...state, ...counterWrites(counted, nowIso), dailyLimitReached } } };
+      const overLimit = rejected.filter((r) => r.code === 'DAILY_LIMIT').length;
+      const dailyLimitReached = overLimit > 0;
+      // device.rejected once a day per device: when this sync flags a device not flagged today.
+      const today = nowIso.slice(0, 10);
+      const event =
+        dailyLimitReached && device.dailyLimitReachedAt?.slice(0, 10) !== today
+          ? { action: 'device.rejected', day: today, payload: JSON.stringify({ reason: 'DAILY_LIMIT', rejectedEntries: overLimit, limit, day: today, version: body.version }) }
+          : undefined;
+      return { answer, writes: { sync: { ...state, ...counterWrites(counted, nowIso), dailyLimitReached }, ...(event ? { event } : {}) } };
     },
   };
 }
@@ -199,34 +207,66 @@ function counterWrites(transactions: Transaction[], nowIso: string): Omit<SyncWr
     transactions.filter((t) => monthOfDay(t.txDate) === currentMonth).map((t) => ({ key: [t.label, t.module, t.useCase].join('\u0000'), counter: t.counter })),
   );
   return {
-    deviceCounters: [...perDevice].map(([key, counter]) => {
+    deviceCounters: inKeyOrder(perDevice).map(([key, counter]) => {
       const [label = '', module = '', useCase = ''] = key.split('\u0000');
       return { label, module, useCase, month: currentMonth, counter };
     }),
-    dailyCounters: [...daily].map(([key, counter]) => {
+    dailyCounters: inKeyOrder(daily).map(([key, counter]) => {
       const [label = '', module = '', useCase = '', day = ''] = key.split('\u0000');
       return { label, module, useCase, day, counter };
     }),
-    monthlyCounters: [...closed].map(([key, counter]) => {
+    monthlyCounters: inKeyOrder(closed).map(([key, counter]) => {
       const [label = '', module = '', useCase = '', month = ''] = key.split('\u0000');
       return { label, module, useCase, month, counter };
     }),
-    dailyTotals: [...totalsBy(daily, 3)].map(([key, counter]) => {
+    dailyTotals: inKeyOrder(totalsBy(daily, 3)).map(([key, counter]) => {
       const [label = '', day = ''] = key.split('\u0000');
       return { label, day, counter };
     }),
-    monthlyTotals: [...totalsBy(closed, 3)].map(([key, counter]) => {
+    monthlyTotals: inKeyOrder(totalsBy(closed, 3)).map(([key, counter]) => {
       const [label = '', month = ''] = key.split('\u0000');
       return { label, month, counter };
     }),
-    deviceDailyTotals: [...aggregate(transactions.map((t) => ({ key: t.txDate, counter: t.counter })))].map(([day, counter]) => ({ day, counter })),
+    deviceDailyTotals: inKeyOrder(aggregate(transactions.map((t) => ({ key: t.txDate, counter: t.counter })))).map(([day, counter]) => ({ day, counter })),
   };
+}
+
+/**
+ * The rows of a map in the order of their keys. Every sync upserts its counter rows in this one
+ * order: two syncs that share rows then lock them in the same order, where the order of the
+ * devices' entries let PostgreSQL find a deadlock between them and fail one (seen with 24 devices
+ * on three nodes in e2e/multi-node.test.ts).
+ */
+function inKeyOrder<V>(map: Map<string, V>): [string, V][] {
+  return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 type SyncState = 'labels' | 'userAgents' | 'userAgentLimit';
 
 /** `POST /devices/{id}/sync`. */
-export const syncMessage = deviceMessageKind({ kind: 'sync', schema: API.sync.body, answerSchema: API.sync.response, handle: planSync });
+export const syncMessage = deviceMessageKind({
+  kind: 'sync',
+  schema: API.sync.body,
+  answerSchema: API.sync.response,
+  handle: planSync,
+  count: (metrics, answer) => metrics.syncTransactions(answer.accepted.transactions, answer.rejected),
+  recorded: deviceRejected,
+});
+
+/**
+ * `device.rejected` (audit log and webhooks): the sync wrote it to `pending_device_events` in its
+ * own transaction; it is recorded right after (or by the scheduler, when DS stopped in between).
+ */
+async function deviceRejected({ services, device }: DeviceMessageContext, answer: SyncResponse): Promise<void> {
+  // Only a sync that went over the limit can have written one (no query for every other sync).
+  if (!answer.rejected?.some((r) => r.code === 'DAILY_LIMIT')) return;
+  try {
+    await recordPendingDeviceEvents(services, device.id);
+  } catch (error) {
+    // The sync itself is recorded and answered; the event stays pending for the scheduler.
+    services.logger.error('recording device.rejected failed', { device: device.id, error: (error as Error).message });
+  }
+}
 
 /** Drops processed messages past their retention (they only serve retries). */
 export async function pruneDeviceMessages(services: Services): Promise<number> {

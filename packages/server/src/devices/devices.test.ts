@@ -16,7 +16,7 @@ import { createApp } from '../app.js';
 import { deviceMessageWindow } from '../lib/rate-limit.js';
 import { silentLogger } from '../lib/logger.js';
 import { createTestContext, type TestContext } from '../test/harness.js';
-import { appFetch, device, seed } from '../test/devices.js';
+import { appFetch, device, registeredDevice, sealMessageAs, seed } from '../test/devices.js';
 
 let ctx: TestContext;
 let admin: string;
@@ -46,23 +46,7 @@ const valid = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
 });
 
 /** Seals `payload` as `client` would, to the current DS encryption key; `opts` bend it for the refusal cases. */
-async function seal(client: DeviceClient, payload: object, opts: { issuer?: string; now?: number; lifetime?: number; jti?: string; audience?: string } = {}) {
-  const state = client.snapshot();
-  const k = await deviceKeys(state);
-  const enc = ctx.keys.current('enc');
-  return sealMessage(payload, {
-    issuer: opts.issuer ?? state.deviceId!,
-    signingKey: k.sign,
-    signingAlg: DEVICE_ALGORITHMS[state.keyType].sig,
-    encryptionKey: (await importJWK(enc.publicJwk, enc.alg)) as CryptoKey,
-    encryptionAlg: enc.alg,
-    encryptionKid: enc.kid,
-    now: opts.now ?? Math.floor(ctx.clock.now().getTime() / 1000),
-    lifetimeSeconds: opts.lifetime ?? 300,
-    jti: opts.jti ?? crypto.randomUUID(),
-    audience: opts.audience,
-  });
-}
+const seal = (client: DeviceClient, payload: object, opts: Parameters<typeof sealMessageAs>[3] = {}) => sealMessageAs(ctx, client, payload, opts);
 
 describe('token exchange', () => {
   it('gives an application JWT with the claims of API.md for a label key', async () => {
@@ -225,6 +209,29 @@ describe('registration', () => {
     expect(await counters()).toEqual([{ label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-03-15', counter: 9 }]);
   });
 
+  it('speaks with devices of either JOSE engine on either engine of its own (DS_MESSAGE_ENGINE), for every key type', async () => {
+    for (const dsEngine of ['node', 'jose'] as const) {
+      const other = await createTestContext({ configOverrides: { DS_MESSAGE_ENGINE: dsEngine } });
+      try {
+        expect(other.app.services.config.messageEngine).toBe(dsEngine);
+        const otherKeys = await seed(other, await other.login());
+        for (const deviceEngine of ['node', 'jose'] as const) {
+          for (const keyType of ['rsa', 'ec', 'ec-p384'] as const) {
+            const d = await device(other, otherKeys.installationKey, { keyType, messageEngine: deviceEngine });
+            await d.register();
+            expect((await d.versionCheck()).action, `${dsEngine}/${deviceEngine}/${keyType}`).toBe('NONE');
+            d.recordTransaction({ label: 'acme-web', module: 'beid', useCase: 'sign', count: 2 });
+            expect((await d.sync()).accepted.transactions, `${dsEngine}/${deviceEngine}/${keyType}`).toBe(1);
+          }
+        }
+        const total = await other.database.db.selectFrom('labelDailyCounters').select((eb) => eb.fn.sum<number>('counter').as('n')).executeTakeFirstOrThrow();
+        expect(Number(total.n)).toBe(12);
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
   it('registering the same certificate again answers the same id with 200', async () => {
     const identity = await createDeviceIdentity('ec', { now: ctx.clock.now() });
     const token = async () => (await ctx.request('GET', '/v3_5/tokens/installation', { headers: { apikey: keys.installationKey } })).body.data;
@@ -324,8 +331,7 @@ describe('version check', () => {
 describe('sync', () => {
   let d: DeviceClient;
   beforeEach(async () => {
-    d = await device(ctx, keys.installationKey);
-    await d.register();
+    d = await registeredDevice(ctx, keys.installationKey);
   });
 
   it('sends configs only when the digests differ, and the device applies them', async () => {
@@ -462,8 +468,7 @@ describe('bad messages change nothing', () => {
     ctx.request('POST', `/v3_5/devices/${id}/sync`, { rawBody: body, headers: { 'content-type': contentType } });
 
   beforeEach(async () => {
-    d = await device(ctx, keys.installationKey);
-    await d.register();
+    d = await registeredDevice(ctx, keys.installationKey);
     other = await device(ctx, keys.installationKey, { keyType: 'rsa' });
     await other.register();
   });
@@ -536,8 +541,7 @@ describe('replay per device and message kind', () => {
   let d: DeviceClient;
   let other: DeviceClient;
   beforeEach(async () => {
-    d = await device(ctx, keys.installationKey);
-    await d.register();
+    d = await registeredDevice(ctx, keys.installationKey);
     other = await device(ctx, keys.installationKey, { keyType: 'rsa' });
     await other.register();
   });
@@ -688,8 +692,7 @@ describe('replay per device and message kind', () => {
 describe('housekeeping', () => {
   it('drops processed messages older than their retention, and only those', async () => {
     const { pruneDeviceMessages } = await import('./devices.service.js');
-    const d = await device(ctx, keys.installationKey);
-    await d.register();
+    const d = await registeredDevice(ctx, keys.installationKey);
     await d.sync();
     ctx.clock.advance(ctx.config.messageRetentionSeconds * 1000 - 1000);
     await d.sync();
@@ -754,8 +757,7 @@ const report = async (query: string, token = admin) => {
 describe('entries refused one by one: dates', () => {
   let d: DeviceClient;
   beforeEach(async () => {
-    d = await device(ctx, keys.installationKey);
-    await d.register();
+    d = await registeredDevice(ctx, keys.installationKey);
   });
 
   it('counts real days of the current month and the two closed months before it, and refuses the rest with a code each', async () => {
@@ -814,8 +816,7 @@ describe('entries refused one by one: dates', () => {
 
   it('follows DS_LATE_TRANSACTION_MONTHS', async () => {
     await reconfigure({ DS_LATE_TRANSACTION_MONTHS: '0' });
-    d = await device(ctx, keys.installationKey);
-    await d.register();
+    d = await registeredDevice(ctx, keys.installationKey);
     const res = await syncRaw(d, valid({ transactions: [tx('2026-02-28', 1), tx('2026-03-01', 1)] }));
     expect(res.answer!.rejected).toEqual([{ index: 0, code: 'DATE_TOO_OLD' }]);
   });
@@ -823,8 +824,7 @@ describe('entries refused one by one: dates', () => {
 
 describe('entries refused one by one: control characters', () => {
   it('refuses names with control characters (NUL among them) and writes nothing for them, under no key', async () => {
-    const d = await device(ctx, keys.installationKey);
-    await d.register();
+    const d = await registeredDevice(ctx, keys.installationKey);
     // Counter keys join their parts with NUL: this label would have written a daily row for label
     // "acme-web", module "beid", use case "sign" dated 2025-11-05, inside a closed month.
     const shifted = 'acme-web\u0000beid\u0000sign\u00002025-11-05';
@@ -861,8 +861,7 @@ describe('entries refused one by one: control characters', () => {
 describe('counters bound to the organization they were counted for', () => {
   let d: DeviceClient;
   beforeEach(async () => {
-    d = await device(ctx, keys.installationKey);
-    await d.register();
+    d = await registeredDevice(ctx, keys.installationKey);
   });
   const sync = (transactions: ReturnType<typeof tx>[]) => syncRaw(d, valid({ labels: [...new Set(['acme-web', ...transactions.map((t) => t.label)])], transactions }));
 
@@ -940,8 +939,7 @@ describe('the per-device daily limit', () => {
   beforeEach(async () => reconfigure({ DS_DEVICE_DAILY_TRANSACTION_LIMIT: '10' }));
 
   it('counts a device\'s transactions per day across syncs and refuses the entries beyond the limit, with their own code', async () => {
-    const d = await device(ctx, keys.installationKey);
-    await d.register();
+    const d = await registeredDevice(ctx, keys.installationKey);
     const first = await syncRaw(d, valid({ transactions: [tx('2026-03-15', 6, { useCase: 'a' })] }));
     expect(first.answer!).not.toHaveProperty('rejected');
     const second = await syncRaw(
@@ -966,8 +964,7 @@ describe('the per-device daily limit', () => {
     const { daily } = await allCounters();
     expect(daily.filter((r) => r.day === '2026-03-15').reduce((n, r) => n + Number(r.counter), 0)).toBe(10);
     // Another device has a limit of its own.
-    const other = await device(ctx, keys.installationKey);
-    await other.register();
+    const other = await registeredDevice(ctx, keys.installationKey);
     expect((await syncRaw(other, valid({ transactions: [tx('2026-03-15', 10)] }))).answer!).not.toHaveProperty('rejected');
 
     // Operators see which devices reached it: the device view, the devices report and its filter.
@@ -984,8 +981,7 @@ describe('the per-device daily limit', () => {
   });
 
   it('holds for concurrent syncs of one device: their total never passes the limit', async () => {
-    const d = await device(ctx, keys.installationKey);
-    await d.register();
+    const d = await registeredDevice(ctx, keys.installationKey);
     const results = await Promise.all([0, 1, 2].map(() => syncRaw(d, valid({ transactions: [tx('2026-03-15', 6)] }))));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(results.map((r) => r.answer!.accepted.transactions).sort()).toEqual([0, 0, 1]);

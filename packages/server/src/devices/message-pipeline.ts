@@ -5,6 +5,7 @@ import type { DeviceReport, DeviceUsage, MessageWrites } from '../db/sync-store.
 import type { DeviceRow } from '../db/types.js';
 import { iso } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
+import type { Metrics } from '../lib/metrics.js';
 import { deviceMessageWindow } from '../lib/rate-limit.js';
 import { parseWith } from '../lib/validate.js';
 import { joseResponse, openDeviceMessage, sealDeviceAnswer, type OpenedDeviceMessage } from './messages.js';
@@ -53,6 +54,13 @@ export interface DeviceMessageKind<S extends z.ZodType = z.ZodType, A extends ob
   /** The answer: the `response` of its route definition (checked in tests, like every JSON answer). */
   answerSchema?: z.ZodType<A>;
   handle(message: DeviceMessageContext, payload: z.output<S>): Promise<HandledMessage<A> | DeferredMessage<A>>;
+  /** Counts what a newly recorded answer says (a sync: its counted and refused entries); not called for a retry. */
+  count?(metrics: Metrics, answer: A): void;
+  /**
+   * Runs after a newly recorded answer committed (not for a retry): for events other parts of DS
+   * hear about (a device rejected for plausibility: the audit log and webhooks).
+   */
+  recorded?(message: DeviceMessageContext, answer: A): Promise<void>;
 }
 
 /** Declares a message kind (the identity function, for type inference of the handler's payload). */
@@ -75,9 +83,14 @@ async function storedAnswer(services: Services, deviceId: string, jti: string, k
  * handler's, recorded together with the handler's writes. Every refusal is an AppError.
  */
 export async function answerDeviceMessage(services: Services, message: OpenedDeviceMessage, kind: DeviceMessageKind): Promise<object> {
+  return (await answerMessage(services, message, kind)).answer;
+}
+
+/** The answer, and whether it is a stored one (a retry or a twin): {@link answerDeviceMessage}. */
+async function answerMessage(services: Services, message: OpenedDeviceMessage, kind: DeviceMessageKind): Promise<{ answer: object; replayed: boolean }> {
   const { device, jti } = message;
   const retried = await storedAnswer(services, device.id, jti, kind.kind);
-  if (retried) return retried;
+  if (retried) return { answer: retried, replayed: true };
   const payload = parseWith(kind.schema, message.claims, 'message');
   const now = services.clock.now();
   const handled = await kind.handle({ services, device, jti, now }, payload);
@@ -100,16 +113,32 @@ export async function answerDeviceMessage(services: Services, message: OpenedDev
       return { response: JSON.stringify(decided.answer), writes: decided.writes };
     },
   });
-  if (recorded && answer) return answer;
+  if (recorded && answer) {
+    kind.count?.(services.metrics, answer);
+    await kind.recorded?.({ services, device, jti, now }, answer);
+    return { answer, replayed: false };
+  }
   // A twin with the same jti was recorded first: answer what it stored (409 if it was another kind).
   const twin = await storedAnswer(services, device.id, jti, kind.kind);
   if (!twin) throw new AppError('MESSAGE_IN_PROGRESS', 'a message with this jti is being processed; retry shortly');
-  return twin;
+  return { answer: twin, replayed: true };
 }
 
-/** Answers a device message of `kind` from the request: open and verify, answer, seal. */
+/**
+ * Answers a device message of `kind` from the request: open and verify, answer, seal. Counts it
+ * by outcome: accepted, replayed (a retry answered from its record), refused (by error code) or
+ * failed.
+ */
 export async function handleDeviceMessage(services: Services, c: Context, kind: DeviceMessageKind): Promise<Response> {
-  const message = await openDeviceMessage(services, services.deviceKeys, c);
-  const answer = await answerDeviceMessage(services, message, kind);
-  return joseResponse(c, await sealDeviceAnswer(services, services.deviceKeys, message.device, answer));
+  try {
+    const message = await openDeviceMessage(services, services.deviceKeys, c);
+    const { answer, replayed } = await answerMessage(services, message, kind);
+    const response = joseResponse(c, await sealDeviceAnswer(services, services.deviceKeys, message.device, answer));
+    services.metrics.deviceMessage(kind.kind, replayed ? 'replayed' : 'accepted');
+    return response;
+  } catch (error) {
+    if (error instanceof AppError) services.metrics.deviceMessage(kind.kind, error.status >= 500 ? 'failed' : 'refused', error.code);
+    else services.metrics.deviceMessage(kind.kind, 'failed', 'INTERNAL_ERROR');
+    throw error;
+  }
 }

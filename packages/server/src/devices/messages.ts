@@ -45,6 +45,7 @@ export async function openDeviceMessage(services: Services, deviceKeys: DeviceKe
       issuer: device.id,
       audience: services.config.publicUrl,
       now: Math.floor(services.clock.now().getTime() / 1000),
+      engine: services.config.messageEngine,
     });
   } catch (error) {
     if (error instanceof MessageError) throw new AppError(error.code, error.message);
@@ -68,6 +69,7 @@ export async function sealDeviceAnswer(services: Services, deviceKeys: DeviceKey
     encryptionAlg: keys.encryptionAlgorithm,
     now: Math.floor(services.clock.now().getTime() / 1000),
     jti: crypto.randomUUID(),
+    engine: services.config.messageEngine,
   });
 }
 

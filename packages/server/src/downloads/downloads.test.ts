@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemResolver } from '../lib/outbound.js';
 import { createTestContext, type TestContext } from '../test/harness.js';
+import { closeServer, listenLocal, localServerForSuite } from '../test/local-server.js';
 
 const D = '/v3_5/downloads';
 const CHROME_WIN = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -573,19 +574,12 @@ async function startOrigin(): Promise<Origin> {
     res.writeHead(200, { ...headers, 'content-length': String(data.length) });
     return req.method === 'HEAD' ? res.end() : res.end(data);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, data, etag, requests, server };
+  return { url: `http://127.0.0.1:${await listenLocal(server)}`, data, etag, requests, server };
 }
 
 describe('http(s): installers', () => {
   let origin: Origin;
-  beforeAll(async () => {
-    origin = await startOrigin();
-  });
-  afterAll(async () => {
-    origin.server.closeAllConnections();
-    await new Promise((resolve) => origin.server.close(resolve));
-  });
+  localServerForSuite(startOrigin, (started) => (origin = started));
 
   describe('streamed through', () => {
     // The default origin timeout (30 s): a busy machine never fails a good origin. The tests of an
@@ -693,9 +687,8 @@ describe('http(s): installers', () => {
 
     it('an origin that cannot be reached → 502', async () => {
       const closed = createServer();
-      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-      const port = (closed.address() as AddressInfo).port;
-      await new Promise((resolve) => closed.close(resolve));
+      const port = await listenLocal(closed);
+      await closeServer(closed);
       await putVersion('3.8.1', { installers: [{ os: 'win64', uri: `http://127.0.0.1:${port}/t1c.msi` }] });
       const body = await expectError(await fetchApp(`${D}/installers/win64`), 502, 'ORIGIN_FAILED');
       expect(body.description).toContain('cannot be reached');
@@ -744,13 +737,7 @@ describe('http(s): installers', () => {
 
 describe('origins on private addresses (DS_ALLOW_PRIVATE_ORIGINS off)', () => {
   let origin: Origin;
-  beforeAll(async () => {
-    origin = await startOrigin();
-  });
-  afterAll(async () => {
-    origin.server.closeAllConnections();
-    await new Promise((resolve) => origin.server.close(resolve));
-  });
+  localServerForSuite(startOrigin, (started) => (origin = started));
   afterEach(async () => {
     vi.restoreAllMocks();
     origin.requests.length = 0;
@@ -850,10 +837,8 @@ describe('over a real connection', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    origin.server.closeAllConnections();
-    await new Promise((resolve) => origin.server.close(resolve));
+    await closeServer(server);
+    await closeServer(origin.server);
     await ctx.close();
   });
 

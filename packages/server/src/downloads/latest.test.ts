@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { VersionCheckResponse } from '@ds/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { device } from '../test/devices.js';
+import { registeredDevice } from '../test/devices.js';
 import { createTestContext, type TestContext } from '../test/harness.js';
 import { acceptWeight, prefersHtml } from './http-headers.js';
 
@@ -71,8 +71,7 @@ async function versionsLatest() {
 /** A device of `version` (published, with its installation key) on `os` checks its version. */
 async function versionCheck(version: string, os: { name: string; architecture: string }): Promise<VersionCheckResponse> {
   const key = (await ctx.request('POST', `/v3_5/admin/versions/${version}/rotate-key`, { token: admin, body: {} })).body.data.installationApiKey;
-  const d = await device(ctx, key, { version, os: { ...os, version: '1' } });
-  await d.register();
+  const d = await registeredDevice(ctx, key, { version, os: { ...os, version: '1' } });
   return d.versionCheck();
 }
 const WINDOWS = { name: 'Windows', architecture: 'x64' };

@@ -33,7 +33,12 @@ export async function sendInstaller(
   const head = c.req.method === 'HEAD';
   // Recorded after the response has ended or broken off, never awaited by the download.
   const record: Recorder = (status) => (end) => {
-    services.background.track(end.delivered.then((complete) => recordDownload(services, { target, client, status, bytes: end.sent, complete, startedAt })));
+    services.background.track(
+      end.delivered.then((complete) => {
+        services.metrics.download(target.installer.os.toLowerCase(), status === 302 ? 'redirected' : complete ? 'complete' : 'incomplete', end.sent);
+        return recordDownload(services, { target, client, status, bytes: end.sent, complete, startedAt });
+      }),
+    );
   };
   const common: Headers = {
     'Content-Disposition': contentDisposition(installerFileName(target.installer)),

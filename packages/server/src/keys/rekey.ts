@@ -3,6 +3,9 @@ import { migrateToLatest, openDatabase } from '../db/database.js';
 import type { Db } from '../db/types.js';
 import { MasterKeyMismatchError, openPrivateJwk, parseClearPrivateJwk, sealPrivateJwk } from './at-rest.js';
 import { masterKeyIdsInUse } from './keys.service.js';
+import { secretIdentity } from './keystore.js';
+import { recordEvent, SYSTEM_ACTOR } from '../audit/audit.service.js';
+import { systemClock } from '../lib/clock.js';
 import { describeSource, loadMasterKey, MasterKey, MasterKeyError, masterKeyFromFile, masterKeySource, type MasterKeySource } from './master-key.js';
 
 /** What `ds keys rekey` did to each DS key, by kid. */
@@ -41,6 +44,30 @@ export async function rekeyDsKeys(db: Db, current: MasterKey | null, next: Maste
       const result = await update.executeTakeFirst();
       if (result.numUpdatedRows !== 1n) throw new MasterKeyError(`DS key ${row.kid} changed while it was being re-encrypted: stop every DS process and run this again`);
       (row.masterKeyId === null ? counts.encrypted : counts.reencrypted).push(row.kid);
+    }
+    // Webhook signing secrets are sealed under the same master key: they move with the DS keys.
+    const hooks = await trx.selectFrom('webhooks').select(['id', 'secretEncrypted', 'masterKeyId']).execute();
+    for (const hook of hooks) {
+      const name = secretIdentity(`webhook:${hook.id}`);
+      if (hook.masterKeyId === next.id) {
+        openPrivateJwk(next, name, hook.secretEncrypted);
+        continue;
+      }
+      if (!current || hook.masterKeyId !== current.id) throw new MasterKeyMismatchError([hook.masterKeyId], current ?? next);
+      const secret = openPrivateJwk(current, name, hook.secretEncrypted);
+      await trx.updateTable('webhooks').set({ secretEncrypted: sealPrivateJwk(next, name, secret), masterKeyId: next.id }).where('id', '=', hook.id).execute();
+    }
+    if (counts.reencrypted.length + counts.encrypted.length > 0) {
+      // A security event like a key rotation; run on the machine by `ds keys rekey`, not by a request.
+      await recordEvent({ clock: systemClock }, trx, {
+        action: 'keys.master_rekeyed',
+        resourceType: 'keys',
+        resourceId: 'master',
+        actor: { ...SYSTEM_ACTOR, name: 'ds keys rekey' },
+        before: { masterKeyId: current?.id ?? null },
+        after: { masterKeyId: next.id, reencrypted: counts.reencrypted, encrypted: counts.encrypted, webhookSecrets: hooks.length },
+        always: true,
+      });
     }
     return counts;
   });

@@ -8,6 +8,7 @@ import { decodeCursor, pageOf } from '../lib/pagination.js';
 import { findOrganizationByName } from '../organizations/organizations.repository.js';
 import { canSeeOrganization, outsideOrganization, type Principal } from '../users/principal.js';
 import * as repo from './labels.repository.js';
+import { recordEvent } from '../audit/audit.service.js';
 
 function toLabel(row: repo.LabelRowWithOrg, keys: ApiKeyInfo[], apiKey?: string): Label {
   return {
@@ -28,6 +29,19 @@ async function labelWithKeys(services: Services, db: Executor, row: repo.LabelRo
 }
 
 /** The label if the principal may see it; 403 (not 404) for a limited principal, so nothing leaks. */
+/** Records a change of a label in the audit log (inside the change's transaction). */
+async function audit(services: Services, trx: Executor, action: string, row: repo.LabelRowWithOrg, before: Label | null, after: Label | null, always = false) {
+  await recordEvent(services, trx, {
+    action,
+    resourceType: 'label',
+    resourceId: row.name,
+    organization: { id: row.organizationId, name: row.organization },
+    before,
+    after,
+    always,
+  });
+}
+
 async function visibleLabel(db: Executor, principal: Principal, name: string) {
   const row = await repo.findLabelByName(db, name);
   if (principal.organizationId !== null && (!row || !canSeeOrganization(principal, row.organizationId))) throw outsideOrganization();
@@ -68,17 +82,25 @@ export async function putLabel(
     const org = await findOrganizationByName(trx, body.organization);
     if (!org) throw invalid('organization', `${body.organization} does not exist`);
     if (existing) {
+      const before = await labelWithKeys(services, trx, existing);
       await repo.updateLabel(trx, existing.id, {
         organizationId: org.id,
         ...(body.description !== undefined ? { description: body.description } : {}),
         updatedAt: iso(now),
       });
-      return { created: false, label: await labelWithKeys(services, trx, (await repo.findLabelByName(trx, name))!) };
+      const row = (await repo.findLabelByName(trx, name))!;
+      const label = await labelWithKeys(services, trx, row);
+      // updatedAt moves on every PUT: compare without it, so an unchanged label records nothing.
+      await audit(services, trx, 'label.updated', row, { ...before, updatedAt: label.updatedAt }, label);
+      return { created: false, label };
     }
     const id = crypto.randomUUID();
     await repo.insertLabel(trx, { id, name, organizationId: org.id, description: body.description ?? null, createdAt: iso(now), updatedAt: iso(now) });
     const apiKey = await issueApiKey(trx, 'label', id, now);
-    return { created: true, label: await labelWithKeys(services, trx, (await repo.findLabelByName(trx, name))!, apiKey) };
+    const row = (await repo.findLabelByName(trx, name))!;
+    const label = await labelWithKeys(services, trx, row, apiKey);
+    await audit(services, trx, 'label.created', row, null, label);
+    return { created: true, label };
   });
 }
 
@@ -88,7 +110,9 @@ export async function deleteLabel(services: Services, principal: Principal, name
     const keys = await apiKeyInfosOf(trx, 'label', [label.id], services.clock.now());
     // API keys belong to the label itself; they go with it. Counters and device reports that name
     // the label are history and are not removed here.
+    const before = await labelWithKeys(services, trx, label);
     await repo.deleteLabel(trx, label.id);
+    await audit(services, trx, 'label.deleted', label, before, null, true);
     return { deleted: name, removed: { apiKeys: keys.get(label.id)?.length ?? 0 } };
   });
 }
@@ -96,14 +120,20 @@ export async function deleteLabel(services: Services, principal: Principal, name
 export async function rotateLabelKey(services: Services, principal: Principal, name: string, graceSeconds = 0): Promise<{ apiKey: string }> {
   return services.db.transaction().execute(async (trx) => {
     const label = await visibleLabel(trx, principal, name);
-    return { apiKey: await rotateApiKey(trx, 'label', label.id, services.clock.now(), graceSeconds) };
+    const before = await labelWithKeys(services, trx, label);
+    const apiKey = await rotateApiKey(trx, 'label', label.id, services.clock.now(), graceSeconds);
+    await audit(services, trx, 'label.key_rotated', label, before, await labelWithKeys(services, trx, label), true);
+    return { apiKey };
   });
 }
 
 export async function revokeLabelKeys(services: Services, principal: Principal, name: string): Promise<Label> {
   return services.db.transaction().execute(async (trx) => {
     const label = await visibleLabel(trx, principal, name);
+    const before = await labelWithKeys(services, trx, label);
     await revokeApiKeys(trx, 'label', label.id, services.clock.now());
-    return labelWithKeys(services, trx, label);
+    const after = await labelWithKeys(services, trx, label);
+    await audit(services, trx, 'label.keys_revoked', label, before, after, true);
+    return after;
   });
 }

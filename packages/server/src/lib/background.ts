@@ -28,3 +28,39 @@ export class BackgroundWork {
     clearTimeout(timer);
   }
 }
+
+/**
+ * Work a timer runs every interval in every DS process (the scheduler's jobs, webhook deliveries):
+ * one run at a time (a tick during a run joins it), timers that never keep the process alive, and
+ * a stop that waits for the run in progress. `tick()` is what the timer calls; tests call it.
+ */
+export abstract class PeriodicJob<T> {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<T> | undefined;
+  /** Set by stop(): a run checks it between steps and ends early. */
+  protected stopping = false;
+
+  /** One run; never throws (failures are logged and retried on the next tick). */
+  protected abstract run(): Promise<T>;
+  /** What a tick answers once stopped. */
+  protected abstract readonly idle: T;
+
+  start(intervalMs: number): void {
+    this.timer ??= setInterval(() => void this.tick(), intervalMs);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  tick(): Promise<T> {
+    if (this.stopping) return Promise.resolve(this.idle);
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+}

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LookupOptions } from 'node:dns';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listenLocal, localServerForSuite } from '../test/local-server.js';
 import { loadConfig } from '../config.js';
 import {
   addressClass,
@@ -255,20 +255,13 @@ async function startOrigin(): Promise<Origin> {
       res.writeHead(200, { etag: '"v1"' }).end(DATA);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = await listenLocal(server);
   return { port, requests, server };
 }
 
 describe('outboundFetch', () => {
   let origin: Origin;
-  beforeAll(async () => {
-    origin = await startOrigin();
-  });
-  afterAll(async () => {
-    origin.server.closeAllConnections();
-    await new Promise((resolve) => origin.server.close(resolve));
-  });
+  localServerForSuite(startOrigin, (started) => (origin = started));
   afterEach(() => {
     origin.requests.length = 0;
   });

@@ -1,12 +1,14 @@
-import type { ApplicationClaims, RouteData, RouteDefinition, RouteInput, RouteItem } from '@ds/shared';
+import { API_PREFIX, type ApplicationClaims, type RouteData, type RouteDefinition, type RouteInput, type RouteItem } from '@ds/shared';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { AppEnv, Services } from '../context.js';
 import { adminAuth } from '../middleware/admin-auth.js';
+import { metricsAuth } from '../middleware/metrics-auth.js';
 import { bearer, verifyApplicationToken, verifyInstallationToken } from '../token-exchange/token-exchange.service.js';
 import { requireScopeOf, type Principal } from '../users/principal.js';
 import { AppError } from './errors.js';
+import { withRequestScope, type RequestAuditScope } from '../audit/audit.service.js';
 import { jsonBody, query, refuseNul } from './validate.js';
 
 // Routes are defined once, in shared (`API`), as data: method, path, credential, scope, tenancy,
@@ -38,7 +40,7 @@ export interface RouteContext<T extends RouteDefinition> extends RouteInput<T> {
 /** What a handler answers: the data (or an {@link Answer}) for JSON routes, a page for lists, else a Response. */
 export type RouteResult<T extends RouteDefinition> = T extends { paginated: true }
   ? { items: RouteItem<T>[]; next: string | null }
-  : T extends { produces: 'jose' | 'installer' | 'html' | 'csv' | 'asset' }
+  : T extends { produces: 'jose' | 'installer' | 'html' | 'csv' | 'asset' | 'text' }
     ? Response
     : RouteData<T> | Answer<RouteData<T>> | Response;
 
@@ -76,6 +78,8 @@ function credentialMiddleware(services: Services, definition: RouteDefinition): 
   switch (definition.auth.kind) {
     case 'admin':
       return [adminAuth(services)];
+    case 'metrics-token':
+      return [metricsAuth(services)];
     default:
       return [];
   }
@@ -127,15 +131,22 @@ function checkResponse(services: Services, definition: RouteDefinition, data: un
  * of kinds only a sub-app knows, such as the dashboard's cookie session), then scope and tenancy,
  * then path parameters, query and body validated against the definition, then the handler, whose
  * JSON answer is wrapped in the envelope (and, in tests, checked against the definition's
- * response schema).
+ * response schema). `prefix` is where `app` is mounted: the route's metrics are labelled with its
+ * whole path template (`/v3_5/devices/{id}/sync`), never with the path a client sent.
  */
 export function mountRoutes<E extends AppEnv>(
   app: Hono<E>,
   services: Services,
   routes: BoundRoute[],
   credentials: Partial<Record<RouteDefinition['auth']['kind'], MiddlewareHandler<E>[]>> = {},
+  prefix: string = API_PREFIX,
 ): void {
   for (const { definition, handler } of routes) {
+    const series = services.metrics.route(definition.method, `${prefix}${definition.path}`);
+    const label: MiddlewareHandler<E> = (context, next) => {
+      (context as unknown as Context<AppEnv>).set('routeSeries', series);
+      return next();
+    };
     const run: MiddlewareHandler<E> = async (context) => {
       const c = context as unknown as Context<AppEnv>;
       const principal = c.var.principal as Principal | undefined;
@@ -144,7 +155,13 @@ export function mountRoutes<E extends AppEnv>(
       const params = pathParams(definition, c);
       const queryValues = definition.query ? query(c, definition.query) : {};
       const body = readsJsonBody(definition) ? await jsonBody(c, definition.body!) : undefined;
-      const result = await handler({ c, params, query: queryValues, body, principal, token } as unknown as RouteContext<RouteDefinition>);
+      // Events the handler records (audit log, webhooks) name this request's caller, address and id.
+      const scope: RequestAuditScope = { principal, address: c.var.clientAddress ?? null, requestId: c.var.requestId ?? null, recorded: 0 };
+      const result = await withRequestScope(scope, () => handler({ c, params, query: queryValues, body, principal, token } as unknown as RouteContext<RouteDefinition>));
+      if (definition.auth.kind === 'admin' && definition.method !== 'GET' && scope.recorded === 0) {
+        // Every admin change belongs in the audit log (ARCHITECTURE.md); a route that wrote none is a defect.
+        services.logger.error('an admin change left no audit entry', { route: definition.name, requestId: scope.requestId });
+      }
       if (result instanceof Response) return result;
       const produces = definition.produces ?? 'json';
       if (definition.paginated) {
@@ -159,6 +176,6 @@ export function mountRoutes<E extends AppEnv>(
       return c.json({ success: true as const, data }, status);
     };
     const middleware = credentials[definition.auth.kind] ?? (credentialMiddleware(services, definition) as unknown as MiddlewareHandler<E>[]);
-    app.on(definition.method, [honoPath(definition.path)], ...middleware, run);
+    app.on(definition.method, [honoPath(definition.path)], label, ...middleware, run);
   }
 }

@@ -1,4 +1,4 @@
-import { API_PREFIX, API_ROUTES, ErrorEnvelopeSchema, SCOPES, envelopeSchema, pageEnvelopeSchema, pathParams, type RouteDefinition } from '@ds/shared';
+import { API_PREFIX, API_ROUTES, OPERATIONS_PREFIX, OPERATIONS_ROUTES, ErrorEnvelopeSchema, SCOPES, envelopeSchema, pageEnvelopeSchema, pathParams, type RouteDefinition } from '@ds/shared';
 import { z } from 'zod';
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {
@@ -14,6 +14,8 @@ const SECURITY: Record<RouteDefinition['auth']['kind'], Record<string, string[]>
   'installation-token': [{ installationToken: [] }],
   'device-message': [],
   'dashboard-session': [],
+  // Open when DS has no metrics token: the requirement is documented either way.
+  'metrics-token': [{ metricsToken: [] }, {}],
 };
 
 /** The query parameters of a route: the keys of its query schema (an object), each described. */
@@ -38,6 +40,8 @@ function responses(route: RouteDefinition) {
     const data = route.response ?? z.unknown();
     const schema = produces === 'json-document' ? data : route.paginated ? pageEnvelopeSchema(data) : envelopeSchema(data);
     success = { 'application/json': { schema: jsonSchema(schema, 'output') } };
+  } else if (produces === 'text') {
+    success = { 'text/plain': { schema: { type: 'string', description: 'the Prometheus text exposition format (version 0.0.4)' } } };
   } else if (produces === 'jose') {
     success = { 'application/jose': { schema: { type: 'string', description: 'compact JWE around a JWS signed by DS; its payload is described in API.md section 3' } } };
   } else {
@@ -67,7 +71,8 @@ function requestBody(route: RouteDefinition) {
 /** The OpenAPI 3 document of the DS API, generated from the route definitions in shared. */
 export function openApiDocument(version: string, publicUrl: string) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of API_ROUTES) {
+  const routes = [...API_ROUTES.map((route) => [API_PREFIX, route] as const), ...OPERATIONS_ROUTES.map((route) => [OPERATIONS_PREFIX, route] as const)];
+  for (const [prefix, route] of routes) {
     const params = pathParams(route.path).map((name) => {
       const description = route.params?.shape[name]?.description;
       return {
@@ -82,7 +87,7 @@ export function openApiDocument(version: string, publicUrl: string) {
     const paging = route.paginated ? [{ name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'page.next of the previous page' }] : [];
     const query = queryParameters(route).filter((q) => !(route.paginated && q.name === 'cursor'));
     const headers = Object.entries(route.headers?.request ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, schema: { type: 'string' }, description }));
-    (paths[`${API_PREFIX}${route.path}`] ??= {})[route.method.toLowerCase()] = {
+    (paths[`${prefix}${route.path}`] ??= {})[route.method.toLowerCase()] = {
       operationId: route.name,
       summary: route.summary,
       ...(route.auth.kind === 'admin' && route.auth.scope ? { 'x-required-scope': route.auth.scope } : {}),
@@ -107,6 +112,7 @@ export function openApiDocument(version: string, publicUrl: string) {
         apiKey: { type: 'apiKey', in: 'header', name: 'apikey', description: 'A label API key (ds_lbl_...) or an installation API key (ds_ins_...)' },
         applicationToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An application JWT from GET /tokens/application' },
         installationToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An installation JWT from GET /tokens/installation' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'DS_METRICS_TOKEN, when DS is configured with one' },
       },
       schemas: { Error: jsonSchema(ErrorEnvelopeSchema, 'output') },
     },

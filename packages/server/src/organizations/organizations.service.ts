@@ -5,6 +5,7 @@ import { AppError, notFound } from '../lib/errors.js';
 import { decodeCursor, pageOf } from '../lib/pagination.js';
 import { outsideOrganization, type Principal } from '../users/principal.js';
 import * as repo from './organizations.repository.js';
+import { recordEvent } from '../audit/audit.service.js';
 
 function toOrganization(row: repo.OrganizationRowWithCount): Organization {
   return {
@@ -49,7 +50,17 @@ export async function putOrganization(
     } else {
       await repo.insertOrganization(trx, { id: crypto.randomUUID(), name, description: body.description ?? null, createdAt: now, updatedAt: now });
     }
-    return { created: !existing, organization: toOrganization((await repo.findOrganizationByName(trx, name))!) };
+    const row = (await repo.findOrganizationByName(trx, name))!;
+    const organization = toOrganization(row);
+    await recordEvent(services, trx, {
+      action: existing ? 'organization.updated' : 'organization.created',
+      resourceType: 'organization',
+      resourceId: name,
+      organization: { id: row.id, name },
+      before: existing ? toOrganization(existing) : null,
+      after: organization,
+    });
+    return { created: !existing, organization };
   });
 }
 
@@ -77,6 +88,19 @@ export async function deleteOrganization(services: Services, principal: Principa
         { dependants: removed },
       );
     }
+    // The audit entry before the deletes: its append takes the chain's lock, and a transaction
+    // holding that lock may be putting an event in the outbox of this organization's webhooks
+    // (its insert waits on their rows). Deleting them first and then waiting for the chain would
+    // be a deadlock on PostgreSQL; the chain first, as every transaction that takes both does.
+    await recordEvent(services, trx, {
+      action: 'organization.deleted',
+      resourceType: 'organization',
+      resourceId: name,
+      organization: { id: org.id, name },
+      before: toOrganization(org),
+      after: null,
+      always: true,
+    });
     await trx.deleteFrom('labels').where('organizationId', '=', org.id).execute();
     await trx.deleteFrom('users').where('organizationId', '=', org.id).execute();
     await repo.deleteOrganization(trx, org.id);

@@ -1,13 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../test/harness.js';
+import { adminContext, type TestContext } from '../test/harness.js';
 
 let ctx: TestContext;
 let admin: string;
 
-beforeEach(async () => {
-  ctx = await createTestContext();
-  admin = await ctx.login();
-});
+beforeEach(async () => ({ ctx, admin } = await adminContext()));
 afterEach(async () => ctx.close());
 
 const put = (name: string, body: unknown = {}) => ctx.request('PUT', `/v3_5/admin/organizations/${name}`, { token: admin, body });

@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { iso } from '../lib/clock.js';
 import { hashPassword, randomPassword } from '../lib/secrets.js';
 import { countUsers, insertUser } from '../users/users.repository.js';
+import { recordEvent, SYSTEM_ACTOR } from '../audit/audit.service.js';
 
 export interface SetupResult {
   /** True when this call made the first admin user. */
@@ -29,15 +30,46 @@ export async function ensureInitialized(
 ): Promise<SetupResult> {
   const now = iso(clock.now());
   const keysEncrypted = await encryptDsKeysAtRest(db, options.masterKey);
-  const keysCreated = await ensureDsKeys(db, options.keyType, now, options.masterKey);
-  if ((await countUsers(db)) > 0) return { createdAdmin: false, generatedPassword: null, keysCreated, keysEncrypted };
+  // Every start but the first: nothing to make, and no one to wait for.
+  if ((await countUsers(db)) > 0 && (await activeKeyUses(db)) === 2) return { createdAdmin: false, generatedPassword: null, keysCreated: [], keysEncrypted };
   const password = options.adminPassword ?? randomPassword();
   const passwordHash = await hashPassword(password);
-  const created = await db.transaction().execute(async (trx) => {
-    // Another process may have raced us to it.
-    if ((await countUsers(trx)) > 0) return false;
-    await insertUser(trx, { id: crypto.randomUUID(), username: 'admin', passwordHash, role: 'admin', organizationId: null, createdAt: now, updatedAt: now });
-    return true;
+  return db.transaction().execute(async (trx) => {
+    // Several DS processes may start together on an empty database (the replicas of one
+    // deployment). Each first writes the `setup` row of job_locks in this transaction, so they take
+    // turns: the next one waits until this one committed and then finds the keys and the admin
+    // made; checking and inserting without it, two made two key sets and one failed on the
+    // admin's unique username (PostgreSQL's read committed lets both see an empty table).
+    await trx
+      .insertInto('jobLocks')
+      .values({ name: SETUP_LOCK, holder: SETUP_LOCK, acquiredAt: now, expiresAt: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ acquiredAt: now }))
+      .execute();
+    const keysCreated = await ensureDsKeys(trx, options.keyType, now, options.masterKey);
+    let createdAdmin = false;
+    if ((await countUsers(trx)) === 0) {
+      await insertUser(trx, { id: crypto.randomUUID(), username: 'admin', passwordHash, role: 'admin', organizationId: null, createdAt: now, updatedAt: now });
+      createdAdmin = true;
+    }
+    await trx.deleteFrom('jobLocks').where('name', '=', SETUP_LOCK).execute();
+    if (createdAdmin || keysCreated.length > 0) {
+      await recordEvent({ clock }, trx, {
+        action: createdAdmin ? 'ds.initialized' : 'keys.created',
+        resourceType: createdAdmin ? 'ds' : 'keys',
+        resourceId: null,
+        actor: { ...SYSTEM_ACTOR, name: 'first start' },
+        after: { ...(createdAdmin ? { admin: 'admin' } : {}), keysCreated },
+        always: true,
+      });
+    }
+    return { createdAdmin, generatedPassword: createdAdmin && !options.adminPassword ? password : null, keysCreated, keysEncrypted };
   });
-  return { createdAdmin: created, generatedPassword: created && !options.adminPassword ? password : null, keysCreated, keysEncrypted };
+}
+
+const SETUP_LOCK = 'setup';
+
+/** How many of the two DS key uses (sig, enc) have a current key. */
+async function activeKeyUses(db: Db): Promise<number> {
+  const rows = await db.selectFrom('dsKeys').select('use').distinct().where('retiredAt', 'is', null).execute();
+  return rows.length;
 }

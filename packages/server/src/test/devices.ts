@@ -10,6 +10,14 @@ export function appFetch(ctx: TestContext): typeof fetch {
   }) as typeof fetch;
 }
 
+/** Creates each organization with its label: acme with acme-web and globex with globex-web unless told. */
+export async function seedOrganizations(ctx: TestContext, admin: string, pairs: readonly (readonly [string, string])[] = [['acme', 'acme-web'], ['globex', 'globex-web']]) {
+  for (const [org, label] of pairs) {
+    await ctx.request('PUT', `/v3_5/admin/organizations/${org}`, { token: admin, body: {} });
+    await ctx.request('PUT', `/v3_5/admin/labels/${label}`, { token: admin, body: { organization: org } });
+  }
+}
+
 /** Creates org, label and version 3.8.1 (with a win64 installer) and answers their keys. */
 export async function seed(ctx: TestContext, admin: string, options: { version?: string; body?: Record<string, unknown> } = {}) {
   await ctx.request('PUT', '/v3_5/admin/organizations/acme', { token: admin, body: {} });
@@ -20,6 +28,13 @@ export async function seed(ctx: TestContext, admin: string, options: { version?:
   });
   if (version.status !== 201) throw new Error(JSON.stringify(version.body));
   return { labelKey: label.body.data.apiKey as string, installationKey: version.body.data.installationApiKey as string };
+}
+
+/** A device client of `device()` that has registered. */
+export async function registeredDevice(ctx: TestContext, installationKey: string, options: Parameters<typeof device>[2] = {}) {
+  const client = await device(ctx, installationKey, options);
+  await client.register();
+  return client;
 }
 
 /** A device client talking to the test app with the test clock. */

@@ -42,6 +42,12 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
+/** A test context with the initial admin logged in: what most admin API tests start from. */
+export async function adminContext(options: { configOverrides?: Record<string, string> } = {}): Promise<{ ctx: TestContext; admin: string }> {
+  const ctx = await createTestContext(options);
+  return { ctx, admin: await ctx.login() };
+}
+
 /**
  * A fresh, migrated, initialised DS on its own database: in-memory SQLite, or a PostgreSQL schema
  * of its own (released again by `close()`), so parallel runs never collide. Every database starts

@@ -1,4 +1,4 @@
-import { API, API_PREFIX, API_ROUTES, pathParams } from '@ds/shared';
+import { API, API_PREFIX, API_ROUTES, OPERATIONS_PREFIX, OPERATIONS_ROUTES, pathParams } from '@ds/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { honoPath } from '../lib/routes.js';
 import { DASHBOARD_ROUTES, DASHBOARD_PREFIX } from '../dashboard/dashboard.routes.js';
@@ -16,6 +16,7 @@ afterAll(async () => ctx?.close());
 const defined = new Set([
   ...API_ROUTES.map((r) => `${r.method} ${API_PREFIX}${honoPath(r.path)}`),
   ...DASHBOARD_ROUTES.map((r) => `${r.method} ${DASHBOARD_PREFIX}${honoPath(r.path)}`.replace(/\/$/, '')),
+  ...OPERATIONS_ROUTES.map((r) => `${r.method} ${OPERATIONS_PREFIX}${honoPath(r.path)}`),
 ]);
 
 /** `GET /v3_5/admin/labels/:name` for each route handler the app has (middleware excluded). */
@@ -66,6 +67,8 @@ describe('route definitions', () => {
     const operations = Object.entries(res.body.paths as Record<string, Record<string, { operationId: string }>>).flatMap(([path, ops]) =>
       Object.entries(ops).map(([method, op]) => `${op.operationId} ${method.toUpperCase()} ${path}`),
     );
-    expect(operations.sort()).toEqual(API_ROUTES.map((r) => `${r.name} ${r.method} ${API_PREFIX}${r.path}`).sort());
+    expect(operations.sort()).toEqual(
+      [...API_ROUTES.map((r) => `${r.name} ${r.method} ${API_PREFIX}${r.path}`), ...OPERATIONS_ROUTES.map((r) => `${r.name} ${r.method} ${OPERATIONS_PREFIX}${r.path}`)].sort(),
+    );
   });
 });

@@ -2,6 +2,8 @@ import {
   API,
   API_PREFIX,
   API_ROUTES,
+  OPERATIONS_PREFIX,
+  OPERATIONS_ROUTES,
   SCOPES,
   renderPath,
   type DeviceClient,
@@ -161,7 +163,11 @@ describe.each(admin_routes.map((r) => [`${r.method} ${r.path}`, r] as const))('%
 
   if (auth.tenancy === 'filtered') {
     it("answers another organization's users nothing of acme", async () => {
-      for (const token of [otherOrgAdmin, otherOrgViewer]) {
+      // Each of them whose role may read the route at all (viewers do not read the audit log, say).
+      const scope = auth.scope;
+      const readers = (['admin', 'viewer'] as const).filter((role) => scope === null || roleScopes(role, true).has(scope));
+      expect(readers).toContain('admin');
+      for (const token of readers.map((role) => (role === 'admin' ? otherOrgAdmin : otherOrgViewer))) {
         const path = `${API_PREFIX}${route.path}`;
         const res = await ctx.request('GET', path, { token });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -247,6 +253,38 @@ describe.each(DASHBOARD_ROUTES.filter((r) => r.auth.kind === 'dashboard-session'
         expect(res.headers.get('location')).toMatch(/^\/dashboard\/login\?/);
         expect(await stateSnapshot()).toEqual(before);
       }
+    });
+  },
+);
+
+describe.each(OPERATIONS_ROUTES.filter((r) => r.auth.kind === 'metrics-token').map((r) => [`${r.method} ${OPERATIONS_PREFIX}${r.path}`, r] as const))(
+  '%s with DS_METRICS_TOKEN',
+  (_, route) => {
+    const token = 'security-test-metrics-token-0123456789';
+    let metricsCtx: TestContext;
+    beforeAll(async () => {
+      metricsCtx = await createTestContext({ configOverrides: { DS_METRICS_TOKEN: token } });
+    });
+    afterAll(async () => metricsCtx?.close());
+
+    const cases: { name: string; headers: () => Promise<Record<string, string>> }[] = [
+      { name: 'no credential', headers: async () => ({}) },
+      { name: 'a malformed header', headers: async () => ({ authorization: `Basic ${Buffer.from(`metrics:${token}`).toString('base64')}` }) },
+      { name: 'a wrong token', headers: async () => bearer(`${token.slice(0, -1)}x`) },
+      { name: 'a prefix of the token', headers: async () => bearer(token.slice(0, 8)) },
+      { name: "an admin's session", headers: async () => bearer(await metricsCtx.login()) },
+    ];
+    it.each(cases)('refuses $name', async (c) => {
+      const headers = await c.headers();
+      const res = await metricsCtx.request(route.method, `${OPERATIONS_PREFIX}${route.path}`, { headers });
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('UNAUTHENTICATED');
+      expect(res.body.requestId).toBe(res.headers.get('x-request-id'));
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    });
+
+    it('answers the token', async () => {
+      expect((await metricsCtx.request(route.method, `${OPERATIONS_PREFIX}${route.path}`, { headers: bearer(token) })).status).toBe(200);
     });
   },
 );

@@ -7,6 +7,7 @@ import { roleScopes, type Principal } from './principal.js';
 import * as tokens from '../admin-tokens/admin-tokens.repository.js';
 import { parseScopes } from '../admin-tokens/admin-tokens.service.js';
 import * as repo from './users.repository.js';
+import { actorOf, anonymousActor, recordEvent, recordStandaloneEvent } from '../audit/audit.service.js';
 
 /** Recording `last used` at most this often keeps a write off most authenticated requests. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -19,7 +20,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  */
 export async function checkPassword(
   services: Services,
-  user: { passwordHash: string } | undefined,
+  user: { passwordHash: string; organizationId?: string | null; organizationName?: string | null } | undefined,
   username: string,
   password: string,
   address: string,
@@ -36,6 +37,12 @@ export async function checkPassword(
   await services.loginLimiter.fail(userKey);
   await services.loginAddressLimiter.fail(address);
   services.logger.warn('password check failed', { username, address });
+  // Security events: the failure, and the lockout when this failure reached a limit.
+  const organization = user?.organizationId ? { id: user.organizationId, name: user.organizationName ?? '' } : null;
+  const event = { resourceType: 'user', resourceId: username, organization, actor: anonymousActor(username), address, always: true };
+  await recordStandaloneEvent(services, { ...event, action: 'auth.login_failed' });
+  const lockedFor = Math.max(await services.loginLimiter.retryAfter(userKey), await services.loginAddressLimiter.retryAfter(address));
+  if (lockedFor > 0) await recordStandaloneEvent(services, { ...event, action: 'auth.locked_out', after: { retryAfterSeconds: lockedFor } });
   return false;
 }
 
@@ -43,26 +50,38 @@ export async function checkPassword(
 export async function login(services: Services, username: string, password: string, address: string): Promise<LoginResult> {
   const user = await repo.findUserByUsername(services.db, username);
   if (!(await checkPassword(services, user, username, password, address)) || !user) throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
-  return openSession(services, user.id);
+  return openSession(services, user);
 }
 
 /** Creates a session token for a user (login, and the dashboard later). */
-export async function openSession(services: Services, userId: string): Promise<LoginResult> {
+export async function openSession(services: Services, user: repo.UserRowWithOrg): Promise<LoginResult> {
   const now = services.clock.now();
   const token = newSecret(KEY_PREFIX.session);
   const expiresAt = iso(addSeconds(now, services.config.sessionTtlSeconds));
-  await tokens.insertAdminToken(services.db, {
-    id: crypto.randomUUID(),
-    userId,
-    kind: 'session',
-    name: null,
-    tokenHash: secretDigest(token),
-    prefix: secretHint(token),
-    scopes: null,
-    createdAt: iso(now),
-    expiresAt,
-    revokedAt: null,
-    lastUsedAt: iso(now),
+  const id = crypto.randomUUID();
+  const userId = user.id;
+  await services.db.transaction().execute(async (trx) => {
+    await tokens.insertAdminToken(trx, {
+      id,
+      userId,
+      kind: 'session',
+      name: null,
+      tokenHash: secretDigest(token),
+      prefix: secretHint(token),
+      scopes: null,
+      createdAt: iso(now),
+      expiresAt,
+      revokedAt: null,
+      lastUsedAt: iso(now),
+    });
+    await recordEvent(services, trx, {
+      action: 'auth.login',
+      resourceType: 'session',
+      resourceId: id,
+      organization: user.organizationId !== null ? { id: user.organizationId, name: user.organizationName ?? '' } : null,
+      actor: { type: 'user', name: user.username, userId, credential: 'session', tokenId: id },
+      after: { username: user.username, expiresAt },
+    });
   });
   return { token, expiresAt };
 }
@@ -100,7 +119,17 @@ export async function authenticateAdminToken(services: Services, token: string):
 
 export async function logout(services: Services, principal: Principal): Promise<void> {
   // An API token is revoked with `ds token revoke`; logging out only ends sessions.
-  if (principal.credential === 'session') await tokens.revokeAdminToken(services.db, principal.tokenId, iso(services.clock.now()));
+  await services.db.transaction().execute(async (trx) => {
+    if (principal.credential === 'session') await tokens.revokeAdminToken(trx, principal.tokenId, iso(services.clock.now()));
+    await recordEvent(services, trx, {
+      action: 'auth.logout',
+      resourceType: principal.credential === 'session' ? 'session' : 'token',
+      resourceId: principal.tokenId,
+      organization: principal.organizationId !== null ? { id: principal.organizationId, name: principal.organizationName ?? '' } : null,
+      actor: actorOf(principal),
+      always: true,
+    });
+  });
 }
 
 export function whoami(principal: Principal): Whoami {

@@ -20,6 +20,7 @@ const READ_SCOPES = SCOPES.filter((s) => s.endsWith(':read'));
 /** What an organization-limited user may ever do: its own labels, devices, counters and tokens. */
 const ORG_LIMITED_SCOPES: Scope[] = [
   'orgs:read',
+  'policies:write',
   'labels:read',
   'labels:write',
   'versions:read',
@@ -28,11 +29,17 @@ const ORG_LIMITED_SCOPES: Scope[] = [
   'reports:read',
   'tokens:read',
   'tokens:write',
+  // Their organization's audit entries and webhooks only (the services filter by organization).
+  'audit:read',
+  'webhooks:read',
+  'webhooks:write',
 ];
 
 /** The scopes a user's role (and organization limit) allows; tokens never exceed these. */
 export function roleScopes(role: Role, organizationLimited: boolean): Set<Scope> {
-  let scopes: Scope[] = role === 'admin' ? [...SCOPES] : [...READ_SCOPES.filter((s) => s !== 'users:read'), 'tokens:write'];
+  // Viewers do not read the audit log or webhooks: entries show user administration, and a
+  // webhook's deliveries carry the payloads of every event it subscribes to.
+  let scopes: Scope[] = role === 'admin' ? [...SCOPES] : [...READ_SCOPES.filter((s) => s !== 'users:read' && s !== 'audit:read' && s !== 'webhooks:read'), 'tokens:write'];
   if (organizationLimited) scopes = scopes.filter((s) => ORG_LIMITED_SCOPES.includes(s));
   return new Set(scopes);
 }

@@ -9,9 +9,23 @@ import { findOrganizationByName } from '../organizations/organizations.repositor
 import { checkPassword } from './auth.service.js';
 import { requireUnrestricted, type Principal } from './principal.js';
 import * as repo from './users.repository.js';
+import { recordEvent } from '../audit/audit.service.js';
 
 function toUser(row: repo.UserRowWithOrg): User {
   return { username: row.username, role: row.role, organization: row.organizationName, createdAt: row.createdAt, updatedAt: row.updatedAt };
+}
+
+/** Records a change of a user in the audit log, under the user's organization when they are limited to one. */
+async function audit(services: Services, trx: Executor, action: string, row: repo.UserRowWithOrg, before: User | null, after: User | null, always = false) {
+  await recordEvent(services, trx, {
+    action,
+    resourceType: 'user',
+    resourceId: row.username,
+    organization: row.organizationId !== null ? { id: row.organizationId, name: row.organizationName ?? '' } : null,
+    before,
+    after,
+    always,
+  });
 }
 
 async function organizationIdOf(db: Executor, name: string | null | undefined): Promise<string | null> {
@@ -38,7 +52,9 @@ export async function createUser(services: Services, body: UserCreate, principal
       createdAt: now,
       updatedAt: now,
     });
-    return toUser((await repo.findUserById(trx, id))!);
+    const row = (await repo.findUserById(trx, id))!;
+    await audit(services, trx, 'user.created', row, null, toUser(row));
+    return toUser(row);
   });
 }
 
@@ -78,7 +94,9 @@ export async function updateUser(services: Services, principal: Principal, usern
     if (role !== row.role || organizationId !== row.organizationId) {
       await repo.updateUserAccess(trx, row.id, { role, organizationId, updatedAt: iso(services.clock.now()) });
     }
-    return toUser((await repo.findUserById(trx, row.id))!);
+    const updated = (await repo.findUserById(trx, row.id))!;
+    await audit(services, trx, 'user.updated', updated, toUser(row), toUser(updated));
+    return toUser(updated);
   });
 }
 
@@ -97,6 +115,7 @@ export async function deleteUser(services: Services, principal: Principal, usern
       .where('kind', '=', 'api')
       .executeTakeFirstOrThrow();
     await repo.deleteUser(trx, row.id);
+    await audit(services, trx, 'user.deleted', row, toUser(row), null, true);
     return { deleted: username, removed: { apiTokens: Number(tokens.n) } };
   });
 }
@@ -140,6 +159,8 @@ export async function setPassword(
       .where('revokedAt', 'is', null)
       .$if(principal.userId === row.id, (q) => q.where('id', '<>', principal.tokenId))
       .execute();
-    return toUser((await repo.findUserById(trx, row.id))!);
+    const updated = (await repo.findUserById(trx, row.id))!;
+    await audit(services, trx, 'user.password_set', updated, toUser(row), toUser(updated), true);
+    return toUser(updated);
   });
 }

@@ -1,15 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { passwordHashing } from '../lib/secrets.js';
-import { ADMIN_PASSWORD, createTestContext, type TestContext } from '../test/harness.js';
+import { ADMIN_PASSWORD, adminContext, type TestContext } from '../test/harness.js';
 
 let ctx: TestContext;
 let admin: string;
 
-beforeEach(async () => {
-  ctx = await createTestContext();
-  admin = await ctx.login();
-});
+beforeEach(async () => ({ ctx, admin } = await adminContext()));
 afterEach(async () => ctx.close());
 
 describe('login and sessions', () => {

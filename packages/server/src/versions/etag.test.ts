@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext, type TestResponse } from '../test/harness.js';
+import { adminContext, type TestContext, type TestResponse } from '../test/harness.js';
 import { lockVersion } from './versions.repository.js';
 
 // Optimistic concurrency on versions: the ETag of every answer about a version, and If-Match /
@@ -8,10 +8,7 @@ import { lockVersion } from './versions.repository.js';
 let ctx: TestContext;
 let admin: string;
 
-beforeEach(async () => {
-  ctx = await createTestContext();
-  admin = await ctx.login();
-});
+beforeEach(async () => ({ ctx, admin } = await adminContext()));
 afterEach(async () => ctx.close());
 
 const V = '/v3_5/admin/versions';
@@ -206,11 +203,26 @@ describe('concurrent writers', () => {
     expect((await get('3.9.0')).body.data.releaseNotes).toBe('theirs');
   });
 
-  it('creating the same version at once: one creates, the other is refused (If-None-Match) and nothing is duplicated', async () => {
-    const answers = await Promise.all([1, 2, 3].map(() => put('5.0.0', {}, { 'if-none-match': '*' })));
-    expect(answers.map((a) => a.status).sort()).toEqual([201, 412, 412]);
-    const keys = await ctx.database.db.selectFrom('apiKeys').select('versionId').where('versionId', '=', '5.0.0').execute();
-    expect(keys).toHaveLength(1);
+  it('creating the same version at once: one creates, the others are refused (If-None-Match) and nothing is duplicated', async () => {
+    // Several rounds, so the creator commits at different points of the others' requests: before
+    // their check, between their check and their read, during their insert.
+    for (const id of ['5.0.0', '5.0.1', '5.0.2', '5.0.3', '5.0.4', '5.0.5']) {
+      const answers = await Promise.all([1, 2, 3].map(() => put(id, {}, { 'if-none-match': '*' })));
+      expect(answers.map((a) => a.status).sort(), id).toEqual([201, 412, 412]);
+      const keys = await ctx.database.db.selectFrom('apiKeys').select('versionId').where('versionId', '=', id).execute();
+      expect(keys, id).toHaveLength(1);
+    }
+  });
+
+  it('creating the same version at once without conditions: one creates, the others update it or are told to retry', async () => {
+    for (const id of ['5.1.0', '5.1.1', '5.1.2']) {
+      const answers = await Promise.all([1, 2, 3].map(() => put(id, {})));
+      const statuses = answers.map((a) => a.status);
+      expect(statuses.filter((s) => s === 201), id).toHaveLength(1);
+      expect(statuses.every((s) => s === 201 || s === 200 || s === 409), id).toBe(true);
+      const keys = await ctx.database.db.selectFrom('apiKeys').select('versionId').where('versionId', '=', id).execute();
+      expect(keys, id).toHaveLength(1);
+    }
   });
 });
 

@@ -113,7 +113,12 @@ export async function checkInstaller(
     }
     return { os: input.os, uri: input.uri, sha256: input.sha256 ?? null, size: null, mtime: null };
   }
-  if (scheme !== 'file') throw refuse(`${field}.uri`, `only file: (inside the installer root) and http(s): installers are allowed, not ${scheme ?? 'a relative path'}`);
+  if (scheme === undefined) {
+    // A plain path (`/srv/t1c.exe`, `t1c.exe`) is the commonest slip: say how to write it.
+    const hint = input.uri.startsWith('/') ? `file://${input.uri}` : 'file:///<absolute path inside the installer root>';
+    throw refuse(`${field}.uri`, `${input.uri} is a path, not a URI: write it as ${hint} (or give an http(s) URL)`);
+  }
+  if (scheme !== 'file') throw refuse(`${field}.uri`, `only file: (inside the installer root) and http(s): installers are allowed, not ${scheme}:`);
   const path = await resolveInstallerFile(input.uri, options.root, `${field}.uri`);
   const info = await stat(path);
   const mtime = info.mtime.toISOString();

@@ -20,7 +20,9 @@ export async function versionInfo(db: Executor, publicUrl: string, row: VersionR
  * (`.../installers/linux64/versions/3.8.1`); the shape is VersionInfo's, unchanged.
  */
 export async function latestVersionInfo(db: Executor, publicUrl: string, row: VersionRow): Promise<VersionInfo> {
-  const latest = await latestInstallers(db, { allowedOnly: true, atMost: row.sortKey });
+  // `row` itself is always a candidate: it may be a version in rollout or a pre-release offered to
+  // this device only (rollouts/offer.ts); its own installers are what the device is offered.
+  const latest = await latestInstallers(db, { allowedOnly: true, atMost: row.sortKey, including: row.id });
   // `row` is a latest version, so for each os it has, its own installer is the one found.
   const uris = latest.map((l) => ({ os: l.installer.os, versionId: l.version.id }));
   return infoOf(publicUrl, row, uris.sort((a, b) => (a.os < b.os ? -1 : a.os > b.os ? 1 : 0)));

@@ -24,6 +24,11 @@ export interface LatestOptions {
   os?: readonly string[] | undefined;
   /** Only versions whose sort key is at most this one. */
   atMost?: string | undefined;
+  /**
+   * A version that is a candidate even when it would not be (a pre-release, a version in rollout):
+   * the one a device was offered (rollouts/offer.ts), whose own installers its answer lists.
+   */
+  including?: string | undefined;
 }
 
 /**
@@ -32,9 +37,15 @@ export interface LatestOptions {
  * to everyone. A release's sort key, and no pre-release's, ends with "~" (lib/semver.ts).
  */
 function latestCandidates(db: Executor, options: LatestOptions) {
-  let q = db
-    .selectFrom('versions')
-    .where((eb) => eb.or([eb('versions.sortKey', 'like', `%${RELEASE_SORT_KEY_SUFFIX}`), eb('versions.recommended', '=', 1)]));
+  // A version in rollout is offered only to the devices of its current wave (rollouts/), never as
+  // everyone's latest: not to downloads, not to apps, until the rollout completes.
+  let q = db.selectFrom('versions').where((eb) => {
+    const candidate = eb.and([
+      eb.or([eb('versions.sortKey', 'like', `%${RELEASE_SORT_KEY_SUFFIX}`), eb('versions.recommended', '=', 1)]),
+      eb.not(eb.exists(eb.selectFrom('rollouts').select('rollouts.versionId').whereRef('rollouts.versionId', '=', 'versions.id').where('rollouts.state', '!=', 'completed'))),
+    ]);
+    return options.including === undefined ? candidate : eb.or([candidate, eb('versions.id', '=', options.including)]);
+  });
   if (options.allowedOnly) q = q.where('versions.allowed', '=', 1);
   if (options.atMost !== undefined) q = q.where('versions.sortKey', '<=', options.atMost);
   return q;

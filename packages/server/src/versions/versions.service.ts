@@ -35,8 +35,20 @@ import {
 import { checkPreconditions, hasPreconditions, versionEtag, type Preconditions } from './etag.js';
 import { checkInstaller, resolveInstallerFile, sha256File, type CheckedInstaller } from './installer-files.js';
 import * as repo from './versions.repository.js';
+import { recordEvent } from '../audit/audit.service.js';
 
 type VersionPutBody = z.output<typeof VersionPutSchema>;
+
+/** Records a change of a version in the audit log (and the webhook outbox), inside the change's transaction. */
+async function audit(services: Services, trx: Executor, action: string, id: string, before: Version | null, after: Version | null, always = false) {
+  await recordEvent(services, trx, { action, resourceType: 'version', resourceId: id, before, after, always });
+}
+
+/** The version as it is now, or null. */
+async function currentVersion(services: Services, trx: Executor, id: string): Promise<Version | null> {
+  const row = await repo.findVersion(trx, id);
+  return row ? ((await toVersions(services, trx, [row]))[0] ?? null) : null;
+}
 
 function toInstaller(row: InstallerRow): Installer {
   return { os: row.os as InstallerOsJson, uri: row.uri, sha256: row.sha256, size: row.size === null ? null : Number(row.size) };
@@ -113,10 +125,21 @@ async function taggedVersion(services: Services, db: Executor, id: string): Prom
  * cannot both pass, the second one waits for the first to commit and then sees a new ETag.
  * Without conditions nothing is locked or read: the last write wins, as it always did.
  */
-async function checkVersion(services: Services, trx: Executor, id: string, preconditions: Preconditions): Promise<void> {
-  if (!hasPreconditions(preconditions)) return;
+async function checkVersion(services: Services, trx: Executor, id: string, preconditions: Preconditions): Promise<boolean | undefined> {
+  if (!hasPreconditions(preconditions)) return undefined;
   const exists = await repo.lockVersion(trx, id);
   checkPreconditions(`version ${id}`, exists ? (await taggedVersion(services, trx, id)).etag : null, preconditions);
+  return exists;
+}
+
+/**
+ * The answer to a request that found no version `id` and now finds one another request has just
+ * created: a create-only request fails as it would have had it come second; any other is told to
+ * retry (it would now update).
+ */
+function createdMeanwhile(id: string, preconditions: Preconditions): AppError {
+  if (preconditions.ifNoneMatch !== undefined) return new AppError('PRECONDITION_FAILED', `version ${id} already exists (If-None-Match: *)`);
+  return conflict(`version ${id} was created by another request at the same time; retry`);
 }
 
 /** Checks installers (file checksums are computed outside any transaction: they may be large). */
@@ -155,9 +178,14 @@ export async function putVersion(
   const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
   const result = await services.db.transaction().execute(async (trx) => {
-    await checkVersion(services, trx, id, preconditions);
+    const existedWhenChecked = await checkVersion(services, trx, id, preconditions);
     const now = services.clock.now();
     const existing = await repo.findVersion(trx, id);
+    // On PostgreSQL each statement reads what is committed when it starts: a version created by a
+    // concurrent request after the check above is seen here, and the conditions were checked
+    // against its absence.
+    if (existing && existedWhenChecked === false) throw createdMeanwhile(id, preconditions);
+    const before = existing ? await currentVersion(services, trx, id) : null;
     const sameRank = await repo.findVersionBySortKey(trx, sortKey);
     if (sameRank && sameRank.id !== id) throw conflict(`version ${id} has the same precedence as ${sameRank.id} (build metadata does not count)`);
     let apiKey: string | undefined;
@@ -185,20 +213,18 @@ export async function putVersion(
         createdAt: iso(now),
         updatedAt: iso(now),
       });
-      if (!inserted) {
-        // Created by a concurrent request since this one looked: a create-only request fails as
-        // it would have had it come second; any other is told to retry (it would now update).
-        if (preconditions.ifNoneMatch !== undefined) throw new AppError('PRECONDITION_FAILED', `version ${id} already exists (If-None-Match: *)`);
-        throw conflict(`version ${id} was created by another request at the same time; retry`);
-      }
+      // Created by a concurrent request since this one looked.
+      if (!inserted) throw createdMeanwhile(id, preconditions);
       apiKey = await issueApiKey(trx, 'installation', id, now);
     }
     if (installers) await repo.replaceInstallers(trx, id, installers);
     const { version, etag } = await taggedVersion(services, trx, id);
+    await audit(services, trx, existing ? 'version.changed' : 'version.created', id, before, version);
     return { created: !existing, version: apiKey ? { ...version, installationApiKey: apiKey } : version, etag };
   });
   // After the commit, so a concurrent sync cannot cache the old values again.
   services.configCache.clear();
+  services.offerCache.clear();
   return result;
 }
 
@@ -215,10 +241,13 @@ export async function deleteVersion(services: Services, id: string, force: boole
     }
     const installers = (await repo.listInstallers(trx, [id])).length;
     const keys = (await apiKeyInfosOf(trx, 'installation', [id], services.clock.now())).get(id)?.length ?? 0;
+    const before = await currentVersion(services, trx, id);
     await repo.deleteVersion(trx, id);
+    await audit(services, trx, 'version.deleted', id, before, null, true);
     return { deleted: id, removed: { installers, installationKeys: keys } };
   });
   services.configCache.clear();
+  services.offerCache.clear();
   return result;
 }
 
@@ -269,8 +298,11 @@ export async function rotateVersionKey(
   return services.db.transaction().execute(async (trx) => {
     await checkVersion(services, trx, id, preconditions);
     await requireVersion(trx, id);
+    const before = await currentVersion(services, trx, id);
     const installationApiKey = await rotateApiKey(trx, 'installation', id, services.clock.now(), graceSeconds);
-    return { result: { installationApiKey }, etag: (await taggedVersion(services, trx, id)).etag };
+    const { version, etag } = await taggedVersion(services, trx, id);
+    await audit(services, trx, 'version.key_rotated', id, before, version, true);
+    return { result: { installationApiKey }, etag };
   });
 }
 
@@ -278,8 +310,11 @@ export async function revokeVersionKeys(services: Services, id: string, precondi
   return services.db.transaction().execute(async (trx) => {
     await checkVersion(services, trx, id, preconditions);
     await requireVersion(trx, id);
+    const before = await currentVersion(services, trx, id);
     await revokeApiKeys(trx, 'installation', id, services.clock.now());
-    return taggedVersion(services, trx, id);
+    const tagged = await taggedVersion(services, trx, id);
+    await audit(services, trx, 'version.keys_revoked', id, before, tagged.version, true);
+    return tagged;
   });
 }
 
@@ -308,7 +343,12 @@ export async function getTaggedConfig(services: Services, id: string, kind: Conf
 export async function putConfig(services: Services, id: string, kind: ConfigKind, config: ContextConfig | SslKeystoreConfig | null): Promise<ConfigView> {
   const text = config === null ? null : JSON.stringify(config);
   if (id !== 'default') return (await putVersionConfig(services, id, kind, config)).view;
-  await repo.putSetting(services.db, SETTING[kind], text, iso(services.clock.now()));
+  await services.db.transaction().execute(async (trx) => {
+    const before = (await loadDefaultConfigs(trx))[kind];
+    await repo.putSetting(trx, SETTING[kind], text, iso(services.clock.now()));
+    const after = (await loadDefaultConfigs(trx))[kind];
+    await recordEvent(services, trx, { action: 'defaults.changed', resourceType: 'defaults', resourceId: kind, before: { [kind]: before }, after: { [kind]: after } });
+  });
   services.configCache.clear();
   return getConfig(services, id, kind);
 }
@@ -325,8 +365,10 @@ export async function putVersionConfig(
   const result = await services.db.transaction().execute(async (trx) => {
     await checkVersion(services, trx, id, preconditions);
     await requireVersion(trx, id);
+    const before = await currentVersion(services, trx, id);
     await repo.updateVersion(trx, id, { [kind]: text, updatedAt: iso(services.clock.now()) });
     const { version, etag } = await taggedVersion(services, trx, id);
+    await audit(services, trx, 'version.changed', id, before, version);
     return { view: version[kind], etag };
   });
   services.configCache.clear();

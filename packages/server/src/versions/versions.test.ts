@@ -7,15 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verifyApiKey } from '../apikeys/api-keys.service.js';
 import { systemResolver } from '../lib/outbound.js';
-import { createTestContext, type TestContext, type TestResponse } from '../test/harness.js';
+import { adminContext, createTestContext, type TestContext, type TestResponse } from '../test/harness.js';
 
 let ctx: TestContext;
 let admin: string;
 
-beforeEach(async () => {
-  ctx = await createTestContext();
-  admin = await ctx.login();
-});
+beforeEach(async () => ({ ctx, admin } = await adminContext()));
 afterEach(async () => ctx.close());
 
 const V = '/v3_5/admin/versions';
@@ -305,6 +302,14 @@ describe('installers', () => {
     { name: 'a private origin', uri: () => 'https://10.0.0.8/t1c.msi' },
     { name: 'a unique-local origin', uri: () => 'https://[fd00::8]/t1c.msi' },
   ];
+
+  it('says how to write a path as a URI', async () => {
+    makeFile('inside.msi', 'inside');
+    const path = join(ctx.installerRoot, 'inside.msi');
+    const res = await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { installers: [{ os: 'WIN64', uri: path }] } });
+    expect(res.status).toBe(400);
+    expect(res.body.description).toContain(`${path} is a path, not a URI: write it as file://${path}`);
+  });
 
   describe.each(REFUSED)('refuses $name', ({ uri }) => {
     beforeEach(() => {

@@ -1,4 +1,6 @@
 import { adminTokenRoutes } from './admin-tokens.js';
+import { auditRoutes } from './audit.js';
+import { webhookRoutes } from './webhooks.js';
 import { authRoutes } from './auth.js';
 import { adminDeviceRoutes, deviceProtocolRoutes } from './devices.js';
 import { keyRoutes } from './keys.js';
@@ -6,12 +8,16 @@ import { labelRoutes } from './labels.js';
 import { organizationRoutes } from './organizations.js';
 import { downloadRoutes, tokenExchangeRoutes, versionInfoRoutes } from './public.js';
 import { reportRoutes } from './reports.js';
+import { rolloutRoutes } from './rollouts.js';
 import type { RouteDefinition } from './route.js';
 import { systemRoutes } from './system.js';
 import { userRoutes } from './users.js';
 import { versionRoutes } from './versions.js';
 
 export * from './route.js';
+export * from './operations.js';
+export * from './audit.js';
+export * from './webhooks.js';
 
 /** Every route of the DS API (below API_PREFIX), by name. */
 export const API = {
@@ -25,10 +31,13 @@ export const API = {
   ...organizationRoutes,
   ...labelRoutes,
   ...versionRoutes,
+  ...rolloutRoutes,
   ...userRoutes,
   ...adminTokenRoutes,
   ...adminDeviceRoutes,
   ...reportRoutes,
+  ...auditRoutes,
+  ...webhookRoutes,
 };
 
 /** The same routes as a list, in the order above. */

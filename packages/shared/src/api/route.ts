@@ -35,15 +35,21 @@ export type RouteAuth =
   /** A JWE around a JWS signed by the device of the path (API.md section 3). */
   | { kind: 'device-message' }
   /** The web dashboard's cookie session. */
-  | { kind: 'dashboard-session' };
+  | { kind: 'dashboard-session' }
+  /**
+   * `Authorization: Bearer <DS_METRICS_TOKEN>` when DS is configured with a metrics token (compared
+   * in constant time); without one the route is open.
+   */
+  | { kind: 'metrics-token' };
 
 /**
  * What a route answers: `json` is the envelope of API.md with `response` as its `data`;
  * `json-document` is a bare JSON document (`response` is all of it); `jose` is a sealed device
  * answer whose payload is `response`; `installer` streams installer bytes; `html` and `csv` are
- * the dashboard's pages and downloads; `asset` its scripts and styles.
+ * the dashboard's pages and downloads; `asset` its scripts and styles; `text` plain text (the
+ * Prometheus exposition format).
  */
-export type Produces = 'json' | 'json-document' | 'jose' | 'installer' | 'html' | 'csv' | 'asset';
+export type Produces = 'json' | 'json-document' | 'jose' | 'installer' | 'html' | 'csv' | 'asset' | 'text';
 
 /**
  * One route of DS, defined once: from it come the server's mount (authentication, scope,
@@ -53,7 +59,7 @@ export interface RouteDefinition {
   /** Unique; the OpenAPI operationId. */
   name: string;
   method: HttpMethod;
-  /** Below {@link API_PREFIX} (the dashboard's below `/dashboard`), with `{param}` placeholders. */
+  /** Below {@link API_PREFIX} (the dashboard's below `/dashboard`, the operations routes' at the root), with `{param}` placeholders. */
   path: string;
   summary: string;
   auth: RouteAuth;

@@ -8,6 +8,7 @@ import { NameSchema, PageQuerySchema, SemverSchema, Sha256HexSchema, TimestampSc
 export const SCOPES = [
   'orgs:read',
   'orgs:write',
+  'policies:write',
   'labels:read',
   'labels:write',
   'versions:read',
@@ -23,6 +24,9 @@ export const SCOPES = [
   'keys:read',
   'keys:write',
   'system:read',
+  'audit:read',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ScopeSchema = z.enum(SCOPES);

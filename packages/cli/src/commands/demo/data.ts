@@ -7,11 +7,14 @@ import { getOrUndefined } from '../../lib/remote.js';
 
 export const DEMO_ORGANIZATION = 'demo';
 export const DEMO_LABELS = ['demo-web', 'demo-portal'] as const;
-/** The older allowed version and the recommended one. */
+/** The older allowed version, the recommended one, and the one being rolled out. */
 export const DEMO_VERSIONS = [
   { id: '3.7.0', recommended: false, releaseNotes: 'Demo release: an older version that is still allowed.' },
   { id: '3.8.1', recommended: true, releaseNotes: 'Demo release: the recommended version.' },
+  { id: '3.8.2', recommended: false, releaseNotes: 'Demo release: rolled out in waves (ds rollout status 3.8.2).' },
 ] as const;
+/** The version the demo rolls out, and its waves: the first wave is in progress when the demo starts. */
+export const DEMO_ROLLOUT = { version: '3.8.2', waves: [25, 50, 100] } as const;
 
 const INSTALLER_NAMES: Record<'WIN64' | 'MACOS' | 'MACOSARM' | 'LINUX64', (version: string) => string> = {
   WIN64: (v) => `Trust1Connector-${v}-x64.msi`,

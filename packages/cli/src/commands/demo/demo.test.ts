@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AdminClient } from '@ds/shared';
+import { AdminClient, API } from '@ds/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { removeTempDirs, runDs, tempDir } from '../../test/harness.js';
 import { box } from './demo.js';
@@ -67,7 +67,7 @@ describe('ds demo', () => {
     expect(text).toContain('│   ds device list ');
     expect(text).toContain(`│   ds simulate --devices 50 --verify --installation-key ${installationKey} `);
     expect(text).toContain(`│   curl -H 'apikey: ${labelKey}' ${url}/v3_5/tokens/application `);
-    expect(text).toContain('demo: simulated 12 installations: 36 syncs');
+    expect(text).toContain('demo: simulated 24 installations: 72 syncs');
 
     // The DS it serves has what the box promises.
     const anonymous = new AdminClient({ baseUrl: url });
@@ -81,10 +81,22 @@ describe('ds demo', () => {
     expect(current).toMatchObject({ allowed: true, recommended: true });
     expect(current.installers.map((i) => i.os).sort()).toEqual(['LINUX64', 'MACOS', 'MACOSARM', 'WIN64']);
     const devices = await admin.all((page) => admin.listDevices(page));
-    expect(devices).toHaveLength(12);
+    expect(devices).toHaveLength(24);
     expect(devices.filter((d) => d.version === '3.7.0')).toHaveLength(3);
+    // 3.8.2 is being rolled out: its first wave (25 %) is in progress, and the 3.8.1 devices inside
+    // it were offered it and installed it (the others stay on 3.8.1).
+    expect(text).toContain('demo: started a rollout of 3.8.2 in waves of 25, 50, 100 %');
+    expect(text).toContain('│   ds rollout status 3.8.2 ');
+    expect(await admin.getVersion('3.8.2')).toMatchObject({ allowed: true, recommended: false });
+    const rollout = await admin.call(API.getRollout, { params: { id: '3.8.2' } });
+    expect(rollout).toMatchObject({ state: 'active', percent: 25, waves: [25, 50, 100] });
+    const onNew = devices.filter((d) => d.version === '3.8.2').length;
+    expect(devices.filter((d) => d.version === '3.8.1')).toHaveLength(21 - onNew);
+    expect(rollout.gate.updated).toBe(onNew);
+    // Offered: those, and the 3.7.0 devices inside the wave (the demo keeps them on 3.7.0).
+    expect(rollout.gate.offered).toBeGreaterThanOrEqual(onNew);
     // Usage reaches back three months; the transactions report of those months has all of it.
-    const sent = Number(field(text, /demo: simulated 12 installations: 36 syncs, (\d+) transactions/));
+    const sent = Number(field(text, /demo: simulated 24 installations: 72 syncs, (\d+) transactions/));
     const from = field(text, /ds report transactions --from (\d{4}-\d{2}) --by month,label/);
     const rows = await admin.transactionsReport({ from, by: ['month'] });
     expect(rows.length).toBeGreaterThan(1);

@@ -1,14 +1,17 @@
-import { DsApiError, type AdminClient } from '@ds/shared';
+import { API, DsApiError, type AdminClient } from '@ds/shared';
 import type { Command } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { getOrUndefined } from '../../lib/remote.js';
 import { withServeFlags, type ServerFlags } from '../server/flags.js';
 import { serveUntilSignalled, startServing, type Served } from '../server/serve.js';
 import { runSimulation } from '../simulate/engine.js';
-import { createDemoData, DEMO_LABELS, DEMO_ORGANIZATION, type DemoData } from './data.js';
+import { createDemoData, DEMO_LABELS, DEMO_ORGANIZATION, DEMO_ROLLOUT, type DemoData } from './data.js';
 
-/** The simulated installations of the demo: most on the recommended version, some on the older one. */
-const DEMO_DEVICES: Record<string, number> = { '3.8.1': 9, '3.7.0': 3 };
+/**
+ * The simulated installations of the demo: most on the recommended version, some on the older one.
+ * 21 on 3.8.1, so the rollout's first wave (25 %) holds some of them: none with a chance of 0.2 %.
+ */
+const DEMO_DEVICES: Record<string, number> = { '3.8.1': 21, '3.7.0': 3 };
 const DEMO_SYNCS = 3;
 const DEMO_SEED = 2026;
 
@@ -83,7 +86,8 @@ async function prepare(served: Served, ctx: Context): Promise<string[]> {
   }
 
   const data = await createDemoData(admin, config.installerRoot);
-  ctx.note(`demo: created organization "${DEMO_ORGANIZATION}", labels ${DEMO_LABELS.join(' and ')}, versions 3.7.0 and 3.8.1 (installers in ${data.installerFolder})`);
+  ctx.note(`demo: created organization "${DEMO_ORGANIZATION}", labels ${DEMO_LABELS.join(' and ')}, versions 3.7.0, 3.8.1 and 3.8.2 (installers in ${data.installerFolder})`);
+  await startRollout(ctx, admin, data);
   await simulate(ctx, url, data);
 
   const labelKey = data.labelKeys[DEMO_LABELS[0]] ?? null;
@@ -97,6 +101,17 @@ async function prepare(served: Served, ctx: Context): Promise<string[]> {
     'These keys are shown once: DS keeps only their hashes.',
     ...tryLines(url, { labelKey: labelKey ?? placeholders.labelKey, installationKey: installationKey ?? placeholders.installationKey }, reportFrom),
   ];
+}
+
+/**
+ * Starts the rollout of 3.8.2 (first wave 25 %) when the demo made that version, so the dashboard's
+ * Versions page and `ds rollout status` have one in progress; the simulated 3.8.1 devices inside
+ * the wave then update to it.
+ */
+async function startRollout(ctx: Context, admin: AdminClient, data: DemoData): Promise<void> {
+  if (!data.installationKeys[DEMO_ROLLOUT.version]) return;
+  await admin.call(API.putRollout, { params: { id: DEMO_ROLLOUT.version }, body: { waves: [...DEMO_ROLLOUT.waves] } });
+  ctx.note(`demo: started a rollout of ${DEMO_ROLLOUT.version} in waves of ${DEMO_ROLLOUT.waves.join(', ')} %`);
 }
 
 /** A short simulation so DS has devices and counters to show. */
@@ -124,6 +139,9 @@ async function simulate(ctx: Context, url: string, data: DemoData): Promise<void
       seed: DEMO_SEED + devices,
       fetch: ctx.fetch,
       clock: ctx.clock,
+      // The older devices stay on 3.7.0 (the dashboard shows more than one version); those on
+      // 3.8.1 inside the rollout's first wave install 3.8.2.
+      updates: version !== '3.7.0',
     });
     devices += summary.registrations;
     syncs += summary.syncsOk;
@@ -139,6 +157,8 @@ function tryLines(url: string, keys: { labelKey: string; installationKey: string
     'Try:',
     '  ds device list',
     `  ds report transactions --from ${reportFrom} --by month,label`,
+    `  ds rollout status ${DEMO_ROLLOUT.version}`,
+    '  ds report adoption --by version',
     '  ds report devices --by browser',
     `  ds simulate --devices 50 --verify --installation-key ${keys.installationKey}`,
     `  curl -H 'apikey: ${keys.labelKey}' ${url}/v3_5/tokens/application`,

@@ -1,3 +1,4 @@
+import { MESSAGE_ENGINES } from '@ds/shared';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Context } from '../../lib/context.js';
 import { CliError } from '../../lib/errors.js';
@@ -29,12 +30,15 @@ export interface ServerFlags {
   lateTransactionMonths?: string;
   deviceDailyTransactionLimit?: string;
   deviceMessagesPerMinute?: string;
+  messageEngine?: string;
   registrationsPerAddressPerHour?: string;
   counterRetentionMonths?: string;
   downloadRetentionDays?: string;
+  auditRetentionDays?: string;
   downloads?: 'stream' | 'redirect';
   originTimeoutMs?: string;
   allowPrivateOrigins?: boolean;
+  metricsTokenFile?: string;
 }
 
 export function withDatabaseFlag(command: Command): Command {
@@ -90,13 +94,16 @@ export function withServeFlags(command: Command): Command {
       .option('--late-transaction-months <n>', 'closed months whose transactions devices may still report; older entries are refused (env DS_LATE_TRANSACTION_MONTHS; default 2)')
       .option('--device-daily-transaction-limit <n>', 'transactions one device may report per day; entries beyond are refused (env DS_DEVICE_DAILY_TRANSACTION_LIMIT; default 10000)')
       .option('--device-messages-per-minute <n>', 'messages one device may send a minute, then 429 (env DS_DEVICE_MESSAGES_PER_MINUTE; default 20)')
+      .addOption(new Option('--message-engine <engine>', 'JOSE implementation of device messages: node:crypto or the jose library (env DS_MESSAGE_ENGINE; default node)').choices(MESSAGE_ENGINES))
       .option('--registrations-per-address-per-hour <n>', 'device registrations per client address an hour, then 429; 0: no limit (env DS_REGISTRATIONS_PER_ADDRESS_PER_HOUR; default 300)')
       .option('--counter-retention-months <n>', 'delete archived monthly counters older than this; 0 keeps them forever (env DS_COUNTER_RETENTION_MONTHS)')
       .option('--download-retention-days <n>', 'delete download events older than this; 0 keeps them forever (env DS_DOWNLOAD_RETENTION_DAYS)')
+      .option('--audit-retention-days <n>', 'delete audit entries older than this (the chain stays verifiable); 0 keeps them forever (env DS_AUDIT_RETENTION_DAYS)')
       .addOption(new Option('--downloads <mode>', 'stream installers from their origin or redirect to it (env DS_DOWNLOADS)').choices(['stream', 'redirect']))
       .option('--origin-timeout-ms <ms>', 'how long to wait for an installer origin (env DS_ORIGIN_TIMEOUT_MS)')
       .option('--allow-private-origins', 'let installer origins be loopback, private or link-local addresses: on-premises mirrors (env DS_ALLOW_PRIVATE_ORIGINS=true)')
-      .option('--master-key-file <file>', MASTER_KEY_FILE_HELP),
+      .option('--master-key-file <file>', MASTER_KEY_FILE_HELP)
+      .option('--metrics-token-file <file>', 'file holding the bearer token GET /metrics needs (env DS_METRICS_TOKEN_FILE, or the token itself in env DS_METRICS_TOKEN; default none: /metrics is open)'),
   );
 }
 
@@ -141,12 +148,15 @@ const SETTINGS: { [F in keyof Required<ServerFlags>]: [keyof ServerConfigOverrid
   lateTransactionMonths: ['lateTransactionMonths', '--late-transaction-months'],
   deviceDailyTransactionLimit: ['deviceDailyTransactionLimit', '--device-daily-transaction-limit'],
   deviceMessagesPerMinute: ['deviceMessagesPerMinute', '--device-messages-per-minute'],
+  messageEngine: ['messageEngine', '--message-engine'],
   registrationsPerAddressPerHour: ['registrationsPerAddressPerHour', '--registrations-per-address-per-hour'],
   counterRetentionMonths: ['counterRetentionMonths', '--counter-retention-months'],
   downloadRetentionDays: ['downloadRetentionDays', '--download-retention-days'],
+  auditRetentionDays: ['auditRetentionDays', '--audit-retention-days'],
   downloads: ['downloads', '--downloads'],
   originTimeoutMs: ['originTimeoutMs', '--origin-timeout-ms'],
   allowPrivateOrigins: ['allowPrivateOrigins', '--allow-private-origins'],
+  metricsTokenFile: ['metricsTokenFile', '--metrics-token-file'],
 };
 
 /**

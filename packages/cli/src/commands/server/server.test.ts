@@ -85,7 +85,7 @@ describe('ds serve', () => {
     const server = fakeServer();
     let fire: ((signal: NodeJS.Signals) => void) | undefined;
     const done = runDs(
-      ['serve', '--cors-origins', 'https://*.acme.com', '--downloads', 'redirect', '--origin-timeout-ms', '5000', '--app-token-ttl', '600', '--session-ttl', '3600', '--body-limit', '65536', '--message-retention', '86400', '--token-issuer', 'acme', '--installation-token-ttl', '120'],
+      ['serve', '--cors-origins', 'https://*.acme.com', '--downloads', 'redirect', '--origin-timeout-ms', '5000', '--app-token-ttl', '600', '--session-ttl', '3600', '--body-limit', '65536', '--message-retention', '86400', '--token-issuer', 'acme', '--installation-token-ttl', '120', '--metrics-token-file', '/etc/ds/metrics.token'],
       { overrides: { loadServer: async () => server.module, onSignal: (h) => ((fire = h), () => {}) } },
     );
     await until(() => server.calls.some((c) => c.fn === 'startServer'));
@@ -101,6 +101,7 @@ describe('ds serve', () => {
       messageRetentionSeconds: '86400',
       tokenIssuer: 'acme',
       installationTokenTtlSeconds: '120',
+      metricsTokenFile: '/etc/ds/metrics.token',
     });
   });
 

@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../database.js';
+import { describe, expect, it } from 'vitest';
 import { TEST_DIALECT } from '../../test/harness.js';
 import { migrations } from './index.js';
+import { databaseBefore } from '../../test/upgrade.js';
 
 // 0007 rebuilds every counter table with the organization in its key: an installation upgrading
 // with counters keeps every one of them, each bound to the organization its label has at that
@@ -14,25 +13,10 @@ const GLOBEX = 'b0000000-0000-4000-8000-00000000000b';
 const T = '2026-03-01T00:00:00.000Z';
 
 describe('upgrading to 0007 with counters in the database', () => {
-  let handle: DatabaseHandle;
-  const schema = `ds_mig7_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const postgresUrl = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-  afterAll(async () => {
-    await handle?.close();
-    if (TEST_DIALECT === 'postgres') {
-      const client = new pg.Client({ connectionString: postgresUrl });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    }
-  });
+  const openBefore0007 = databaseBefore('0007-counter-organizations');
 
   it('binds every counter row to its label\'s organization, unattributed when the label is gone, and keys the tables by it', async () => {
-    handle = TEST_DIALECT === 'postgres' ? await openDatabase(postgresUrl, { schema, poolSize: 2 }) : await openDatabase(':memory:');
-    const db = handle.db as any;
-    const names = Object.keys(migrations);
-    for (const name of names.slice(0, names.indexOf('0007-counter-organizations'))) await migrations[name]!.up(db);
+    const db = (await openBefore0007()).db as any;
 
     await db.insertInto('organizations').values([
       { id: ACME, name: 'acme', description: null, createdAt: T, updatedAt: T },

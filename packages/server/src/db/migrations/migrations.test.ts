@@ -1,32 +1,17 @@
 import { sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../database.js';
+import { describe, expect, it } from 'vitest';
 import { TEST_DIALECT } from '../../test/harness.js';
 import { migrations } from './index.js';
+import { databaseBefore } from '../../test/upgrade.js';
 
 // 0004 rebuilds the counter tables on SQLite (WITHOUT ROWID) and derives the per-label totals:
 // an installation upgrading with counters must keep every one of them.
 
 describe('upgrading to 0004 with counters in the database', () => {
-  let handle: DatabaseHandle;
-  const schema = `ds_mig_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const postgresUrl = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-  afterAll(async () => {
-    await handle?.close();
-    if (TEST_DIALECT === 'postgres') {
-      const client = new pg.Client({ connectionString: postgresUrl });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    }
-  });
+  const openBefore0004 = databaseBefore('0004-counter-history');
 
   it('keeps every counter row and derives the per-label daily totals from them', async () => {
-    handle = TEST_DIALECT === 'postgres' ? await openDatabase(postgresUrl, { schema, poolSize: 2 }) : await openDatabase(':memory:');
-    const db = handle.db;
-    for (const name of ['0001-initial', '0002-devices', '0003-downloads']) await migrations[name]!.up(db);
+    const db = (await openBefore0004()).db;
     const daily = [
       { label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-10-31', counter: 4 },
       { label: 'acme-web', module: 'beid', useCase: 'sign', day: '2026-11-01', counter: 5 },
