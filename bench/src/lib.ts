@@ -16,9 +16,9 @@ export interface RunningDs {
 }
 
 /** Starts `ds serve` on a free port; resolves with its URL and a stop function. */
-export async function startDs({ databaseUrl, env = {}, logFile }: { databaseUrl: string; env?: Record<string, string>; logFile?: string }): Promise<RunningDs> {
+export async function startDs({ databaseUrl, env = {}, logFile, nodeArgs: extraNodeArgs = [] }: { databaseUrl: string; env?: Record<string, string>; logFile?: string; nodeArgs?: string[] }): Promise<RunningDs> {
   // BENCH_DS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the DS process.
-  const nodeArgs = (process.env.BENCH_DS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(process.env.BENCH_DS_NODE_ARGS ?? '').split(' ').filter(Boolean), ...extraNodeArgs];
   const child = spawn(process.execPath, [...nodeArgs, script('ds-server'), databaseUrl], {
     env: { ...process.env, DS_ADMIN_PASSWORD: ADMIN_PASSWORD, DS_LOG_LEVEL: process.env.BENCH_DS_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -30,19 +30,22 @@ export async function startDs({ databaseUrl, env = {}, logFile }: { databaseUrl:
       child.kill('SIGKILL');
       reject(new Error(`DS did not start:\n${buffer}`));
     }, 60_000);
+    let started = false;
     child.stderr.on('data', (chunk) => {
       log?.write(chunk);
+      if (started) return;
       buffer += chunk;
       const match = /DS is listening on (http\S+)/.exec(buffer);
       if (match?.[1]) {
         clearTimeout(timer);
+        started = true;
         resolve(match[1]);
       }
       if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
     });
     child.once('exit', (code) => reject(new Error(`DS exited with ${code}:\n${buffer}`)));
   });
-  child.stderr.on('data', (chunk) => log?.write(chunk));
+  // (The listener above keeps writing the log after the start, once per chunk.)
   const stop = () =>
     new Promise<void>((resolve) => {
       child.once('exit', () => {

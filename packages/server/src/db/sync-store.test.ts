@@ -3,12 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, TEST_DIALECT, type TestContext } from '../test/harness.js';
 import type { DatabaseHandle } from './database.js';
 import { deviceMessageWindow } from '../lib/rate-limit.js';
-import { kyselySyncStore, rawSqliteSyncStore, type DeviceReport, type DeviceUsage, type MessageRecord, type MessageWrites, type SyncStore, type SyncWrite } from './sync-store.js';
+import { kyselySyncStore, postgresSyncStore, rawSqliteSyncStore, type DeviceReport, type DeviceUsage, type MessageRecord, type MessageWrites, type SyncStore, type SyncWrite } from './sync-store.js';
 import type { DeviceTable } from './types.js';
+import { semverSortKey } from '../lib/semver.js';
 
 // The contract of the device message store, run on both implementations: the raw SQLite one
 // (prepared statements) and the Kysely one, both on SQLite on every machine, and the Kysely one
-// on PostgreSQL in the postgres project. Expected rows are written out, so a store that writes
+// on PostgreSQL in the postgres project, with the PostgreSQL one (one statement per message). Expected rows are written out, so a store that writes
 // wrongly fails here, not only one that writes differently from the other.
 const STORES: [string, (handle: DatabaseHandle) => SyncStore][] =
   TEST_DIALECT === 'sqlite'
@@ -16,7 +17,10 @@ const STORES: [string, (handle: DatabaseHandle) => SyncStore][] =
         ['raw SQLite', rawSqliteSyncStore],
         ['Kysely', kyselySyncStore],
       ]
-    : [['Kysely', kyselySyncStore]];
+    : [
+        ['Kysely', kyselySyncStore],
+        ['PostgreSQL one statement', postgresSyncStore],
+      ];
 
 const DEVICE = '11111111-1111-4111-8111-111111111111';
 const OTHER = '22222222-2222-4222-8222-222222222222';
@@ -394,6 +398,54 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
       expect(await snapshot()).toEqual(before);
       // The jti is free again: the retry is processed.
       expect(await record(store, message({ jti: 'sync-1' }), { sync: emptySync })).toBe(true);
+    });
+  });
+
+  describe('recordMessage with a rollout offer', () => {
+    const offers = () => db().selectFrom('rolloutOffers').selectAll().orderBy('deviceId').execute();
+
+    it('records the first offer of a version to a device, with the message; later offers and retries keep it', async () => {
+      await db()
+        .insertInto('versions')
+        .values({ id: '3.10.0', sortKey: semverSortKey('3.10.0'), recommended: 0, mandatory: 0, allowed: 1, releaseNotes: null, contextConfig: null, sslKeystoreConfig: null, publishedAt: T0, createdAt: T0, updatedAt: T0 })
+        .execute();
+      const offer = { versionId: '3.10.0', fromVersion: '3.9.0', waveIndex: 0, offeredAt: T1 };
+      expect(await record(store, message({ jti: 'check-1', kind: 'version-check' }), { offer })).toBe(true);
+      expect(await record(store, message({ jti: 'check-2', kind: 'version-check', receivedAt: T2 }), { offer: { ...offer, waveIndex: 1, offeredAt: T2 } })).toBe(true);
+      expect(await record(store, message({ jti: 'check-3', kind: 'version-check', deviceId: OTHER }), { offer })).toBe(true);
+      expect(await offers()).toEqual(
+        [
+          { versionId: '3.10.0', deviceId: DEVICE, offeredAt: T1, fromVersion: '3.9.0', waveIndex: 0 },
+          { versionId: '3.10.0', deviceId: OTHER, offeredAt: T1, fromVersion: '3.9.0', waveIndex: 0 },
+        ].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1)),
+      );
+      // A retry of a recorded jti writes nothing.
+      await db().deleteFrom('rolloutOffers').execute();
+      expect(await record(store, message({ jti: 'check-1', kind: 'version-check' }), { offer })).toBe(false);
+      expect(await offers()).toEqual([]);
+    });
+  });
+
+  describe('recordMessage with an event', () => {
+    const events = () => db().selectFrom('pendingDeviceEvents').selectAll().orderBy('deviceId').orderBy('day').execute();
+    const event = (day: string, payload: string) => ({ action: 'device.rejected', day, payload });
+
+    it('keeps the event pending with the message, one per device, action and day; a retry writes none', async () => {
+      expect(await record(store, message({ jti: 's-1' }), { sync: { ...emptySync, dailyLimitReached: true }, event: event('2026-03-15', '{"n":1}') }, report1)).toBe(true);
+      // The same day again: the first stays.
+      expect(await record(store, message({ jti: 's-2', receivedAt: T2 }), { sync: emptySync, event: event('2026-03-15', '{"n":2}') })).toBe(true);
+      expect(await record(store, message({ jti: 's-3', receivedAt: T2 }), { event: event('2026-03-16', '{"n":3}') })).toBe(true);
+      expect(await record(store, message({ jti: 's-4', deviceId: OTHER }), { event: event('2026-03-15', '{"n":4}') })).toBe(true);
+      expect(await events()).toEqual(
+        [
+          { deviceId: DEVICE, action: 'device.rejected', day: '2026-03-15', payload: '{"n":1}', createdAt: T1 },
+          { deviceId: DEVICE, action: 'device.rejected', day: '2026-03-16', payload: '{"n":3}', createdAt: T2 },
+          { deviceId: OTHER, action: 'device.rejected', day: '2026-03-15', payload: '{"n":4}', createdAt: T1 },
+        ].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.day < b.day ? -1 : 1)),
+      );
+      await db().deleteFrom('pendingDeviceEvents').execute();
+      expect(await record(store, message({ jti: 's-1' }), { event: event('2026-03-15', '{"n":1}') })).toBe(false);
+      expect(await events()).toEqual([]);
     });
   });
 });

@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { DatabaseHandle } from './database.js';
 import { UNATTRIBUTED, type DeviceMessageTable, type DeviceRow, type DeviceTable, type DeviceUserAgentTable, type Executor } from './types.js';
 
@@ -37,6 +37,29 @@ export interface SyncWrite {
  */
 export interface MessageWrites {
   sync?: SyncWrite | undefined;
+  /** A version check that offered a version in rollout: the device's first offer of it is recorded (rollouts/). */
+  offer?: RolloutOfferWrite | undefined;
+  /**
+   * An event for the audit log and webhooks (a sync over the daily limit: `device.rejected`),
+   * kept in `pending_device_events` with the message and recorded from there (devices/events.ts);
+   * one per device, action and day (a second one that day is dropped).
+   */
+  event?: PendingEventWrite | undefined;
+}
+
+export interface PendingEventWrite {
+  action: string;
+  day: string;
+  /** The event's `after`, as JSON. */
+  payload: string;
+}
+
+/** The first time a device is offered a version in rollout (later offers keep the first). */
+export interface RolloutOfferWrite {
+  versionId: string;
+  fromVersion: string;
+  waveIndex: number;
+  offeredAt: string;
 }
 
 /** The device's counted transactions per day, for the days a message asked about (absent: none). */
@@ -71,8 +94,9 @@ export interface NewMessage extends Omit<MessageRecord, 'response'> {
  * The device message hot path: the reads and the one write transaction of a message. On SQLite it
  * runs prepared better-sqlite3 statements in a synchronous transaction (a Kysely builder call per
  * statement costs several times more than the statement; see ARCHITECTURE.md, known costs); on
- * PostgreSQL it goes through Kysely. Both implement the same statements and run through the same
- * contract test (sync-store.test.ts).
+ * PostgreSQL one statement reads and one writes (`postgresSyncStore`: each statement is a round
+ * trip). The Kysely store is the reference both follow; all run through the same contract test
+ * (sync-store.test.ts).
  */
 export interface SyncStore {
   findDevice(id: string): Promise<DeviceRow | undefined>;
@@ -86,7 +110,8 @@ export interface SyncStore {
 }
 
 export function createSyncStore(handle: DatabaseHandle): SyncStore {
-  return handle.withRawSqlite ? rawSqliteSyncStore(handle) : kyselySyncStore(handle);
+  if (handle.withRawSqlite) return rawSqliteSyncStore(handle);
+  return handle.kind === 'postgres' ? postgresSyncStore(handle) : kyselySyncStore(handle);
 }
 
 /**
@@ -152,6 +177,10 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
          daily_limit_reached_at = coalesce(?, daily_limit_reached_at), ${COUNT_MESSAGE} where id = ?`,
     ),
     flagDailyLimit: s.prepare('update devices set daily_limit_reached_at = ? where id = ?'),
+    event: s.prepare('insert into pending_device_events (device_id, action, day, payload, created_at) values (?, ?, ?, ?, ?) on conflict (device_id, action, day) do nothing'),
+    offer: s.prepare(
+      'insert into rollout_offers (version_id, device_id, offered_at, from_version, wave_index) values (?, ?, ?, ?, ?) on conflict (version_id, device_id) do nothing',
+    ),
     usage: s.prepare('select counter from device_daily_totals where device_id = ? and day = ?').pluck(),
     deviceDailyTotal: s.prepare(
       `insert into device_daily_totals (device_id, day, counter) values (?, ?, ?)
@@ -227,7 +256,7 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
     // since the read; taking the write lock first waits for it instead, and the totals read are
     // the latest.
     recordMessage: (m) =>
-      use((st, s) =>
+      use((st, s) => timed(handle, () =>
         s.transaction(() => {
           const usage = new Map<string, number>();
           for (const day of m.usageDays ?? []) {
@@ -238,10 +267,25 @@ export function rawSqliteSyncStore(handle: DatabaseHandle): SyncStore {
           if (st.message.run(m.deviceId, m.jti, m.kind, response, m.receivedAt).changes === 0) return false;
           writeDevice(st, m, writes.sync);
           if (writes.sync) writeSync(st, m.deviceId, m.receivedAt, writes.sync);
+          if (writes.offer) st.offer.run(writes.offer.versionId, m.deviceId, writes.offer.offeredAt, writes.offer.fromVersion, writes.offer.waveIndex);
+          if (writes.event) st.event.run(m.deviceId, writes.event.action, writes.event.day, writes.event.payload, m.receivedAt);
           return true;
         }).immediate(),
-      ),
+      )),
   };
+}
+
+/** Runs a transaction of its own (outside Kysely, whose are timed by the driver), reporting its duration. */
+function timed<T>(handle: DatabaseHandle, transaction: () => T): T {
+  const started = performance.now();
+  let committed = false;
+  try {
+    const result = transaction();
+    committed = true;
+    return result;
+  } finally {
+    handle.transactionTimed(committed, (performance.now() - started) / 1000);
+  }
 }
 
 /** Thrown inside the transaction to roll back when the jti was already recorded. */
@@ -386,6 +430,20 @@ export function kyselySyncStore(handle: DatabaseHandle): SyncStore {
           const { response, writes = {} } = decide(usage);
           if (!(await insertMessage(trx, { ...record, response }))) throw new Duplicate();
           if (writes.sync) await writeSync(trx, m.deviceId, now, writes.sync);
+          if (writes.offer) {
+            await trx
+              .insertInto('rolloutOffers')
+              .values({ ...writes.offer, deviceId: m.deviceId })
+              .onConflict((oc) => oc.columns(['versionId', 'deviceId']).doNothing())
+              .execute();
+          }
+          if (writes.event) {
+            await trx
+              .insertInto('pendingDeviceEvents')
+              .values({ deviceId: m.deviceId, ...writes.event, createdAt: now })
+              .onConflict((oc) => oc.columns(['deviceId', 'action', 'day']).doNothing())
+              .execute();
+          }
         });
         return true;
       } catch (error) {
@@ -395,3 +453,206 @@ export function kyselySyncStore(handle: DatabaseHandle): SyncStore {
     },
   };
 }
+
+/**
+ * PostgreSQL: a message in two round trips after its replay check, instead of a dozen (each a
+ * round trip: node-postgres does not pipeline). One statement reads what `decide` needs (the
+ * device's rate-limit window and count, which change with every message the device records,
+ * and its totals of `usageDays`), then ONE statement writes everything, itself the transaction:
+ * the device's row, the record, and the sync's rows, each data-modifying CTE writing only when
+ * the record is new. The device's row is updated only if its window and count are still those
+ * read: a concurrent message of the device that committed in between changed them (PostgreSQL
+ * re-checks the WHERE of a row it waited for against its newest version), so nothing is written,
+ * and the state is read and decided again. Two messages of one device are thus decided one after
+ * the other, never against the same totals, as in the other stores.
+ */
+export function postgresSyncStore(handle: DatabaseHandle): SyncStore {
+  const kysely = kyselySyncStore(handle);
+  const db = handle.db;
+  // Prepared once per connection: the write is a large statement, and PostgreSQL (on the same
+  // machine, often) would otherwise parse and plan it for every message.
+  const query = async <R>(name: string, text: string, values: unknown[]) =>
+    handle.preparedPostgres ? handle.preparedPostgres<R>(name, text, values) : (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
+  // Column aliases are lower case without underscores: the CamelCasePlugin leaves them alone.
+  const READ = `select d.message_window as mwindow, d.message_count as mcount,
+      exists (select 1 from device_messages m where m.device_id = d.id and m.jti = $2) as recorded,
+      (select coalesce(json_object_agg(t.day, t.counter), '{}') from device_daily_totals t where t.device_id = d.id and t.day = any($3::text[])) as usage
+    from devices d where d.id = $1`;
+  const prepared = handle.preparedPostgres;
+  return {
+    // Prepared too: a Kysely builder call costs DS more CPU than these statements cost PostgreSQL.
+    findDevice: prepared ? async (id) => (await prepared<DeviceRow>('ds_find_device', FIND_DEVICE, [id]))[0] : kysely.findDevice,
+    findStoredResponse: prepared
+      ? async (deviceId, jti) => (await prepared<Pick<MessageRecord, 'kind' | 'response'>>('ds_stored_response', STORED_RESPONSE, [deviceId, jti]))[0]
+      : kysely.findStoredResponse,
+    async recordMessage(m) {
+      const days = [...(m.usageDays ?? [])];
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const [state] = await query<{ mwindow: string | null; mcount: number; recorded: boolean; usage: Record<string, number> }>('ds_message_state', READ, [m.deviceId, m.jti, days]);
+        if (!state) throw new Error(`device ${m.deviceId} is gone`);
+        if (state.recorded) return false;
+        const usage = new Map(Object.entries(state.usage).map(([day, n]) => [day, Number(n)]));
+        const { response, writes = {} } = m.decide(usage);
+        const started = performance.now();
+        let written = false;
+        let result: { updated: number; inserted: number } | undefined;
+        try {
+          [result] = await query<{ updated: number; inserted: number }>('ds_record_message', RECORD_MESSAGE, [
+            m.deviceId,
+            m.jti,
+            m.kind,
+            response,
+            m.receivedAt,
+            m.window,
+            state.mwindow,
+            state.mcount,
+            m.device ? JSON.stringify(m.device) : null,
+            JSON.stringify(postgresWrites(writes)),
+          ]);
+          written = Number(result?.inserted) > 0;
+        } finally {
+          // The statement is the message's transaction: timed like the others (the app's metrics).
+          handle.transactionTimed(written, (performance.now() - started) / 1000);
+        }
+        if (written) return true;
+        // Not updated: another message of the device was recorded since the read (or this jti).
+      }
+      // Twenty messages of the device in between: answer as for a twin still being processed.
+      return false;
+    },
+  };
+}
+
+/** Every column of the devices row, named by its property (`cert_fingerprint as "certFingerprint"`). */
+const FIND_DEVICE = `select ${DEVICE_KEYS.map((key) => `${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} as "${key}"`).join(', ')} from devices where id = $1`;
+const STORED_RESPONSE = 'select kind, response from device_messages where device_id = $1 and jti = $2';
+
+/** The writes as the statement's JSON parameter, rows sorted by key (the same lock order in every statement). */
+function postgresWrites(writes: MessageWrites) {
+  const w = writes.sync;
+  const by = <T>(key: (row: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  return {
+    labels: [...(w?.labels ?? [])].sort(),
+    userAgents: w?.userAgents ?? [],
+    userAgentLimit: w?.userAgentLimit ?? 0,
+    deviceCounters: [...(w?.deviceCounters ?? [])].sort(by((c) => `${c.label}\u0000${c.module}\u0000${c.useCase}`)),
+    dailyCounters: [...(w?.dailyCounters ?? [])].sort(by((c) => `${c.label}\u0000${c.module}\u0000${c.useCase}\u0000${c.day}`)),
+    monthlyCounters: [...(w?.monthlyCounters ?? [])].sort(by((c) => `${c.label}\u0000${c.module}\u0000${c.useCase}\u0000${c.month}`)),
+    dailyTotals: [...(w?.dailyTotals ?? [])].sort(by((c) => `${c.label}\u0000${c.day}`)),
+    monthlyTotals: [...(w?.monthlyTotals ?? [])].sort(by((c) => `${c.label}\u0000${c.month}`)),
+    deviceDailyTotals: [...(w?.deviceDailyTotals ?? [])].sort(by((c) => c.day)),
+    dailyLimitReached: w?.dailyLimitReached ?? false,
+    offer: writes.offer ?? null,
+    event: writes.event ?? null,
+  };
+}
+
+const PG_ORGANIZATION_OF = (label: string) => `coalesce((select organization_id from labels where name = ${label}), '${UNATTRIBUTED}')`;
+
+/**
+ * The record and every write of a message, one statement. Parameters: $1 device id, $2 jti,
+ * $3 kind, $4 response, $5 received at, $6 the message's window, $7/$8 the window and count read,
+ * $9 the device report (JSON, or null), $10 the writes (JSON, `postgresWrites`). Data-modifying
+ * CTEs all see the statement's snapshot, not each other's rows: the User-Agents to keep are
+ * computed once (the device's rows as they will be, newest first, up to the limit), then only
+ * those are upserted and only the others deleted.
+ */
+const RECORD_MESSAGE = `
+with w as (select $10::jsonb as j, $9::jsonb as report),
+dev as (
+  update devices set
+    status = coalesce((select report->>'status' from w), status),
+    version = coalesce((select report->>'version' from w), version),
+    jwks_version = coalesce((select report->>'jwksVersion' from w), jwks_version),
+    last_sync_at = case when $9::jsonb is null then last_sync_at else $5 end,
+    updated_at = case when $9::jsonb is null then updated_at else $5 end,
+    daily_limit_reached_at = case when (select (j->>'dailyLimitReached')::boolean from w) then $5 else daily_limit_reached_at end,
+    message_count = case when message_window = $6 then message_count + 1 else 1 end,
+    message_window = $6
+  where id = $1 and message_window is not distinct from $7 and message_count = $8
+    and not exists (select 1 from device_messages where device_id = $1 and jti = $2)
+  returning id
+),
+msg as (
+  insert into device_messages (device_id, jti, kind, response, received_at)
+  select $1, $2, $3::text, $4::text, $5 from dev
+  on conflict (device_id, jti) do nothing
+  returning device_id
+),
+lbl as (
+  insert into device_labels (device_id, label, first_seen_at, last_seen_at)
+  select $1, l, $5, $5 from w, jsonb_array_elements_text(w.j->'labels') as l where exists (select 1 from msg)
+  on conflict (device_id, label) do update set last_seen_at = excluded.last_seen_at
+),
+incoming as (
+  select u.* from w, jsonb_to_recordset(w.j->'userAgents') as u("uaHash" text, "userAgent" text, "browserName" text, "browserMajor" text, "osName" text, "osVersion" text)
+),
+keep as (
+  select ua_hash from (
+    select "uaHash" as ua_hash, $5::text as last_seen_at from incoming
+    union all
+    select ua_hash, last_seen_at from device_user_agents where device_id = $1 and ua_hash not in (select "uaHash" from incoming)
+  ) merged order by last_seen_at desc, ua_hash limit (select (j->>'userAgentLimit')::int from w)
+),
+ua as (
+  insert into device_user_agents (device_id, ua_hash, user_agent, browser_name, browser_major, os_name, os_version, first_seen_at, last_seen_at)
+  select $1, "uaHash", "userAgent", "browserName", "browserMajor", "osName", "osVersion", $5, $5 from incoming
+  where exists (select 1 from msg) and "uaHash" in (select ua_hash from keep)
+  on conflict (device_id, ua_hash) do update set last_seen_at = excluded.last_seen_at
+),
+trim as (
+  delete from device_user_agents where device_id = $1 and exists (select 1 from msg) and exists (select 1 from incoming)
+    and ua_hash not in (select ua_hash from keep)
+),
+dc as (
+  insert into device_counters (device_id, organization_id, label, module, use_case, month, counter, updated_at)
+  select $1, ${PG_ORGANIZATION_OF('c.label')}, c.label, c.module, c."useCase", c.month, c.counter, $5
+  from w, jsonb_to_recordset(w.j->'deviceCounters') as c(label text, module text, "useCase" text, month text, counter bigint) where exists (select 1 from msg)
+  on conflict (device_id, organization_id, label, module, use_case) do update set
+    counter = case when device_counters.month = excluded.month then device_counters.counter + excluded.counter else excluded.counter end,
+    month = excluded.month, updated_at = excluded.updated_at
+),
+ldc as (
+  insert into label_daily_counters (organization_id, label, module, use_case, day, counter)
+  select ${PG_ORGANIZATION_OF('c.label')}, c.label, c.module, c."useCase", c.day, c.counter
+  from w, jsonb_to_recordset(w.j->'dailyCounters') as c(label text, module text, "useCase" text, day text, counter bigint) where exists (select 1 from msg)
+  on conflict (organization_id, label, module, use_case, day) do update set counter = label_daily_counters.counter + excluded.counter
+),
+lmc as (
+  insert into label_monthly_counters (organization_id, label, module, use_case, month, counter)
+  select ${PG_ORGANIZATION_OF('c.label')}, c.label, c.module, c."useCase", c.month, c.counter
+  from w, jsonb_to_recordset(w.j->'monthlyCounters') as c(label text, module text, "useCase" text, month text, counter bigint) where exists (select 1 from msg)
+  on conflict (organization_id, label, module, use_case, month) do update set counter = label_monthly_counters.counter + excluded.counter
+),
+ldt as (
+  insert into label_daily_totals (organization_id, label, day, counter)
+  select ${PG_ORGANIZATION_OF('c.label')}, c.label, c.day, c.counter
+  from w, jsonb_to_recordset(w.j->'dailyTotals') as c(label text, day text, counter bigint) where exists (select 1 from msg)
+  on conflict (organization_id, label, day) do update set counter = label_daily_totals.counter + excluded.counter
+),
+lmt as (
+  insert into label_monthly_totals (organization_id, label, month, counter)
+  select ${PG_ORGANIZATION_OF('c.label')}, c.label, c.month, c.counter
+  from w, jsonb_to_recordset(w.j->'monthlyTotals') as c(label text, month text, counter bigint) where exists (select 1 from msg)
+  on conflict (organization_id, label, month) do update set counter = label_monthly_totals.counter + excluded.counter
+),
+ddt as (
+  insert into device_daily_totals (device_id, day, counter)
+  select $1, c.day, c.counter from w, jsonb_to_recordset(w.j->'deviceDailyTotals') as c(day text, counter bigint) where exists (select 1 from msg)
+  on conflict (device_id, day) do update set counter = device_daily_totals.counter + excluded.counter
+),
+offer as (
+  insert into rollout_offers (version_id, device_id, offered_at, from_version, wave_index)
+  select o."versionId", $1, o."offeredAt", o."fromVersion", o."waveIndex"
+  from w, jsonb_to_record(w.j->'offer') as o("versionId" text, "offeredAt" text, "fromVersion" text, "waveIndex" integer)
+  where w.j->'offer' <> 'null'::jsonb and exists (select 1 from msg)
+  on conflict (version_id, device_id) do nothing
+),
+event as (
+  insert into pending_device_events (device_id, action, day, payload, created_at)
+  select $1, e.action, e.day, e.payload, $5
+  from w, jsonb_to_record(w.j->'event') as e(action text, day text, payload text)
+  where w.j->'event' <> 'null'::jsonb and exists (select 1 from msg)
+  on conflict (device_id, action, day) do nothing
+)
+select (select count(*) from dev) as updated, (select count(*) from msg) as inserted`;

@@ -1,11 +1,15 @@
 import type { Jwks } from '@ds/shared';
+import { recordEvent } from '../audit/audit.service.js';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Db } from '../db/types.js';
 import type { Clock } from '../lib/clock.js';
 import { iso } from '../lib/clock.js';
-import { openPrivateJwk } from './at-rest.js';
+import { openPrivateJwk, sealPrivateJwk } from './at-rest.js';
 import { insertDsKey, makeDsKey, type KeyType } from './keys.service.js';
 import { MasterKeyError, type MasterKey } from './master-key.js';
+
+/** The row identity a sealed secret is bound to (its additional authenticated data). */
+export const secretIdentity = (name: string) => ({ kid: name, use: 'secret', alg: 'HS256' });
 
 export interface LoadedKey {
   kid: string;
@@ -70,7 +74,8 @@ export class DsKeyStore {
             use: row.use,
             alg: row.alg,
             publicJwk,
-            privateKey: (await importJWK(privateJwk, row.alg)) as CryptoKey,
+            // Extractable: the node message engine makes a KeyObject of it (see toKeyObject).
+            privateKey: (await importJWK(privateJwk, row.alg, { extractable: true })) as CryptoKey,
             publicKey: (await importJWK(publicJwk, row.alg)) as CryptoKey,
             createdAt: row.createdAt,
             retiredAt: row.retiredAt,
@@ -124,6 +129,35 @@ export class DsKeyStore {
       .join(',');
   }
 
+  /**
+   * Seals a secret DS must use again later (a webhook's signing secret) under the master key, as
+   * DS private keys are: AES-256-GCM bound to `name`, so a sealed value copied to another row does
+   * not open. `previous` keeps a replaced secret in the same sealed value until a time (a rotation's
+   * grace period). Answers the stored form and the master key id.
+   */
+  sealSecret(name: string, secret: Uint8Array, previous?: { secret: Uint8Array; until: string }): { sealed: string; masterKeyId: string } {
+    const jwk = {
+      kty: 'oct',
+      k: Buffer.from(secret).toString('base64url'),
+      ...(previous ? { prev: Buffer.from(previous.secret).toString('base64url'), prevUntil: previous.until } : {}),
+    };
+    return { sealed: sealPrivateJwk(this.masterKey, secretIdentity(name), jwk), masterKeyId: this.masterKey.id };
+  }
+
+  /** The secrets {@link sealSecret} sealed under `name`; throws a MasterKeyError when they do not open. */
+  openSecrets(name: string, sealed: string): { current: Buffer; previous: { secret: Buffer; until: string } | null } {
+    const jwk = openPrivateJwk(this.masterKey, secretIdentity(name), sealed) as { k?: unknown; prev?: unknown; prevUntil?: unknown };
+    return {
+      current: Buffer.from(String(jwk.k), 'base64url'),
+      previous: typeof jwk.prev === 'string' && typeof jwk.prevUntil === 'string' ? { secret: Buffer.from(jwk.prev, 'base64url'), until: jwk.prevUntil } : null,
+    };
+  }
+
+  /** The current secret sealed under `name`. */
+  openSecret(name: string, sealed: string): Buffer {
+    return this.openSecrets(name, sealed).current;
+  }
+
   list(): LoadedKey[] {
     return [...this.keys.values()];
   }
@@ -136,10 +170,19 @@ export class DsKeyStore {
     const now = iso(this.clock.now());
     const made = await Promise.all(uses.map((use) => makeDsKey(type, use)));
     await this.db.transaction().execute(async (trx) => {
+      const retired = await trx.selectFrom('dsKeys').select(['kid', 'use', 'alg']).where('use', 'in', uses).where('retiredAt', 'is', null).orderBy('kid').execute();
       for (const key of made) {
         await trx.updateTable('dsKeys').set({ retiredAt: now }).where('use', '=', key.use).where('retiredAt', 'is', null).execute();
         await insertDsKey(trx, key, now, this.masterKey);
       }
+      await recordEvent({ clock: this.clock }, trx, {
+        action: 'keys.rotated',
+        resourceType: 'keys',
+        resourceId: uses.join(','),
+        before: { current: retired },
+        after: { current: made.map((k) => ({ kid: k.kid, use: k.use, alg: k.alg })), retired: retired.map((k) => k.kid) },
+        always: true,
+      });
     });
     await this.reload();
     return made.map((k) => k.kid);

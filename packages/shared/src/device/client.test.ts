@@ -22,7 +22,7 @@ type SyncAnswer = 'ok' | Response | Partial<SyncResponse>;
  * used up). Sealing an answer needs the device's key: set `device` after creating the client.
  */
 async function fakeDs(script: SyncAnswer[] = [], registrationScript: Response[] = []) {
-  const sign = await generateKeyPair('ES256');
+  const sign = await generateKeyPair('ES256', { extractable: true });
   const enc = await generateKeyPair('ECDH-ES+A256KW', { extractable: true });
   const jwks = {
     keys: [
@@ -142,6 +142,25 @@ describe('DeviceClient.syncOnce', () => {
       [true, 500, 'BAD_RESPONSE: odd'],
       [true, 502, 'BAD_RESPONSE: DS answered HTTP 502'],
     ]);
+  });
+
+  it('reads an answer cut off by a DS node that died as NETWORK_ERROR, keeps the batch pending and sends it with the next sync', async () => {
+    // The status line and headers arrived; the body stream then failed, as when the node is killed.
+    const cutOff = new Response(new ReadableStream({ start: (controller) => controller.error(new TypeError('terminated', { cause: new Error('other side closed') })) }), {
+      status: 200,
+      headers: { 'content-type': 'application/jose' },
+    });
+    const { ds, client } = await registered([cutOff]);
+    client.recordTransaction({ label: 'acme-web', module: 'sign', useCase: 'pdf', count: 2 });
+    const first = await client.syncOnce();
+    expect(first.ok || first.error).toMatchObject({ name: 'DeviceCallError', status: 0, code: 'NETWORK_ERROR', message: 'NETWORK_ERROR: the connection to DS at https://ds.example.test closed before its answer was read: other side closed' });
+    // The batch stays pending under its jti, and the next sync sends it again.
+    const pending = client.snapshot().pending;
+    expect(pending?.transactions).toHaveLength(1);
+    const second = await client.syncOnce();
+    expect(second.ok).toBe(true);
+    expect(ds.syncs).toBe(2);
+    expect(client.snapshot().pending).toBeNull();
   });
 });
 

@@ -19,9 +19,10 @@ import {
 } from '../schemas/device.js';
 import type { z } from 'zod';
 import { createDeviceIdentity, DEVICE_ALGORITHMS, deviceKeys, type DeviceKeyType } from './identity.js';
-import { openMessage, sealMessage } from './message.js';
+import { openMessage, sealMessage, type MessageEngine } from './message.js';
 import { DS_MESSAGE_ISSUER } from '../schemas/device.js';
 import { MemoryDeviceStore, type DeviceState, type DeviceStore } from './store.js';
+import { updateOffer, type UpdateOffer } from './update.js';
 
 type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
 
@@ -63,11 +64,24 @@ export interface DsEndpoint {
 
 async function callDs(endpoint: DsEndpoint, path: string, init: RequestInit): Promise<Response> {
   const baseUrl = endpoint.baseUrl.replace(/\/+$/, '');
+  let response: Response;
   try {
-    return await (endpoint.fetch ?? fetch)(`${baseUrl}${API_PREFIX}${path}`, { ...init, signal: AbortSignal.timeout(endpoint.timeoutMs ?? 30_000) });
+    response = await (endpoint.fetch ?? fetch)(`${baseUrl}${API_PREFIX}${path}`, { ...init, signal: AbortSignal.timeout(endpoint.timeoutMs ?? 30_000) });
   } catch (error) {
     throw new DeviceCallError(0, 'NETWORK_ERROR', `cannot reach DS at ${baseUrl}: ${unreachableReason(error)}`);
   }
+  // The answer (a small JSON or JOSE body) is read whole here: a connection that closes midway (a
+  // DS node that died while answering) is then a NETWORK_ERROR like one that never answered,
+  // whichever call reads the body. The message may have been counted; its retry under the same
+  // jti is answered without counting it again.
+  let body: ArrayBuffer;
+  try {
+    body = await response.arrayBuffer();
+  } catch (error) {
+    throw new DeviceCallError(0, 'NETWORK_ERROR', `the connection to DS at ${baseUrl} closed before its answer was read: ${unreachableReason(error)}`);
+  }
+  const empty = response.status === 204 || response.status === 205 || response.status === 304;
+  return new Response(empty ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 function callError(status: number, body: unknown, retryAfter?: number): DeviceCallError {
@@ -129,12 +143,22 @@ export interface DeviceClientOptions extends DsEndpoint {
   os: { name: string; version: string; architecture: string };
   hostname?: string;
   keyType?: DeviceKeyType;
+  /** The JOSE implementation of this device's messages (`node` unless told; see MessageEngine). */
+  messageEngine?: MessageEngine;
   store?: DeviceStore;
   clock?: { now(): Date };
   /** Overrides the sync interval DS gives (simulations). */
   syncIntervalSeconds?: number;
   /** Called with every version check answer; MANDATORY and NOT_ALLOWED also stop the client. */
   onVersionDecision?: (decision: VersionCheckResponse) => void;
+  /**
+   * Installs an update a version check offers (RECOMMENDED or MANDATORY with a download URI for
+   * this device's OS), for example with {@link downloadInstaller}. Resolving true means the offered
+   * version runs now: the client reports it in its next sync and version check, and a MANDATORY
+   * answer does not stop it. Resolving false (declined, or the download failed) leaves the device
+   * on its version; a MANDATORY answer then stops it as without this option.
+   */
+  installUpdate?: (offer: UpdateOffer) => Promise<boolean>;
   /** Called when the client stops itself (failure limit, version not allowed, device deleted). */
   onStop?: (reason: string) => void;
   /**
@@ -205,6 +229,10 @@ export class DeviceClient {
 
   get deviceId(): string | null {
     return this.state.deviceId;
+  }
+  /** The T1C version this device runs (and reports). */
+  get version(): string {
+    return this.state.version;
   }
   get isStopped(): boolean {
     return this.stopped;
@@ -354,6 +382,7 @@ export class DeviceClient {
       encryptionKid: encJwk.kid,
       now,
       jti,
+      engine: this.options.messageEngine,
     });
     const response = await this.call(`/devices/${encodeURIComponent(deviceId)}${path}`, {
       method: 'POST',
@@ -378,18 +407,34 @@ export class DeviceClient {
       algorithms: ['RS256', 'PS256', 'ES256', 'ES384'],
       issuer: DS_MESSAGE_ISSUER,
       now,
+      engine: this.options.messageEngine,
     });
     const { iss: _i, iat: _a, exp: _e, jti: _j, aud: _d, nbf: _n, sub: _s, ...rest } = opened.claims;
     return schema.parse(rest);
   }
 
-  /** Asks whether this version must or may be updated; MANDATORY and NOT_ALLOWED stop the client. */
+  /**
+   * Asks whether this version must or may be updated. An offered update is installed through
+   * `installUpdate` when given; otherwise (or when it was not installed) MANDATORY stops the
+   * client. NOT_ALLOWED always stops it (T1C shows a message and shuts down).
+   */
   async versionCheck(): Promise<VersionCheckResponse> {
     const decision = await this.send('/version-check', { version: this.state.version }, VersionCheckResponseSchema);
     this.options.onVersionDecision?.(decision);
+    const offer = updateOffer(decision, this.state.version);
+    if (offer && this.options.installUpdate && (await this.options.installUpdate(offer))) {
+      await this.setVersion(offer.version);
+      return decision;
+    }
     if (decision.action === 'NOT_ALLOWED') this.stop(`version ${this.state.version} is no longer allowed`);
     else if (decision.action === 'MANDATORY') this.stop(`version ${decision.latest?.id ?? '?'} is mandatory: update from ${decision.downloadUri ?? 'DS'}`);
     return decision;
+  }
+
+  /** Records that another version runs now (an update was installed): the next sync and version check report it. */
+  async setVersion(version: string): Promise<void> {
+    this.state.version = version;
+    await this.store.save(this.state);
   }
 
   /**
@@ -451,8 +496,9 @@ export class DeviceClient {
   // ------------------------------------------------------------ the loop
 
   /**
-   * Runs the device: registers, checks its version, then syncs every interval. After
-   * `syncFailureLimit` failed syncs in a row it stops itself.
+   * Runs the device: registers, checks its version, then syncs every interval (checking its version
+   * before each sync when it installs updates: `installUpdate`). After `syncFailureLimit` failed
+   * syncs in a row it stops itself.
    */
   async start(): Promise<void> {
     this.stopped = false;
@@ -468,10 +514,19 @@ export class DeviceClient {
     this.timer = setTimer(() => void this.tick(), Math.max(this.syncIntervalSeconds * 1000, this.retryDelayMs));
   }
 
-  /** One scheduled sync ({@link syncOnce}), then the next one is scheduled; exposed for tests that drive time themselves. */
+  /**
+   * One scheduled sync ({@link syncOnce}), then the next one is scheduled; exposed for tests that
+   * drive time themselves. With `installUpdate`, the version is checked first, as T1C checks at
+   * each sync: an update installed then is reported by this sync (a failed check does not keep the
+   * sync from being sent).
+   */
   async tick(): Promise<SyncResponse | null> {
     if (this.stopped) return null;
     try {
+      if (this.options.installUpdate) {
+        await this.versionCheck().catch(() => undefined);
+        if (this.stopped) return null;
+      }
       const outcome = await this.syncOnce();
       return outcome.ok ? outcome.response : null;
     } finally {

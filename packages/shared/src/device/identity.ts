@@ -63,7 +63,8 @@ export async function createDeviceIdentity(type: DeviceKeyType, options: { commo
 export async function deviceKeys(identity: DeviceIdentity): Promise<{ sign: CryptoKey; decrypt: CryptoKey }> {
   const algs = DEVICE_ALGORITHMS[identity.keyType];
   return {
-    sign: (await importJWK(identity.privateJwk, algs.sig)) as CryptoKey,
-    decrypt: (await importJWK(identity.privateJwk, algs.enc)) as CryptoKey,
+    // Extractable: the node message engine makes KeyObjects of them (see toKeyObject).
+    sign: (await importJWK(identity.privateJwk, algs.sig, { extractable: true })) as CryptoKey,
+    decrypt: (await importJWK(identity.privateJwk, algs.enc, { extractable: true })) as CryptoKey,
   };
 }
