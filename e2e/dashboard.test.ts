@@ -333,6 +333,46 @@ describe('the dashboard in a browser', () => {
     await limited.close();
   });
 
+  it('redraws a chart for a narrower screen even when the change lands in the last frame of its opening animation', async () => {
+    // Chart.js defers a resize that arrives while the chart animates and applies it at the next
+    // draw; in the frame that finishes the animation no draw follows, so without the dashboard's
+    // own redraw at the animation's end the chart kept its desktop width (a CI run saw exactly
+    // that). The browser's clock is Playwright's fake one, so the frames are counted, not timed:
+    // animations start at T and last 1000 ms, frames come every 16 ms, so the frame at T+1008 is
+    // the last one that animates, and the screen narrows just before it.
+    const context = await newContext();
+    const page = await login(context, 'admin', PASSWORD);
+    const start = Date.UTC(2026, 0, 1);
+    await context.clock.install({ time: start });
+    const paused = start + 16 * 1000; // on the frame grid of the fake clock (one frame per 16 ms from install)
+    await context.clock.pauseAt(paused);
+    await page.goto(`${url}/dashboard/versions`);
+    await page.waitForFunction(() => document.querySelectorAll('canvas[data-drawn]').length === 1);
+    expect(await page.evaluate(() => Date.now())).toBe(paused);
+    await context.clock.runFor(992);
+    const wide = await page.evaluate(() => document.querySelector('canvas#chart-adoption')!.getBoundingClientRect().width);
+    // Our own observer of the chart's box is notified after Chart.js's (observers are notified in
+    // the order they were made), so once it has seen the narrow box, Chart.js has asked for a redraw.
+    const narrowed = page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const box = document.querySelector('canvas#chart-adoption')!.parentElement!;
+          const before = box.clientWidth;
+          new ResizeObserver((entries) => {
+            if (entries[0]!.contentRect.width < before) resolve(entries[0]!.contentRect.width);
+          }).observe(box);
+        }),
+    );
+    await page.setViewportSize(PHONE);
+    const box = await narrowed;
+    expect(box).toBeLessThan(wide);
+    await context.clock.runFor(16); // the last frame of the animation (Chart.js defers the redraw)
+    await context.clock.runFor(32); // the frame that ends the animation, and one more
+    const canvas = await page.evaluate(() => document.querySelector('canvas#chart-adoption')!.getBoundingClientRect().width);
+    expect(canvas).toBeLessThanOrEqual(box + 0.5);
+    await context.close();
+  });
+
   it('filters transactions, and its CSV download is exactly ds report transactions --csv', async () => {
     const context = await newContext();
     const page = await login(context, 'admin', PASSWORD);

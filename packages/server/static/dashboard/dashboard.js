@@ -34,6 +34,17 @@
       maintainAspectRatio: false,
       plugins: { legend: { display: doughnut || several, position: 'bottom' } },
     };
+    // Chart.js defers a resize that arrives while the chart animates to its next draw; a resize in
+    // the frame that finishes the animation gets no draw after it and was lost (the chart kept the
+    // old width until something else redrew it). Measuring the box again when an animation ends
+    // catches that; when the size is unchanged, resize() does nothing.
+    if (!reduceMotion) {
+      options.animation = {
+        onComplete: function (context) {
+          context.chart.resize();
+        },
+      };
+    }
     if (!doughnut) {
       var valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { precision: 0 } };
       var categoryAxis = { stacked: !!spec.stacked, ticks: { autoSkip: true } };
