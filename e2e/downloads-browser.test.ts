@@ -114,7 +114,7 @@ describe('installer downloads in a browser', () => {
       expect(created.code, created.stderr).toBe(0);
     }
     browser = await launchChromium();
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

@@ -58,7 +58,7 @@ describe('metrics of several workers', () => {
     });
     server = await startServe(['--workers', '2', '--metrics-token-file', tokenFile], env);
     url = server.url;
-  }, 90_000);
+  });
 
   afterAll(async () => {
     await killServe(server);
@@ -140,5 +140,5 @@ describe('metrics of several workers', () => {
     }
     const scrapePids = new Set(jsonLines(server.stderr()).filter((l) => l.msg === 'request' && l.path === '/metrics').map((l) => l.pid));
     expect(scrapePids.size, 'both workers answered scrapes').toBe(2);
-  }, 120_000);
+  });
 });

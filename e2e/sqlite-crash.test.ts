@@ -144,5 +144,5 @@ describe('ds serve on SQLite, killed with SIGKILL under sync load', () => {
     expect(summary.acknowledged.reduce((s, a) => s + a.transactions, 0)).toBeGreaterThan(0);
     // And per device: --verify compared every device's counters on DS with what it had acknowledged.
     expect(stderr).toMatch(/verify: 16 devices, \d+ transactions, all counted exactly/);
-  }, 150_000);
+  });
 });

@@ -58,7 +58,7 @@ describe('webhooks of ds serve', () => {
       ...(dialect === 'postgres' ? { DS_MASTER_KEY: randomBytes(32).toString('base64') } : {}),
     });
     server = await startServe(['--workers', '2'], env);
-  }, 90_000);
+  });
 
   afterAll(async () => {
     await killServe(server);

@@ -123,7 +123,7 @@ describe('500 simulated devices on 3.9.0, a rollout of 3.10.0 in waves 5, 25, 10
     for (const o of offered) expect(o.offeredAt < paused.at).toBe(true);
     // The devices that updated were left alone: they still run 3.10.0.
     expect(updated.every((d) => inWave(d.id, '3.10.0', 5))).toBe(true);
-  }, 240_000);
+  }, 480_000);
 
   it('with no failures the rollout advances by itself, reaches 100 %, makes 3.10.0 recommended, and every device ends on it', async () => {
     const started = await ds_(['rollout', 'start', '3.10.0', '--waves', '5,25,100', '--wave-hold', '2h']);
@@ -148,5 +148,5 @@ describe('500 simulated devices on 3.9.0, a rollout of 3.10.0 in waves 5, 25, 10
     const version = await ds.request('GET', '/v3_5/admin/versions/3.10.0', { token: admin });
     expect(version.body.data.recommended).toBe(true);
     expect((await ds.request('GET', '/v3_5/system/status')).body.data.latestVersion).toBe('3.10.0');
-  }, 240_000);
+  }, 480_000);
 });
