@@ -1,5 +1,6 @@
 import type { Insertable } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestContext, TEST_DIALECT, type TestContext } from '../test/harness.js';
 import type { DatabaseHandle } from './database.js';
 import { deviceMessageWindow } from '../lib/rate-limit.js';
@@ -370,6 +371,76 @@ describe.each(STORES)('sync store contract: %s', (_name, makeStore) => {
       const row = await db().selectFrom('devices').select(['status', 'messageCount']).where('id', '=', DEVICE).executeTakeFirstOrThrow();
       expect(row).toEqual({ status: 'UPDATABLE', messageCount: 3 });
     });
+
+    // PostgreSQL only (SQLite has one writer: no cycle of lock waits): defined in that pass alone.
+    if (TEST_DIALECT === 'postgres') {
+      it('runs a message again when PostgreSQL breaks a deadlock by aborting it: recorded once, every row counted once', async () => {
+        const totals = (day15: number, day16: number): SyncWrite => ({
+          ...emptySync,
+          dailyTotals: [
+            { label: 'acme', day: '2026-03-15', counter: day15 },
+            { label: 'acme', day: '2026-03-16', counter: day16 },
+          ],
+        });
+        // The rows the message will lock, in its order: acme's totals of the 15th, then of the 16th.
+        expect(await record(store, message({ jti: 'sync-1' }), { sync: totals(1, 1) })).toBe(true);
+        const url = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+        const [first, second, watcher] = [new pg.Client(url), new pg.Client(url), new pg.Client(url)];
+        try {
+          for (const client of [first, second, watcher]) {
+            await client.connect();
+            await client.query(`set search_path to "${ctx.database.schema}"`);
+          }
+          const pid = async (client: pg.Client) => (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+          const [firstPid, secondPid] = [await pid(first), await pid(second)];
+          const blockedBy = async (blocker: number) =>
+            (await watcher.query<{ pid: number }>('select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [blocker])).rows.map((r) => r.pid);
+          const lockTotals = (client: pg.Client, day: string) => client.query("select counter from label_daily_totals where label = 'acme' and day = $1 for update", [day]);
+          await first.query('begin');
+          await lockTotals(first, '2026-03-15');
+          // The second connection never breaks the cycle itself: it would look only after 10 minutes
+          // of waiting, the message's connection after PostgreSQL's default second.
+          await second.query('begin');
+          await second.query("set local deadlock_timeout = '10min'");
+          await lockTotals(second, '2026-03-16');
+
+          const recorded = record(store, message({ jti: 'sync-2', receivedAt: T2 }), { sync: totals(2, 3) });
+          recorded.catch(() => undefined); // awaited below; it may settle first
+          // The message has locked the device's row and waits for the first connection's row.
+          const messagePid = await vi.waitFor(
+            async () => {
+              const [waiting] = await blockedBy(firstPid);
+              if (waiting === undefined) throw new Error('the message does not wait for the first connection yet');
+              return waiting;
+            },
+            { timeout: 30_000, interval: 20 },
+          );
+          // The second connection waits for the device's row, which the message holds.
+          const secondUpdated = second.query('update devices set hostname = hostname where id = $1', [DEVICE]);
+          await vi.waitFor(
+            async () => {
+              if (!(await blockedBy(messagePid)).includes(secondPid)) throw new Error('the second connection does not wait for the message yet');
+            },
+            { timeout: 30_000, interval: 20 },
+          );
+          // The first lets go: the message goes on to the 16th, held by the second, which waits for
+          // the message: PostgreSQL aborts the message's transaction, and the second gets its row.
+          await first.query('commit');
+          await secondUpdated;
+          await second.query('commit');
+          // Run again once the second connection let go: recorded once, counted once.
+          expect(await recorded).toBe(true);
+        } finally {
+          await Promise.all([first, second, watcher].map((client) => client.end().catch(() => undefined)));
+        }
+        const after = await snapshot();
+        expect(after.deviceMessages.map((m) => m.jti)).toEqual(['sync-1', 'sync-2']);
+        expect(after.labelDailyTotals.map((r) => [r.day, r.counter])).toEqual([
+          ['2026-03-15', 3],
+          ['2026-03-16', 4],
+        ]);
+      });
+    }
 
     it('writes nothing for a jti recorded before, whatever its kind', async () => {
       expect(await record(store, message({ jti: 'sync-1' }), { sync: sync1 }, report1)).toBe(true);

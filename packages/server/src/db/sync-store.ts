@@ -291,6 +291,19 @@ function timed<T>(handle: DatabaseHandle, transaction: () => T): T {
 /** Thrown inside the transaction to roll back when the jti was already recorded. */
 class Duplicate extends Error {}
 
+/**
+ * Whether PostgreSQL undid the whole transaction for a reason that running it again resolves: a
+ * deadlock (40P01: it aborted this transaction to break a cycle of lock waits, say with another
+ * node's rollover or an operator's change) or a serialization failure (40001). A message's
+ * transaction is all or nothing and its replay check runs again with it, so it is retried
+ * (at most {@link TRANSIENT_RETRIES} times) instead of failing the device's sync with a 500.
+ */
+export function isTransientPostgresError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return code === '40P01' || code === '40001';
+}
+const TRANSIENT_RETRIES = 5;
+
 async function insertMessage(db: Executor, r: MessageRecord): Promise<boolean> {
   const result = await db.insertInto('deviceMessages').values(r).onConflict((oc) => oc.columns(['deviceId', 'jti']).doNothing()).executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
@@ -414,41 +427,45 @@ export function kyselySyncStore(handle: DatabaseHandle): SyncStore {
     async recordMessage(m) {
       const { window, usageDays = [], decide, device, ...record } = m;
       const now = m.receivedAt;
-      try {
-        await db.transaction().execute(async (trx) => {
-          // The device's row first: on PostgreSQL this locks it until the transaction ends, so a
-          // concurrent message of the device waits here, and the totals read next (a new
-          // statement, a new snapshot) include what that one counted. (A FOR UPDATE on a join
-          // would lock the row but read the totals as of before the wait.) Undone with the rest
-          // when the jti turns out to be recorded already.
-          await trx
-            .updateTable('devices')
-            .set({ ...(device ? { status: device.status, version: device.version, jwksVersion: device.jwksVersion, lastSyncAt: now, updatedAt: now } : {}), ...countMessage(window) })
-            .where('id', '=', m.deviceId)
-            .execute();
-          const usage = usageDays.length > 0 ? await readUsage(trx, m.deviceId, usageDays) : new Map<string, number>();
-          const { response, writes = {} } = decide(usage);
-          if (!(await insertMessage(trx, { ...record, response }))) throw new Duplicate();
-          if (writes.sync) await writeSync(trx, m.deviceId, now, writes.sync);
-          if (writes.offer) {
+      for (let transient = 0; ; transient++) {
+        try {
+          await db.transaction().execute(async (trx) => {
+            // The device's row first: on PostgreSQL this locks it until the transaction ends, so a
+            // concurrent message of the device waits here, and the totals read next (a new
+            // statement, a new snapshot) include what that one counted. (A FOR UPDATE on a join
+            // would lock the row but read the totals as of before the wait.) Undone with the rest
+            // when the jti turns out to be recorded already.
             await trx
-              .insertInto('rolloutOffers')
-              .values({ ...writes.offer, deviceId: m.deviceId })
-              .onConflict((oc) => oc.columns(['versionId', 'deviceId']).doNothing())
+              .updateTable('devices')
+              .set({ ...(device ? { status: device.status, version: device.version, jwksVersion: device.jwksVersion, lastSyncAt: now, updatedAt: now } : {}), ...countMessage(window) })
+              .where('id', '=', m.deviceId)
               .execute();
-          }
-          if (writes.event) {
-            await trx
-              .insertInto('pendingDeviceEvents')
-              .values({ deviceId: m.deviceId, ...writes.event, createdAt: now })
-              .onConflict((oc) => oc.columns(['deviceId', 'action', 'day']).doNothing())
-              .execute();
-          }
-        });
-        return true;
-      } catch (error) {
-        if (error instanceof Duplicate) return false;
-        throw error;
+            const usage = usageDays.length > 0 ? await readUsage(trx, m.deviceId, usageDays) : new Map<string, number>();
+            const { response, writes = {} } = decide(usage);
+            if (!(await insertMessage(trx, { ...record, response }))) throw new Duplicate();
+            if (writes.sync) await writeSync(trx, m.deviceId, now, writes.sync);
+            if (writes.offer) {
+              await trx
+                .insertInto('rolloutOffers')
+                .values({ ...writes.offer, deviceId: m.deviceId })
+                .onConflict((oc) => oc.columns(['versionId', 'deviceId']).doNothing())
+                .execute();
+            }
+            if (writes.event) {
+              await trx
+                .insertInto('pendingDeviceEvents')
+                .values({ deviceId: m.deviceId, ...writes.event, createdAt: now })
+                .onConflict((oc) => oc.columns(['deviceId', 'action', 'day']).doNothing())
+                .execute();
+            }
+          });
+          return true;
+        } catch (error) {
+          if (error instanceof Duplicate) return false;
+          // PostgreSQL rolled it all back: run it again, reading and deciding anew.
+          if (isTransientPostgresError(error) && transient < TRANSIENT_RETRIES) continue;
+          throw error;
+        }
       }
     },
   };
@@ -487,6 +504,7 @@ export function postgresSyncStore(handle: DatabaseHandle): SyncStore {
       : kysely.findStoredResponse,
     async recordMessage(m) {
       const days = [...(m.usageDays ?? [])];
+      let transient = 0;
       for (let attempt = 0; attempt < 20; attempt++) {
         const [state] = await query<{ mwindow: string | null; mcount: number; recorded: boolean; usage: Record<string, number> }>('ds_message_state', READ, [m.deviceId, m.jti, days]);
         if (!state) throw new Error(`device ${m.deviceId} is gone`);
@@ -510,6 +528,10 @@ export function postgresSyncStore(handle: DatabaseHandle): SyncStore {
             JSON.stringify(postgresWrites(writes)),
           ]);
           written = Number(result?.inserted) > 0;
+        } catch (error) {
+          // The statement is the transaction, undone whole: read, decide and write again.
+          if (isTransientPostgresError(error) && transient++ < TRANSIENT_RETRIES) continue;
+          throw error;
         } finally {
           // The statement is the message's transaction: timed like the others (the app's metrics).
           handle.transactionTimed(written, (performance.now() - started) / 1000);
