@@ -259,6 +259,20 @@ export function verifyJwt(token: string, jwks: { keys: (JsonWebKey & { kid?: str
 }
 
 /** The dialect of this pass (DS_TEST_DB), and the PostgreSQL server of the PostgreSQL pass. */
+/** A row of `ds report transactions --by month,label,module,use-case --json`, and of the entries `ds simulate` says DS acknowledged. */
+export interface TransactionRow {
+  month: string;
+  label: string;
+  module: string;
+  useCase: string;
+  transactions: number;
+}
+
+/** Transactions by month, label, module and use case: how a report and what devices were acknowledged compare, to the transaction. */
+export function transactionsByKey(rows: readonly TransactionRow[]): Map<string, number> {
+  return new Map(rows.map((r) => [`${r.month} ${r.label} ${r.module} ${r.useCase}`, r.transactions]));
+}
+
 export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.DS_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 export const POSTGRES_BASE_URL = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceClient, isRateLimited, MemoryDeviceStore, type DeviceCallError } from '@ds/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, jsonLines, killServe, requireFromServer, ROOT, runDs, startDs, startServe, waitUntil as until, type ServeProcess } from './helpers.js';
+import { cleanEnv, jsonLines, killServe, requireFromServer, ROOT, runDs, startDs, startServe, transactionsByKey, waitUntil as until, type ServeProcess, type TransactionRow } from './helpers.js';
 
 // Several DS nodes on one PostgreSQL, proven under failure (issue 14). Three `ds serve` processes
 // share a database; `ds simulate --urls` spreads devices over them; one node is killed with SIGKILL
@@ -194,7 +194,7 @@ describe('three DS nodes on one PostgreSQL, one killed midway, over a month boun
       unacknowledgedEntries: number;
       syncsOk: number;
       errors: Record<string, number>;
-      acknowledged: { month: string; label: string; module: string; useCase: string; transactions: number }[];
+      acknowledged: TransactionRow[];
       verify: { ok: boolean; month: string; devices: number };
     };
     expect(summary.registrations).toBe(24);
@@ -211,16 +211,9 @@ describe('three DS nodes on one PostgreSQL, one killed midway, over a month boun
 
     // The billing report (archived rows of the closed month, daily rows of the new one) equals
     // what the devices were told was accepted, to the transaction.
-    const report = JSON.parse(await ds(['report', 'transactions', '--from', closing, '--to', opening, '--by', 'month,label,module,use-case', '--json'])) as {
-      month: string;
-      label: string;
-      module: string;
-      useCase: string;
-      transactions: number;
-    }[];
-    const key = (r: { month: string; label: string; module: string; useCase: string }) => `${r.month} ${r.label} ${r.module} ${r.useCase}`;
+    const report = JSON.parse(await ds(['report', 'transactions', '--from', closing, '--to', opening, '--by', 'month,label,module,use-case', '--json'])) as TransactionRow[];
     const sum = (rows: { transactions: number }[]) => rows.reduce((s, r) => s + r.transactions, 0);
-    expect(new Map(report.map((r) => [key(r), r.transactions]))).toEqual(new Map(summary.acknowledged.map((a) => [key(a), a.transactions])));
+    expect(transactionsByKey(report)).toEqual(transactionsByKey(summary.acknowledged));
     expect(sum(report)).toBe(sum(summary.acknowledged));
     expect(sum(summary.acknowledged)).toBeGreaterThan(0);
 

@@ -3,7 +3,7 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, jsonLines, killServe, runDs, startDs, startServe, waitUntil as until, type ServeProcess } from './helpers.js';
+import { cleanEnv, jsonLines, killServe, runDs, startDs, startServe, transactionsByKey, waitUntil as until, type ServeProcess, type TransactionRow } from './helpers.js';
 
 // `ds serve` on SQLite killed with SIGKILL under sync load and started again loses nothing it had
 // acknowledged (issue 14). SQLite runs in WAL mode with synchronous=NORMAL (db/database.ts): a
@@ -120,7 +120,7 @@ describe('ds serve on SQLite, killed with SIGKILL under sync load', () => {
       stoppedDevices: number;
       unacknowledgedEntries: number;
       verify: { ok: boolean };
-      acknowledged: { month: string; label: string; module: string; useCase: string; transactions: number }[];
+      acknowledged: TransactionRow[];
     };
     expect(summary.registrations).toBe(16);
     // The kill failed requests (in flight, or sent while DS was down: version checks or syncs); no
@@ -132,15 +132,8 @@ describe('ds serve on SQLite, killed with SIGKILL under sync load', () => {
 
     // What DS counts, per label, module and use case, is exactly what it acknowledged: nothing lost
     // with the killed process, nothing counted twice by the retries.
-    const report = JSON.parse(await ds(['report', 'transactions', '--by', 'month,label,module,use-case', '--json'])) as {
-      month: string;
-      label: string;
-      module: string;
-      useCase: string;
-      transactions: number;
-    }[];
-    const key = (r: { month: string; label: string; module: string; useCase: string }) => `${r.month} ${r.label} ${r.module} ${r.useCase}`;
-    expect(new Map(report.map((r) => [key(r), r.transactions]))).toEqual(new Map(summary.acknowledged.map((a) => [key(a), a.transactions])));
+    const report = JSON.parse(await ds(['report', 'transactions', '--by', 'month,label,module,use-case', '--json'])) as TransactionRow[];
+    expect(transactionsByKey(report)).toEqual(transactionsByKey(summary.acknowledged));
     expect(summary.acknowledged.reduce((s, a) => s + a.transactions, 0)).toBeGreaterThan(0);
     // And per device: --verify compared every device's counters on DS with what it had acknowledged.
     expect(stderr).toMatch(/verify: 16 devices, \d+ transactions, all counted exactly/);

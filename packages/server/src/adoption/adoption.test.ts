@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dailyVersions, runSimulation, type DailyDeviceVersion } from '../../../cli/src/commands/simulate/engine.js';
 import { CounterScheduler } from '../counters/scheduler.js';
-import { createTestContext, type TestContext } from '../test/harness.js';
+import { createTestContext, schedulerClock, type TestContext } from '../test/harness.js';
 import { appFetch, seedOrganizations } from '../test/devices.js';
 import { TestFleet } from '../test/fleet.js';
 import { applyRetention } from '../counters/retention.js';
@@ -90,7 +90,11 @@ describe('the adoption report equals the simulated devices\' versions per day', 
   it('at every level, across a month boundary, with updates and failing devices', async () => {
     const { installationApiKey } = await putVersion('3.8.1', { recommended: true });
     await putVersion('3.9.0', { recommended: false });
-    const scheduler = new CounterScheduler(ds.app.services);
+    // 3.9.0 is recommended from 2026-04-01T12:00: devices update at their next check after it.
+    const recommendedAt = new Date('2026-04-01T12:00:00.000Z');
+    const clock = schedulerClock(ds, async (from, to) => {
+      if (from < recommendedAt && to >= recommendedAt) await putVersion('3.9.0', { recommended: true }, await ds.login());
+    });
     const { devices } = await runSimulation({
       baseUrl: 'https://ds.example.test',
       installationKey: installationApiKey,
@@ -107,13 +111,7 @@ describe('the adoption report equals the simulated devices\' versions per day', 
       failVersion: '3.9.0',
       failRate: 0.3,
       errorRate: 0,
-      advance: async (ms) => {
-        const before = ds.clock.now().toISOString();
-        ds.clock.advance(ms);
-        // 3.9.0 is recommended from 2026-04-01T12:00: devices update at their next check after it.
-        if (before < '2026-04-01T12:00:00.000Z' && ds.clock.now().toISOString() >= '2026-04-01T12:00:00.000Z') await putVersion('3.9.0', { recommended: true }, await ds.login());
-        await scheduler.tick();
-      },
+      advance: clock.advance,
     });
     expect(ds.clock.now().toISOString()).toBe('2026-04-03T10:00:00.000Z');
     const lines = dailyVersions(devices, '2026-04-03');

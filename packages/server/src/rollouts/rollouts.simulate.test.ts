@@ -5,8 +5,7 @@ import { pathToFileURL } from 'node:url';
 import type { Rollout, RolloutEvent } from '@ds/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { removeTempDirs, runDs } from '../../../cli/src/test/harness.js';
-import { CounterScheduler } from '../counters/scheduler.js';
-import { adminContext, type TestContext } from '../test/harness.js';
+import { adminContext, schedulerClock, type TestContext } from '../test/harness.js';
 import { inWave } from './offer.js';
 
 // Issue 13, "Tests that show it": `ds simulate` devices (real device clients: registration, signed
@@ -45,14 +44,7 @@ async function putVersion(id: string, body: Record<string, unknown>) {
 
 /** `ds ...` against this DS, its clock moved by the simulation (then the scheduler runs). */
 async function ds_(args: string[]) {
-  const scheduler = new CounterScheduler(ds.app.services);
-  const clock = {
-    now: () => ds.clock.now(),
-    advance: async (ms: number) => {
-      ds.clock.advance(ms);
-      await scheduler.tick();
-    },
-  };
+  const clock = schedulerClock(ds);
   return runDs(['--url', URL, ...args], { env: { DS_TOKEN: admin }, overrides: { fetch: appFetch(), clock, stderrTerminal: false } });
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createApp } from '../app.js';
 import { loadConfig, type ServerConfig } from '../config.js';
+import { CounterScheduler } from '../counters/scheduler.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../db/database.js';
 import { FakeClock } from '../lib/clock.js';
 import { silentLogger } from '../lib/logger.js';
@@ -347,4 +348,23 @@ const postgresSchemas = new PostgresSchemas();
 /** Drops the PostgreSQL schemas of the test file that just ran (setup.ts, after every file). */
 export function releaseTestDatabases(): Promise<void> {
   return postgresSchemas.dropAll();
+}
+
+/**
+ * A clock for simulated devices (`ds simulate`, or the engine's `advance`) that moves this DS's
+ * fake clock and then runs DS's scheduler once, as its timer would each minute: month rollovers,
+ * adoption snapshots, rollout gates. `moved` runs in between, for a test that changes DS at a
+ * point in simulated time.
+ */
+export function schedulerClock(ctx: TestContext, moved?: (from: Date, to: Date) => Promise<void>): { now: () => Date; advance: (ms: number) => Promise<void> } {
+  const scheduler = new CounterScheduler(ctx.app.services);
+  return {
+    now: () => ctx.clock.now(),
+    advance: async (ms: number) => {
+      const from = ctx.clock.now();
+      ctx.clock.advance(ms);
+      await moved?.(from, ctx.clock.now());
+      await scheduler.tick();
+    },
+  };
 }

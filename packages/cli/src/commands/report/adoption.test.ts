@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CounterScheduler } from '../../../../server/src/counters/scheduler.js';
 import { seedOrganizations } from '../../../../server/src/test/devices.js';
-import { createTestContext, type TestContext } from '../../../../server/src/test/harness.js';
+import { createTestContext, schedulerClock, type TestContext } from '../../../../server/src/test/harness.js';
 import { ok, parseCsv, removeTempDirs, runDs, tempDir } from '../../test/harness.js';
 import type { DailyDeviceVersion } from '../simulate/engine.js';
 
@@ -43,14 +42,7 @@ describe('ds report adoption', () => {
     const versionId = '3.8.1';
     const created = await ds.request('PUT', `/v3_5/admin/versions/${versionId}`, { token: admin, body: { installers: [{ os: 'win64', uri: 'https://cdn.example.test/a.exe' }] } });
     const installationKey = created.body.data.installationApiKey as string;
-    const scheduler = new CounterScheduler(ds.app.services);
-    const clock = {
-      now: () => ds.clock.now(),
-      advance: async (ms: number) => {
-        ds.clock.advance(ms);
-        await scheduler.tick();
-      },
-    };
+    const clock = schedulerClock(ds);
     const dir = await tempDir();
     const log = join(dir, 'log.jsonl');
     // From 2026-03-15T10:00, every 8 hours until 2026-03-17T10:00; a third of the devices fail.
