@@ -32,6 +32,9 @@ async function history(): Promise<RolloutEvent[]> {
   return res.body.data as RolloutEvent[];
 }
 
+/** The rollout as stored: what the scheduler did, before a status read (which evaluates it too) could do it. */
+const stored = () => ctx.database.db.selectFrom('rollouts').select(['state', 'waveIndex']).where('versionId', '=', '3.10.0').executeTakeFirstOrThrow();
+
 async function start(body: Record<string, unknown> = {}) {
   const res = await ctx.request('PUT', ROLLOUT, { token: admin, body: { waves: [5, 25, 100], ...body } });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -109,6 +112,8 @@ describe('a rollout of 3.10.0 to 500 devices on 3.9.0, waves 5, 25, 100', () => 
     const offered = await offerFirstWave();
     const failing = Math.ceil(offered.length * 0.3);
     await update(offered, failing);
+    await new CounterScheduler(ctx.app.services).tick();
+    expect(await stored()).toMatchObject({ state: 'paused', waveIndex: 0 });
     const paused = await status();
     expect(paused.state).toBe('paused');
     expect(paused.percent).toBe(0);
@@ -154,10 +159,12 @@ describe('a rollout of 3.10.0 to 500 devices on 3.9.0, waves 5, 25, 100', () => 
     await advance(23 * HOUR);
     await syncUpdated();
     await scheduler.tick();
-    expect((await status()).waveIndex).toBe(0);
+    expect(await stored()).toMatchObject({ state: 'active', waveIndex: 0 });
     await advance(1 * HOUR + 60_000);
     await syncUpdated();
     await scheduler.tick();
+    // The scheduler moved it (read from the table: reading the status evaluates the rollout too).
+    expect(await stored()).toMatchObject({ state: 'active', waveIndex: 1 });
     const second = await status();
     expect(second).toMatchObject({ state: 'active', waveIndex: 1, percent: 25, gate: { updated: wave1.length, failed: 0 } });
     expect(second.waveStats.map((w) => w.status)).toEqual(['done', 'current', 'pending']);
@@ -174,6 +181,7 @@ describe('a rollout of 3.10.0 to 500 devices on 3.9.0, waves 5, 25, 100', () => 
     await advance(24 * HOUR + 60_000);
     await syncUpdated();
     await scheduler.tick();
+    expect(await stored()).toMatchObject({ state: 'completed', waveIndex: 2 });
     const done = await status();
     expect(done).toMatchObject({ state: 'completed', percent: 100, nextWaveAt: null });
     expect(done.completedAt).not.toBeNull();
