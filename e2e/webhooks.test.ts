@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanEnv, e2eDatabase, killServe, runDs, type ServeProcess, startServe, TEST_DIALECT } from './helpers.js';
 
 // The built `ds serve --workers 2` (two processes, each with its webhook worker) and the built
@@ -85,9 +85,17 @@ describe('webhooks of ds serve', () => {
     expect(received.map((r) => JSON.parse(r.body).data.resource.id).sort()).toEqual([...VERSIONS].sort());
     expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(VERSIONS.length);
 
-    const deliveries = JSON.parse(await ds(['webhook', 'deliveries', hook.id, '--json']));
-    expect(deliveries).toHaveLength(VERSIONS.length);
-    expect(deliveries.every((d: { status: string; attempts: number }) => d.status === 'delivered' && d.attempts === 1)).toBe(true);
+    // DS records a delivery as delivered once the receiver's answer is back: a condition to wait
+    // for, not a moment (the receiver saw the request before DS saw its answer).
+    const deliveries = await vi.waitFor(
+      async () => {
+        const rows = JSON.parse(await ds(['webhook', 'deliveries', hook.id, '--json'])) as { status: string; attempts: number }[];
+        expect(rows.map((d) => d.status)).toEqual(VERSIONS.map(() => 'delivered'));
+        return rows;
+      },
+      { timeout: 60_000, interval: 200 },
+    );
+    expect(deliveries.every((d) => d.attempts === 1)).toBe(true);
     // Each delivery was sent once, by one of the two processes.
     expect(received).toHaveLength(VERSIONS.length);
 
