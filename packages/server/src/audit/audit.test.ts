@@ -53,7 +53,7 @@ async function exampleFixture(route: RouteDefinition): Promise<string> {
     const { sealed, masterKeyId } = ctx.keys.sealSecret(`webhook:${id}`, Buffer.alloc(32, 1));
     await db
       .insertInto('webhooks')
-      .values({ id, url: 'https://hooks.example.com/ds', events: '["*"]', organizationId: null, description: null, secretEncrypted: sealed, masterKeyId, createdAt: now, createdBy: 'admin', disabledAt: null, disabledReason: null, failingSince: null, lastSuccessAt: null, lastFailureAt: null })
+      .values({ id, url: 'https://hooks.example.com/ds', events: '["*"]', organizationId: null, description: null, secretEncrypted: sealed, masterKeyId, createdAt: now, createdBy: 'admin', disabledAt: null, disabledReason: null, failingSince: null, lastSuccessAt: null, lastFailureAt: null, allowPrivate: 0 })
       .execute();
     await db
       .insertInto('webhookDeliveries')

@@ -366,6 +366,11 @@ export interface WebhookTable {
   failingSince: string | null;
   lastSuccessAt: string | null;
   lastFailureAt: string | null;
+  /**
+   * 1 when deliveries may go to loopback, private and link-local addresses: only for a webhook made
+   * by a user who sees all of DS while DS_ALLOW_PRIVATE_ORIGINS is on (and only while it stays on).
+   */
+  allowPrivate: number;
 }
 
 /** One event for one webhook: `id` is the webhook-id receivers deduplicate on. */

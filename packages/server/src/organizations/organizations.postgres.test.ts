@@ -37,7 +37,7 @@ describe('deleting an organization while an event goes to its webhooks', () => {
     const now = ctx.clock.now().toISOString();
     await db
       .insertInto('webhooks')
-      .values({ id: 'wh-acme', url: 'https://hooks.acme.example/ds', events: '["version.*"]', organizationId: acme.id, description: null, secretEncrypted: 'x', masterKeyId: 'x', createdAt: now, createdBy: 'admin', disabledAt: null, disabledReason: null, failingSince: null, lastSuccessAt: null, lastFailureAt: null })
+      .values({ id: 'wh-acme', url: 'https://hooks.acme.example/ds', events: '["version.*"]', organizationId: acme.id, description: null, secretEncrypted: 'x', masterKeyId: 'x', createdAt: now, createdBy: 'admin', disabledAt: null, disabledReason: null, failingSince: null, lastSuccessAt: null, lastFailureAt: null, allowPrivate: 0 })
       .execute();
 
     // Another node: holds the chain, as recordEvent does, then puts an acme event in the outbox.

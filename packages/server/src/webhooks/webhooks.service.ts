@@ -94,11 +94,18 @@ export async function createWebhook(services: Services, principal: Principal, bo
   }
   const url = new URL(body.url);
   if (url.username || url.password) throw invalid('url', 'must not carry a user name or password (the payload is signed instead)');
-  const policy = outboundPolicy({ allowPrivate: services.config.allowPrivateOrigins });
-  if (url.protocol === 'http:' && !services.config.allowPrivateOrigins) throw invalid('url', `must be https (http only with ${ALLOW_HINT})`);
+  // DS_ALLOW_PRIVATE_ORIGINS is the operator's: it lets users who see all of DS point webhooks at
+  // internal addresses, never a credential limited to an organization (DS would call, and report
+  // back on, whatever internal address that organization names).
+  const allowPrivate = services.config.allowPrivateOrigins && principal.organizationId === null;
+  const policy = outboundPolicy({ allowPrivate });
+  if (url.protocol === 'http:' && !allowPrivate) {
+    throw invalid('url', services.config.allowPrivateOrigins ? 'must be https: plain http and private addresses are for users who see all of DS' : `must be https (http only with ${ALLOW_HINT})`);
+  }
   try {
     await checkOutboundUrl(url, policy, { timeoutMs: 3000 });
   } catch (error) {
+    if (error instanceof OutboundRefusedError && services.config.allowPrivateOrigins) throw invalid('url', `${error.message}: private addresses are for users who see all of DS`);
     if (error instanceof OutboundRefusedError) throw invalid('url', error.message);
     throw error;
   }
@@ -131,6 +138,7 @@ export async function createWebhook(services: Services, principal: Principal, bo
         failingSince: null,
         lastSuccessAt: null,
         lastFailureAt: null,
+        allowPrivate: allowPrivate ? 1 : 0,
       })
       .execute();
     const row = (await webhooks(trx).where('webhooks.id', '=', id).executeTakeFirst())!;

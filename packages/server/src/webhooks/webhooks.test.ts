@@ -340,7 +340,14 @@ describe('organizations', () => {
     const theirs = (await create({ url: receiver.url, events: ['*'], organization: 'globex' })).body.data;
     const wide = (await create({ url: receiver.url, events: ['*'] })).body.data;
 
-    const mine = await create({ url: receiver.url, events: ['device.rejected'], organization: 'acme' }, acmeAdmin);
+    // DS_ALLOW_PRIVATE_ORIGINS is on here, but it is not the organization's to use: DS would call,
+    // and report back on, whatever internal address the organization names.
+    for (const url of [receiver.url, receiver.url.replace('http:', 'https:'), 'https://localhost/ds', 'https://169.254.169.254/latest/meta-data/']) {
+      const internal = await create({ url, events: ['device.rejected'], organization: 'acme' }, acmeAdmin);
+      expect(internal.status, url).toBe(400);
+      expect(internal.body.description, url).toContain('for users who see all of DS');
+    }
+    const mine = await create({ url: 'https://93.184.215.14/ds', events: ['device.rejected'], organization: 'acme' }, acmeAdmin);
     expect(mine.status, JSON.stringify(mine.body)).toBe(201);
     const everyEvent = await create({ url: receiver.url, events: ['*'] }, acmeAdmin);
     expect(everyEvent.status).toBe(403);
@@ -374,6 +381,21 @@ describe('what a webhook may be', () => {
     expect((await create({ url: 'ftp://hooks.example.com/', events: ['*'] })).status).toBe(400);
     const withPassword = await create({ url: 'https://user:pw@hooks.example.com/', events: ['*'] });
     expect(withPassword.body.description).toContain('password');
+  });
+
+  it('delivers to a private address only for a webhook made by a user who sees all of DS', async () => {
+    await setup();
+    const hook = (await create({ url: receiver.url, events: ['version.*'] })).body.data;
+    expect((await ctx.database.db.selectFrom('webhooks').select('allowPrivate').where('id', '=', hook.id).executeTakeFirstOrThrow()).allowPrivate).toBe(1);
+    // A webhook without that right (an organization's, made to a public name that now resolves to
+    // this host, say): the address is checked again at delivery, against the webhook's own right.
+    await ctx.database.db.updateTable('webhooks').set({ allowPrivate: 0 }).where('id', '=', hook.id).execute();
+    expect((await ctx.request('PUT', '/v3_5/admin/versions/3.9.0', { token: admin, body: { recommended: true } })).status).toBe(201);
+    expect(await worker().tick()).toBe(1);
+    expect(receiver.received).toEqual([]);
+    const [delivery] = await deliveries(hook.id);
+    expect(delivery.status).toBe('pending');
+    expect(delivery.lastError).toMatch(/loopback/);
   });
 
   it('keeps to the origin rules of installers: no private address unless allowed', async () => {

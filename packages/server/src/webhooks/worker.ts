@@ -122,7 +122,7 @@ export class WebhookWorker extends PeriodicJob<number> {
       if (previous && previous.until > iso(startedAt)) signature += ` ${signWebhook(previous.secret, delivery.id, startedAt, delivery.payload)}`;
       current.fill(0);
       previous?.secret.fill(0);
-      const response = await outboundFetch(hook.url, outboundPolicy({ allowPrivate: this.services.config.allowPrivateOrigins }), {
+      const response = await outboundFetch(hook.url, outboundPolicy({ allowPrivate: this.services.config.allowPrivateOrigins && hook.allowPrivate === 1 }), {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -22,6 +22,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('failing_since', 'text')
     .addColumn('last_success_at', 'text')
     .addColumn('last_failure_at', 'text')
+    // 1: may reach private addresses (DS_ALLOW_PRIVATE_ORIGINS, made by a user who sees all of DS).
+    .addColumn('allow_private', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
   await db.schema.createIndex('webhooks_organization_idx').on('webhooks').column('organization_id').execute();
   await db.schema
