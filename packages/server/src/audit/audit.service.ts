@@ -278,8 +278,9 @@ export async function verifyAudit(services: Pick<Services, 'db'>, pageSize = 100
         .limit(pageSize)
         .execute();
       if (rows.length === 0) {
-        // Retention may have moved the anchor meanwhile: look again before calling it a break.
-        if (result.checked === 0 && attempt < 2 && (await anchorMoved(services, anchorSeq))) {
+        // Retention may have removed it meanwhile (the anchor moved past it): start again from the
+        // new anchor before calling it a break.
+        if (attempt < 2 && (await removedByRetention(services, expectedSeq))) {
           moved = true;
           break;
         }
@@ -288,7 +289,7 @@ export async function verifyAudit(services: Pick<Services, 'db'>, pageSize = 100
       for (const row of rows) {
         const seq = Number(row.seq);
         if (seq !== expectedSeq) {
-          if (result.checked === 0 && attempt < 2 && (await anchorMoved(services, anchorSeq))) {
+          if (attempt < 2 && (await removedByRetention(services, expectedSeq))) {
             moved = true;
             break;
           }
@@ -314,9 +315,10 @@ export async function verifyAudit(services: Pick<Services, 'db'>, pageSize = 100
   }
 }
 
-async function anchorMoved(services: Pick<Services, 'db'>, anchorSeq: number): Promise<boolean> {
+/** Whether retention has removed entry `seq` since the check began: the anchor is past it now. */
+async function removedByRetention(services: Pick<Services, 'db'>, seq: number): Promise<boolean> {
   const head = await services.db.selectFrom('auditChain').select('anchorSeq').where('name', '=', CHAIN).executeTakeFirst();
-  return head !== undefined && Number(head.anchorSeq) !== anchorSeq;
+  return head !== undefined && Number(head.anchorSeq) > seq;
 }
 
 /**

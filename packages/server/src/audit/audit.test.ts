@@ -313,6 +313,29 @@ describe('the chain', () => {
     expect((await verifyAudit(ctx.app.services)).ok).toBe(false);
   });
 
+  it('a check that retention overtakes midway starts again from the new anchor instead of reporting a break', async () => {
+    await withEntries(6);
+    const oldLast = await lastSeq();
+    ctx.clock.advance(40 * 86400_000);
+    await ctx.request('PUT', '/v3_5/admin/organizations/late', { token: await ctx.login(), body: {} });
+    // Pages of two entries; before the second page is read, retention removes every old entry
+    // (more than a page), so the second page starts past a gap retention made.
+    let pages = 0;
+    const services = ctx.app.services;
+    const db = new Proxy(services.db, {
+      get(target, prop, receiver) {
+        if (prop !== 'selectFrom') return Reflect.get(target, prop, receiver);
+        return (table: string) => {
+          const builder = target.selectFrom(table as 'auditLog');
+          return table === 'auditLog' ? beforeExecute(builder, async () => (++pages === 2 ? applyAuditRetention(services, 30) : 0)) : builder;
+        };
+      },
+    });
+    const result = await verifyAudit({ db }, 2);
+    expect(result).toMatchObject({ ok: true, firstSeq: oldLast + 1, lastSeq: await lastSeq(), broken: null });
+    expect(pages).toBeGreaterThan(2);
+  });
+
   it('the scheduler applies DS_AUDIT_RETENTION_DAYS under its retention lease', async () => {
     ctx = await createTestContext({ configOverrides: { DS_AUDIT_RETENTION_DAYS: '30' } });
     const admin = await ctx.login();
@@ -354,3 +377,18 @@ describe('the chain', () => {
     expect(text).toContain('user.password_set');
   });
 });
+
+/** A query builder whose `execute` first awaits `first` (whatever chain of builder calls leads to it). */
+function beforeExecute<B extends object>(builder: B, first: () => Promise<unknown>): B {
+  return new Proxy(builder, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop === 'execute') return async (...args: unknown[]) => (await first(), (value as (...a: unknown[]) => unknown).apply(target, args));
+      return (...args: unknown[]) => {
+        const out = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return out !== null && typeof out === 'object' && 'execute' in out ? beforeExecute(out, first) : out;
+      };
+    },
+  });
+}
