@@ -257,9 +257,11 @@ export const syncMessage = deviceMessageKind({
  * `device.rejected` (audit log and webhooks): the sync wrote it to `pending_device_events` in its
  * own transaction; it is recorded right after (or by the scheduler, when DS stopped in between).
  */
-async function deviceRejected({ services, device }: DeviceMessageContext, answer: SyncResponse): Promise<void> {
-  // Only a sync that went over the limit can have written one (no query for every other sync).
+async function deviceRejected({ services, device, now }: DeviceMessageContext, answer: SyncResponse): Promise<void> {
+  // Only the first sync of the day over the limit writes one (planSync: the device was not flagged
+  // today yet): no query for any other sync, the device's later over-limit syncs included.
   if (!answer.rejected?.some((r) => r.code === 'DAILY_LIMIT')) return;
+  if (device.dailyLimitReachedAt?.slice(0, 10) === iso(now).slice(0, 10)) return;
   try {
     await recordPendingDeviceEvents(services, device.id);
   } catch (error) {
