@@ -258,7 +258,6 @@ export function verifyJwt(token: string, jwks: { keys: (JsonWebKey & { kid?: str
   return { header, payload };
 }
 
-/** The dialect of this pass (DS_TEST_DB), and the PostgreSQL server of the PostgreSQL pass. */
 /** A row of `ds report transactions --by month,label,module,use-case --json`, and of the entries `ds simulate` says DS acknowledged. */
 export interface TransactionRow {
   month: string;
@@ -273,6 +272,7 @@ export function transactionsByKey(rows: readonly TransactionRow[]): Map<string, 
   return new Map(rows.map((r) => [`${r.month} ${r.label} ${r.module} ${r.useCase}`, r.transactions]));
 }
 
+/** The dialect of this pass (DS_TEST_DB), and the PostgreSQL server of the PostgreSQL pass. */
 export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.DS_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 export const POSTGRES_BASE_URL = process.env.DS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -143,6 +143,10 @@ describe('audit log', () => {
       after: { description: 'web shop' },
     });
     expect(latest.actor.tokenId).toEqual(expect.any(String));
+    // The label as it was, its time of change included; the after has the new one.
+    expect(latest.before.updatedAt).toBe(created.body.data.updatedAt);
+    expect(latest.after.updatedAt).toBe(res.body.data.updatedAt);
+    expect(latest.before.updatedAt).not.toBe(latest.after.updatedAt);
     expect(latest.prevHash).toBe(first.hash);
     expect(first).toMatchObject({ action: 'label.created', before: null });
     // The key was answered once; the log never holds it.

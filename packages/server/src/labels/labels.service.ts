@@ -28,7 +28,6 @@ async function labelWithKeys(services: Services, db: Executor, row: repo.LabelRo
   return toLabel(row, keys.get(row.id) ?? [], apiKey);
 }
 
-/** The label if the principal may see it; 403 (not 404) for a limited principal, so nothing leaks. */
 /** Records a change of a label in the audit log (inside the change's transaction). */
 async function audit(services: Services, trx: Executor, action: string, row: repo.LabelRowWithOrg, before: Label | null, after: Label | null, always = false) {
   await recordEvent(services, trx, {
@@ -42,6 +41,7 @@ async function audit(services: Services, trx: Executor, action: string, row: rep
   });
 }
 
+/** The label if the principal may see it; 403 (not 404) for a limited principal, so nothing leaks. */
 async function visibleLabel(db: Executor, principal: Principal, name: string) {
   const row = await repo.findLabelByName(db, name);
   if (principal.organizationId !== null && (!row || !canSeeOrganization(principal, row.organizationId))) throw outsideOrganization();
@@ -90,8 +90,8 @@ export async function putLabel(
       });
       const row = (await repo.findLabelByName(trx, name))!;
       const label = await labelWithKeys(services, trx, row);
-      // updatedAt moves on every PUT: compare without it, so an unchanged label records nothing.
-      await audit(services, trx, 'label.updated', row, { ...before, updatedAt: label.updatedAt }, label);
+      // updatedAt moves on every PUT: recordEvent compares without it, so an unchanged label records nothing.
+      await audit(services, trx, 'label.updated', row, before, label);
       return { created: false, label };
     }
     const id = crypto.randomUUID();
