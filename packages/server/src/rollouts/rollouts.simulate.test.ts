@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import type { Rollout, RolloutEvent } from '@ds/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { removeTempDirs, runDs } from '../../../cli/src/test/harness.js';
+import { appFetch } from '../test/devices.js';
 import { adminContext, schedulerClock, type TestContext } from '../test/harness.js';
 import { inWave } from './offer.js';
 
@@ -20,13 +21,6 @@ const HOUR = 3600_000;
 let ds: TestContext;
 let admin: string;
 let installationKey: string;
-
-function appFetch(): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    const { signal: _signal, ...rest } = init ?? {};
-    return ds.app.request(String(input), rest);
-  }) as typeof fetch;
-}
 
 /** A version with a real installer file per OS under DS's installer root. */
 async function putVersion(id: string, body: Record<string, unknown>) {
@@ -45,7 +39,7 @@ async function putVersion(id: string, body: Record<string, unknown>) {
 /** `ds ...` against this DS, its clock moved by the simulation (then the scheduler runs). */
 async function ds_(args: string[]) {
   const clock = schedulerClock(ds);
-  return runDs(['--url', URL, ...args], { env: { DS_TOKEN: admin }, overrides: { fetch: appFetch(), clock, stderrTerminal: false } });
+  return runDs(['--url', URL, ...args], { env: { DS_TOKEN: admin }, overrides: { fetch: appFetch(ds), clock, stderrTerminal: false } });
 }
 
 async function simulate(args: string[]) {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { seedOrganizations } from '../../../../server/src/test/devices.js';
+import { appFetch, seedOrganizations } from '../../../../server/src/test/devices.js';
 import { createTestContext, schedulerClock, type TestContext } from '../../../../server/src/test/harness.js';
 import { ok, parseCsv, removeTempDirs, runDs, tempDir } from '../../test/harness.js';
 import type { DailyDeviceVersion } from '../simulate/engine.js';
@@ -25,16 +25,9 @@ afterEach(async () => {
   await removeTempDirs();
 });
 
-function appFetch(): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    const { signal: _signal, ...rest } = init ?? {};
-    return ds.app.request(String(input), rest);
-  }) as typeof fetch;
-}
-
 /** `ds args` against the in-process DS, as the admin (logged in anew: sessions do not last days). */
 async function dsRun(args: string[], clock: { now(): Date; advance?(ms: number): void | Promise<void> } = ds.clock) {
-  return runDs(args, { env: { DS_TOKEN: await ds.login(), DS_URL: URL }, overrides: { fetch: appFetch(), clock }, stdoutTerminal: false });
+  return runDs(args, { env: { DS_TOKEN: await ds.login(), DS_URL: URL }, overrides: { fetch: appFetch(ds), clock }, stdoutTerminal: false });
 }
 
 describe('ds report adoption', () => {
@@ -80,7 +73,7 @@ describe('ds report adoption', () => {
       ),
     );
 
-    const table = await runDs(['report', 'adoption', '--by', 'version'], { env: { DS_TOKEN: await ds.login(), DS_URL: URL }, overrides: { fetch: appFetch(), clock: ds.clock } });
+    const table = await runDs(['report', 'adoption', '--by', 'version'], { env: { DS_TOKEN: await ds.login(), DS_URL: URL }, overrides: { fetch: appFetch(ds), clock: ds.clock } });
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(new RegExp(`│ 3\\.8\\.1 +│ +12 │ +${perDay('2026-03-17').errors} │ +100\\.0% │`));
     expect(table.stderr).toBe('as of the last snapshot of the period (today: now)\n');

@@ -1,5 +1,6 @@
 import { AdminClient } from '@ds/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appFetch } from '../../../../server/src/test/devices.js';
 import { createTestContext, type TestContext } from '../../../../server/src/test/harness.js';
 import type { ContextOptions } from '../../lib/context.js';
 import { removeTempDirs, runDs } from '../../test/harness.js';
@@ -26,13 +27,6 @@ afterEach(async () => {
 });
 
 /** A fetch that sends requests straight into the app (as the server's device tests do). */
-function appFetch(context: TestContext): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    const { signal: _signal, ...rest } = init ?? {};
-    return context.app.request(String(input), rest);
-  }) as typeof fetch;
-}
-
 /** Organization acme, label acme-web and version 3.8.1; answers the installation key. */
 async function seed(context: TestContext, token: string): Promise<{ installationKey: string }> {
   await context.request('PUT', '/v3_5/admin/organizations/acme', { token, body: {} });

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { appFetch } from '../../../../server/src/test/devices.js';
 import { createTestContext, type TestContext } from '../../../../server/src/test/harness.js';
 import { removeTempDirs, runDs, tempDir } from '../../test/harness.js';
 import type { DailyDeviceVersion } from './engine.js';
@@ -18,13 +19,6 @@ let admin: string;
 let installationKey: string;
 
 /** A fetch that sends requests straight into the app (no port). */
-function appFetch(context: TestContext): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    const { signal: _signal, ...rest } = init ?? {};
-    return context.app.request(String(input), rest);
-  }) as typeof fetch;
-}
-
 /** Writes an installer of random bytes per OS under DS's installer root; answers the version's installers. */
 async function installers(version: string) {
   const list = [];
