@@ -7,6 +7,7 @@ import { applyRetention } from './retention.js';
 import { applyAuditRetention } from '../audit/audit.service.js';
 import { pendingMonths, rollover } from './rollover.service.js';
 import { evaluateRollouts } from '../rollouts/rollouts.service.js';
+import { listActiveRollouts } from '../rollouts/rollouts.repository.js';
 import { recordPendingDeviceEvents } from '../devices/events.js';
 
 const RETENTION_JOB = 'retention';
@@ -41,10 +42,12 @@ export class CounterScheduler extends PeriodicJob<void> {
   /**
    * Staged rollouts: waves whose hold ended advance, rollouts whose health gate trips pause. One
    * process at a time (a lease); each change is conditional on the rollout's revision besides.
+   * Without an active rollout nothing is to do: one read, not the lease's two writes a minute.
    */
   private async evaluateRollouts(): Promise<void> {
     const { services } = this;
     try {
+      if ((await listActiveRollouts(services.db)).length === 0) return;
       if (!(await acquireLease(services.db, ROLLOUTS_JOB, services.instanceId, services.clock.now(), 5 * 60_000))) return;
       try {
         const changed = await evaluateRollouts(services);

@@ -1,28 +1,13 @@
-import { API, installerOsFor, type VersionAction, type VersionCheckResponse } from '@ds/shared';
+import { API, installerOsFor, type VersionCheckResponse } from '@ds/shared';
 import type { Services } from '../context.js';
-import type { DeviceRow, VersionRow } from '../db/types.js';
+import type { DeviceRow } from '../db/types.js';
 import type { MessageWrites } from '../db/sync-store.js';
 import { iso } from '../lib/clock.js';
-import { semverSortKey } from '../lib/semver.js';
 import { decideOffer, type OfferPolicy, type OfferVersion } from '../rollouts/offer.js';
 import { deviceOrganizationIds } from '../rollouts/rollouts.repository.js';
 import { downloadUrl, latestVersionInfo, versionInfo } from '../versions/version-info.js';
 import { findVersion, latestVersion } from '../versions/versions.repository.js';
 import { deviceMessageKind } from './message-pipeline.js';
-
-/**
- * What a device on `currentId` must do when `latest` is what it is offered, per API.md:
- * NOT_ALLOWED when its own version is withdrawn; else, when `latest` is newer, MANDATORY if it is
- * mandatory, RECOMMENDED if it is recommended, UPDATE_AVAILABLE otherwise; NONE on the latest.
- * (The offer decision, rollouts/offer.ts, gives the same answers and more: rollouts, policies.)
- */
-export function versionAction(currentId: string, current: VersionRow | undefined, latest: VersionRow | undefined): VersionAction {
-  if (current && current.allowed === 0) return 'NOT_ALLOWED';
-  if (!latest || latest.sortKey <= semverSortKey(currentId)) return 'NONE';
-  if (latest.mandatory === 1) return 'MANDATORY';
-  if (latest.recommended === 1) return 'RECOMMENDED';
-  return 'UPDATE_AVAILABLE';
-}
 
 /**
  * A device is offered the latest version *for its own os* (API.md §1's "latest for an OS"): the
@@ -37,8 +22,8 @@ export function versionAction(currentId: string, current: VersionRow | undefined
  * Rollouts and organization policies refine "latest" per device (rollouts/offer.ts). With no
  * rollout active and no policy for the device's organizations, the public latest (which leaves
  * out versions in rollout) is the answer, read with the same two queries as before; otherwise
- * every version is considered. The rollout state, policies and versions come from a cache, so a
- * check costs one more query only for a device of an organization with a policy (its organizations).
+ * every version is considered. The rollout state, policies and versions come from a cache; once any
+ * organization has a policy, every check reads the device's organizations (one more query).
  */
 export async function versionCheck(
   services: Services,
