@@ -454,7 +454,18 @@ describe('failures look the same whatever failed', { timeout: 240_000 }, () => {
   it('ECDH-ES+A256KW: unwrap and tag failures carry one message', async () => {
     const ends = ecEnds('prime256v1');
     const jwe = await seal(ends, 'node', {});
-    const outcomes = await Promise.all([mutate(jwe, 1, flip(5)), mutate(jwe, 3, flip(0)), mutate(jwe, 4, flip(0)), await seal(ecEnds('prime256v1'), 'node', {})].map((bad) => outcome(ends, 'node', bad)));
+    const failures = [mutate(jwe, 1, flip(5)), mutate(jwe, 3, flip(0)), mutate(jwe, 4, flip(0)), await seal(ecEnds('prime256v1'), 'node', {})];
+    // The engine's own errors, not openMessage's (which turns every decryption failure into one).
+    const errors = failures.map((bad) => {
+      try {
+        decryptCompact(bad, ends.receiver.privateKey, 'ECDH-ES+A256KW');
+      } catch (error) {
+        return error as JoseError;
+      }
+      throw new Error('opened');
+    });
+    expect(new Set(errors.map((e) => e.message))).toEqual(new Set(['the JWE cannot be decrypted']));
+    const outcomes = await Promise.all(failures.map((bad) => outcome(ends, 'node', bad)));
     expect(new Set(outcomes.map((m) => JSON.stringify(m))).size).toBe(1);
   });
 });
